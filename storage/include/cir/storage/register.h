@@ -1,0 +1,176 @@
+// The register: cir's durable, event-sourced store on RocksDB.
+//
+// Every initiative has a stream of StoredEvents (revision 1, 2, …) and a projection folded from it.
+// Beside them the register keeps a dedupe index (CloudEvents source + id), the consumer offsets,
+// an outbox of records to publish and a due-time index for time-based alerts. All data is keyed by
+// partition first, so one partition's data is contiguous and can be dropped or restored alone.
+//
+// Atomicity: Append() and FireDueTimers() write everything they produce — events, dedupe entries,
+// projections, outbox records, timer-index changes and offsets — in a single RocksDB WriteBatch.
+// After a crash a batch is there entirely or not at all.
+//
+// Thread-safety: one writer per partition (cird's ingest thread owns its partitions); reads may
+// run concurrently with writes from any thread.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <google/protobuf/timestamp.pb.h>
+
+#include "cir/error.h"
+#include "cir/storage/projector.h"
+#include "cir/v1/register.pb.h"
+#include "cir/v1/value_chain.pb.h"
+
+namespace cir::storage {
+
+// Where "now" comes from; injected so that tests run in simulated time.
+class Clock {
+ public:
+  virtual ~Clock() = default;
+  [[nodiscard]] virtual google::protobuf::Timestamp Now() const = 0;
+};
+
+// The system clock.
+[[nodiscard]] const Clock& SystemClock();
+
+struct Options {
+  std::string path;                 // the RocksDB directory
+  bool create_if_missing = true;
+  // fsync the WAL on every batch. Off trades the last batches on a power loss (not on a process
+  // crash: the WAL is still written) for throughput.
+  bool sync = true;
+  std::size_t block_cache_bytes = 64u << 20;
+  std::size_t write_buffer_bytes = 32u << 20;
+  // Not owned; must outlive the register. Null means SystemClock().
+  const Clock* clock = nullptr;
+};
+
+// One inbound event to append, with where it came from.
+struct InboundEvent {
+  v1::ValueChainEvent event;
+  std::string source_topic;   // Kafka topic, or "file:<path>" for offline replay
+  std::int64_t source_offset = -1;
+};
+
+struct AppendRequest {
+  std::uint32_t partition = 0;
+  std::vector<InboundEvent> events;
+  // Records that failed before the model (decode/validation); written to the outbox as is.
+  std::vector<v1::DeadLetter> dead_letters;
+  // Next offset to consume, per source topic of this partition.
+  std::vector<std::pair<std::string, std::int64_t>> offsets;
+};
+
+struct EventOutcome {
+  enum class Status { kAppended, kIgnored, kDuplicate, kRejected };
+  Status status = Status::kAppended;
+  std::string initiative_id;
+  std::uint64_t revision = 0;  // appended/ignored: its revision; duplicate: the first copy's
+  std::string reason_code;     // ignored/rejected
+  std::string reason;
+};
+
+struct AppendResult {
+  // One per AppendRequest::events, in order (for FireDueTimers: one per timer fired).
+  std::vector<EventOutcome> events;
+  // What this batch put in the outbox, in seq order (outputs and dead letters).
+  std::vector<v1::OutboxRecord> outbox;
+  std::uint64_t appended = 0;
+  std::uint64_t ignored = 0;
+  std::uint64_t duplicates = 0;
+  std::uint64_t rejected = 0;
+};
+
+struct VerifyReport {
+  std::uint64_t initiatives = 0;
+  std::uint64_t events = 0;
+  std::uint64_t outbox_records = 0;
+  std::uint64_t timers = 0;
+  // Each broken invariant, as a sentence naming the key. Empty means the register is sound.
+  std::vector<std::string> problems;
+};
+
+struct Stats {
+  std::uint64_t events_appended = 0;
+  std::uint64_t duplicates_skipped = 0;
+  std::uint64_t events_rejected = 0;
+  std::uint64_t timers_fired = 0;
+};
+
+class Register {
+ public:
+  virtual ~Register() = default;
+
+  // Opens (or creates) the register at options.path. Fails with kIo/kCorruption naming the path.
+  [[nodiscard]] static Result<std::unique_ptr<Register>> Open(const Options& options);
+
+  // Appends a poll batch of one partition in one WriteBatch. Per event, in order: a (source, id)
+  // already in the dedupe index (or earlier in this batch) is skipped and counted; otherwise the
+  // projector folds it into its initiative's projection (earlier events of the batch included)
+  // and it is appended, appended-as-ignored, or turned into a dead letter. Outputs and dead
+  // letters go to the outbox; timers are re-indexed from the new projections; offsets are set.
+  // REQUIRES: the caller is the only writer of request.partition.
+  [[nodiscard]] virtual Result<AppendResult> Append(const AppendRequest& request,
+                                                    const Projector& projector) = 0;
+
+  // Fires up to `limit` timers of `partition` whose due-time is <= `now`, oldest first: each
+  // becomes a TimerElapsed event (source "cir/timer", id "<kind>/<kpi>/<due unix ms>") appended to
+  // its initiative through the projector, in one WriteBatch. Cost grows with the timers due, not
+  // with the size of the register.
+  // REQUIRES: the caller is the only writer of `partition`.
+  [[nodiscard]] virtual Result<AppendResult> FireDueTimers(std::uint32_t partition,
+                                                           const google::protobuf::Timestamp& now,
+                                                           std::size_t limit,
+                                                           const Projector& projector) = 0;
+
+  // The earliest due-time indexed for `partition`, if any.
+  [[nodiscard]] virtual Result<std::optional<google::protobuf::Timestamp>> NextDue(
+      std::uint32_t partition) = 0;
+
+  // The projection of an initiative; nullopt when unknown. The partition-less form looks in every
+  // partition the register holds.
+  [[nodiscard]] virtual Result<std::optional<v1::Initiative>> GetInitiative(
+      std::uint32_t partition, const std::string& initiative_id) = 0;
+  [[nodiscard]] virtual Result<std::optional<v1::Initiative>> FindInitiative(
+      const std::string& initiative_id) = 0;
+
+  // The initiative's stream, revision order. Empty when unknown.
+  [[nodiscard]] virtual Result<std::vector<v1::StoredEvent>> History(
+      std::uint32_t partition, const std::string& initiative_id) = 0;
+
+  // The partitions that hold any data, ascending.
+  [[nodiscard]] virtual Result<std::vector<std::uint32_t>> Partitions() = 0;
+
+  // The next offset to consume of (partition, topic); nullopt when none was stored.
+  [[nodiscard]] virtual Result<std::optional<std::int64_t>> Offset(std::uint32_t partition,
+                                                                   const std::string& topic) = 0;
+
+  // Up to `limit` outbox records of `partition` with seq > after_seq, in seq order.
+  [[nodiscard]] virtual Result<std::vector<v1::OutboxRecord>> ReadOutbox(
+      std::uint32_t partition, std::uint64_t after_seq, std::size_t limit) = 0;
+
+  // Deletes delivered outbox records. Deleting an absent seq is not an error.
+  [[nodiscard]] virtual Result<void> AckOutbox(std::uint32_t partition,
+                                               const std::vector<std::uint64_t>& seqs) = 0;
+
+  // Checks every invariant: revisions contiguous from 1 per stream; every event in the dedupe
+  // index and every dedupe entry pointing at its event; every projection equal to a fold of its
+  // stream through `projector` (and no projection without a stream); the due-time index equal to
+  // the projections' timers; outbox seqs below the partition's next seq.
+  [[nodiscard]] virtual Result<VerifyReport> Verify(const Projector& projector) = 0;
+
+  // Recomputes every projection (and the due-time index) from the streams and writes the results.
+  // Returns how many projections differed from what was stored before the rewrite.
+  [[nodiscard]] virtual Result<std::uint64_t> Rebuild(const Projector& projector) = 0;
+
+  // Counters since the register was created (persisted with the data).
+  [[nodiscard]] virtual Result<Stats> GetStats() = 0;
+};
+
+}  // namespace cir::storage

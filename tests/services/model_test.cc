@@ -1,0 +1,525 @@
+// Table-driven tests of the improvement model: one row per case — the events that lead up to it,
+// the event under test, and what must come out (transitions, alerts, disposition, final step).
+#include <gtest/gtest.h>
+
+#include <google/protobuf/util/time_util.h>
+
+#include <algorithm>
+#include <functional>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "cir/model/model.h"
+
+namespace cir::model {
+namespace {
+
+namespace pb = google::protobuf;
+using pb::util::TimeUtil;
+
+// ---- event builders ------------------------------------------------------------------------
+
+// Days after 2026-01-01T00:00:00Z.
+pb::Timestamp Day(double day) {
+  pb::Timestamp t;
+  t.set_seconds(1767225600 + static_cast<std::int64_t>(day * 86400));
+  return t;
+}
+
+// A step of a scenario: a value-chain event, or "fire the due timer of this kind".
+struct Step {
+  std::function<void(v1::ValueChainEvent&)> fill;  // value-chain event when set
+  v1::AlertKind fire_timer = v1::ALERT_KIND_UNSPECIFIED;
+  std::string timer_kpi;
+  double at = 0;  // event time (day)
+};
+
+Step Ev(double day, std::function<void(v1::ValueChainEvent&)> fill) {
+  return Step{std::move(fill), v1::ALERT_KIND_UNSPECIFIED, "", day};
+}
+
+Step Proposed(double day) {
+  return Ev(day, [](v1::ValueChainEvent& e) {
+    auto& p = *e.mutable_initiative_proposed();
+    p.set_title("Cut MTTR");
+    p.set_vision("Incidents resolved fast");
+    p.set_organisational_goal("Customer trust");
+    p.set_owner("ops");
+    p.set_register_level(v1::REGISTER_LEVEL_DEPARTMENT);
+  });
+}
+Step Baseline(double day, const std::string& kpi, double value) {
+  return Ev(day, [=](v1::ValueChainEvent& e) {
+    auto& p = *e.mutable_baseline_measured();
+    p.set_kpi(kpi);
+    p.set_value(value);
+    p.set_unit("min");
+    p.set_method(v1::MEASUREMENT_METHOD_OPERATIONAL_STATISTICS);
+    *p.mutable_measured_at() = Day(day);
+  });
+}
+Step Target(double day, const std::string& kpi, double value, v1::Direction direction,
+            double deadline_day) {
+  return Ev(day, [=](v1::ValueChainEvent& e) {
+    auto& p = *e.mutable_target_set();
+    p.set_kpi(kpi);
+    p.set_target_value(value);
+    p.set_direction(direction);
+    *p.mutable_deadline() = Day(deadline_day);
+    p.set_priority(1);
+  });
+}
+Step Plan(double day, std::vector<std::string> actions) {
+  return Ev(day, [=](v1::ValueChainEvent& e) {
+    for (const auto& id : actions) e.mutable_plan_defined()->add_actions()->set_action_id(id);
+  });
+}
+Step Action(double day, const std::string& id, v1::ActionStatus status) {
+  return Ev(day, [=](v1::ValueChainEvent& e) {
+    e.mutable_action_updated()->set_action_id(id);
+    e.mutable_action_updated()->set_status(status);
+  });
+}
+Step Measure(double day, const std::string& kpi, double value) {
+  return Ev(day, [=](v1::ValueChainEvent& e) {
+    e.mutable_kpi_measured()->set_kpi(kpi);
+    e.mutable_kpi_measured()->set_value(value);
+    *e.mutable_kpi_measured()->mutable_measured_at() = Day(day);
+  });
+}
+Step Review(double day, v1::ReviewResult result, bool relevant) {
+  return Ev(day, [=](v1::ValueChainEvent& e) {
+    e.mutable_review_concluded()->set_result(result);
+    e.mutable_review_concluded()->set_still_relevant(relevant);
+  });
+}
+Step Momentum(double day, v1::MomentumKind kind) {
+  return Ev(day, [=](v1::ValueChainEvent& e) { e.mutable_momentum_recorded()->set_kind(kind); });
+}
+Step Closed(double day, v1::Outcome outcome) {
+  return Ev(day, [=](v1::ValueChainEvent& e) {
+    e.mutable_initiative_closed()->set_outcome(outcome);
+  });
+}
+Step Withdrawn(double day) {
+  return Ev(day, [](v1::ValueChainEvent& e) { e.mutable_initiative_withdrawn(); });
+}
+// Fires the timer of `kind` that the state holds, at its due-time + `late` days.
+Step Fire(v1::AlertKind kind, const std::string& kpi = "", double late = 0) {
+  return Step{nullptr, kind, kpi, late};
+}
+
+// The common lead-ups.
+constexpr auto kInc = v1::DIRECTION_INCREASE;
+constexpr auto kDec = v1::DIRECTION_DECREASE;
+constexpr auto kDone = v1::ACTION_STATUS_DONE;
+std::vector<Step> UpToAction() {
+  return {Proposed(0), Baseline(1, "mttr", 120), Target(2, "mttr", 90, kDec, 100),
+          Plan(3, {"a1"}), Action(4, "a1", v1::ACTION_STATUS_STARTED)};
+}
+std::vector<Step> UpToAchieved() {
+  auto s = UpToAction();
+  s.push_back(Action(10, "a1", kDone));
+  s.push_back(Measure(11, "mttr", 80));
+  return s;
+}
+std::vector<Step> Concat(std::vector<Step> a, std::initializer_list<Step> b) {
+  a.insert(a.end(), b);
+  return a;
+}
+
+// ---- the runner -------------------------------------------------------------------------------
+
+// Outputs in a compact, readable form:
+//   "T CURRENT_STATE->TARGET_STATE #1 skipped=[]"  a transition in iteration 1
+//   "+STEP_SKIPPED CURRENT_STATE"                  an alert firing (kind, step[, kpi])
+//   "-STALLED PLAN"                                 an alert resolved
+std::string Describe(const v1::Output& out) {
+  auto step = [](v1::Step s) { return v1::Step_Name(s).substr(5); };
+  if (out.has_transition()) {
+    const auto& t = out.transition();
+    std::string text = "T " + step(t.from_step()) + "->" + step(t.to_step()) + " #" +
+                       std::to_string(t.iteration()) + " skipped=[";
+    for (int i = 0; i < t.skipped_steps_size(); ++i) {
+      text += (i ? "," : "") + step(t.skipped_steps(i));
+    }
+    return text + "]";
+  }
+  const auto& a = out.alert();
+  std::string text = (a.state() == v1::ALERT_STATE_FIRING ? "+" : "-") +
+                     v1::AlertKind_Name(a.kind()).substr(11) + " " + step(a.step());
+  if (!a.kpi().empty()) text += " " + a.kpi();
+  return text;
+}
+
+struct Played {
+  v1::Initiative state;
+  bool exists = false;
+  Decision last;
+  std::vector<v1::Output> all_outputs;
+};
+
+Played Play(const Config& config, const std::vector<Step>& steps) {
+  Played run;
+  std::uint64_t revision = 0;
+  int n = 0;
+  for (const Step& step : steps) {
+    v1::StoredEvent stored;
+    stored.set_revision(revision + 1);
+    if (step.fill) {
+      auto& e = *stored.mutable_value_chain();
+      e.set_id("e" + std::to_string(++n));
+      e.set_source("//test");
+      e.set_initiative_id("INI-1");
+      e.set_activity(v1::ACTIVITY_IMPROVE);
+      *e.mutable_event_time() = Day(step.at);
+      step.fill(e);
+    } else {
+      const v1::Timer* timer = nullptr;
+      for (const auto& t : run.state.timers()) {
+        if (t.kind() == step.fire_timer && t.kpi() == step.timer_kpi) timer = &t;
+      }
+      if (timer == nullptr) {
+        ADD_FAILURE() << "no " << v1::AlertKind_Name(step.fire_timer) << " timer to fire; timers: "
+                      << run.state.ShortDebugString();
+        return run;
+      }
+      auto& t = *stored.mutable_timer();
+      t.set_kind(timer->kind());
+      t.set_kpi(timer->kpi());
+      *t.mutable_due_at() = timer->due_at();
+      *t.mutable_fired_at() = timer->due_at();
+      t.mutable_fired_at()->set_seconds(timer->due_at().seconds() +
+                                        static_cast<std::int64_t>(step.at * 86400));
+    }
+    run.last = Apply(config, run.exists ? &run.state : nullptr, stored);
+    if (run.last.disposition != Decision::Disposition::kRejected) {
+      EXPECT_EQ(run.last.state.revision(), revision + 1);
+      revision = run.last.state.revision();
+      run.state = run.last.state;
+      run.exists = true;
+    }
+    for (const auto& o : run.last.outputs) run.all_outputs.push_back(o);
+  }
+  return run;
+}
+
+struct Row {
+  std::string name;
+  std::vector<Step> steps;  // the last one is the event under test
+  std::vector<std::string> outputs;  // of the last event, in order
+  v1::Step final_step;
+  std::uint32_t iteration = 1;
+  Decision::Disposition disposition = Decision::Disposition::kApplied;
+  std::string reason_code = "";
+};
+
+class ModelTable : public ::testing::TestWithParam<Row> {};
+
+TEST_P(ModelTable, OutputsAndState) {
+  const Row& row = GetParam();
+  Config config;
+  Played run = Play(config, row.steps);
+  std::vector<std::string> got;
+  for (const auto& o : run.last.outputs) got.push_back(Describe(o));
+  EXPECT_EQ(got, row.outputs);
+  EXPECT_EQ(run.last.disposition, row.disposition);
+  EXPECT_EQ(run.last.reason_code, row.reason_code);
+  if (row.disposition != Decision::Disposition::kRejected || run.exists) {
+    EXPECT_EQ(v1::Step_Name(run.state.step()), v1::Step_Name(row.final_step));
+    EXPECT_EQ(run.state.iteration(), row.iteration);
+  }
+}
+
+using D = Decision::Disposition;
+
+INSTANTIATE_TEST_SUITE_P(
+    Steps, ModelTable,
+    ::testing::Values(
+        // ---- every step, in order ----
+        Row{"proposed_enters_vision", {Proposed(0)}, {"T UNSPECIFIED->VISION #1 skipped=[]"},
+            v1::STEP_VISION},
+        Row{"baseline_enters_current_state", {Proposed(0), Baseline(1, "mttr", 120)},
+            {"T VISION->CURRENT_STATE #1 skipped=[]"}, v1::STEP_CURRENT_STATE},
+        Row{"target_enters_target_state",
+            {Proposed(0), Baseline(1, "mttr", 120), Target(2, "mttr", 90, kDec, 100)},
+            {"T CURRENT_STATE->TARGET_STATE #1 skipped=[]"}, v1::STEP_TARGET_STATE},
+        Row{"plan_enters_plan",
+            {Proposed(0), Baseline(1, "mttr", 120), Target(2, "mttr", 90, kDec, 100),
+             Plan(3, {"a1"})},
+            {"T TARGET_STATE->PLAN #1 skipped=[]"}, v1::STEP_PLAN},
+        Row{"action_enters_action", UpToAction(), {"T PLAN->ACTION #1 skipped=[]"},
+            v1::STEP_ACTION},
+        Row{"measurement_after_all_done_reviews_achieved", UpToAchieved(),
+            {"T ACTION->REVIEW #1 skipped=[]"}, v1::STEP_REVIEW},
+        Row{"momentum_enters_momentum",
+            Concat(UpToAchieved(), {Momentum(12, v1::MOMENTUM_KIND_SUCCESS_COMMUNICATED)}),
+            {"T REVIEW->MOMENTUM #1 skipped=[]"}, v1::STEP_MOMENTUM},
+        Row{"closed_successful",
+            Concat(UpToAchieved(), {Momentum(12, v1::MOMENTUM_KIND_POLICY),
+                                    Closed(13, v1::OUTCOME_SUCCESSFUL)}),
+            {"T MOMENTUM->CLOSED #1 skipped=[]"}, v1::STEP_CLOSED},
+        Row{"withdrawn_from_plan_names_nothing",
+            {Proposed(0), Baseline(1, "mttr", 120), Target(2, "mttr", 90, kDec, 100),
+             Plan(3, {"a1"}), Withdrawn(4)},
+            {"T PLAN->CLOSED #1 skipped=[]"}, v1::STEP_CLOSED},
+
+        // ---- skipped steps ----
+        Row{"target_without_baseline_skips_current_state",
+            {Proposed(0), Target(2, "mttr", 90, kDec, 100)},
+            {"T VISION->TARGET_STATE #1 skipped=[CURRENT_STATE]", "+STEP_SKIPPED CURRENT_STATE"},
+            v1::STEP_TARGET_STATE},
+        Row{"action_straight_after_vision_skips_three",
+            {Proposed(0), Action(1, "a1", v1::ACTION_STATUS_STARTED)},
+            {"T VISION->ACTION #1 skipped=[CURRENT_STATE,TARGET_STATE,PLAN]",
+             "+STEP_SKIPPED CURRENT_STATE", "+STEP_SKIPPED TARGET_STATE", "+STEP_SKIPPED PLAN"},
+            v1::STEP_ACTION},
+        Row{"late_baseline_resolves_step_skipped",
+            {Proposed(0), Target(2, "mttr", 90, kDec, 100), Baseline(3, "mttr", 120)},
+            {"-STEP_SKIPPED CURRENT_STATE"}, v1::STEP_TARGET_STATE},
+        Row{"review_without_action_skips_plan_and_action",
+            {Proposed(0), Baseline(1, "mttr", 120), Target(2, "mttr", 90, kDec, 100),
+             Review(3, v1::REVIEW_RESULT_ACHIEVED, true)},
+            {"T TARGET_STATE->REVIEW #1 skipped=[PLAN,ACTION]", "+STEP_SKIPPED PLAN",
+             "+STEP_SKIPPED ACTION"},
+            v1::STEP_REVIEW},
+        Row{"closing_early_names_skipped_steps_without_alerts",
+            {Proposed(0), Baseline(1, "mttr", 120), Closed(2, v1::OUTCOME_UNSUCCESSFUL)},
+            {"T CURRENT_STATE->CLOSED #1 skipped=[TARGET_STATE,PLAN,ACTION,REVIEW,MOMENTUM]"},
+            v1::STEP_CLOSED},
+
+        // ---- reviews and iterations ----
+        Row{"auto_review_missed_iterates_to_plan",
+            Concat(UpToAction(), {Action(10, "a1", kDone), Measure(11, "mttr", 110)}),
+            {"T ACTION->REVIEW #1 skipped=[]", "+TARGET_MISSED REVIEW mttr",
+             "T REVIEW->PLAN #2 skipped=[]"},
+            v1::STEP_PLAN, 2},
+        Row{"measurement_before_actions_done_does_not_review",
+            Concat(UpToAction(), {Measure(5, "mttr", 80)}), {}, v1::STEP_ACTION},
+        Row{"review_not_relevant_goes_back_to_target_state",
+            Concat(UpToAction(), {Review(12, v1::REVIEW_RESULT_NOT_ACHIEVED, false)}),
+            {"T ACTION->REVIEW #1 skipped=[]", "+TARGET_MISSED REVIEW mttr",
+             "-TARGET_MISSED REVIEW mttr", "T REVIEW->TARGET_STATE #2 skipped=[]"},
+            v1::STEP_TARGET_STATE, 2},
+        Row{"review_amends_auto_iteration_not_relevant",
+            Concat(UpToAction(), {Action(10, "a1", kDone), Measure(11, "mttr", 110),
+                                  Review(12, v1::REVIEW_RESULT_NOT_ACHIEVED, false)}),
+            {"-TARGET_MISSED REVIEW mttr", "T PLAN->TARGET_STATE #2 skipped=[]"},
+            v1::STEP_TARGET_STATE, 2},
+        Row{"review_amends_auto_iteration_still_relevant",
+            Concat(UpToAction(), {Action(10, "a1", kDone), Measure(11, "mttr", 110),
+                                  Review(12, v1::REVIEW_RESULT_NOT_ACHIEVED, true)}),
+            {}, v1::STEP_PLAN, 2},
+        Row{"partial_review_with_two_kpis",
+            {Proposed(0), Baseline(1, "mttr", 120), Baseline(1, "csat", 32),
+             Target(2, "mttr", 90, kDec, 100), Target(2, "csat", 45, kInc, 100), Plan(3, {"a1"}),
+             Action(4, "a1", kDone), Measure(5, "mttr", 80), Measure(6, "csat", 40)},
+            {"T ACTION->REVIEW #1 skipped=[]", "+TARGET_MISSED REVIEW csat",
+             "T REVIEW->PLAN #2 skipped=[]"},
+            v1::STEP_PLAN, 2},
+        Row{"second_iteration_reaches_target_and_resolves_missed",
+            Concat(UpToAction(),
+                   {Action(10, "a1", kDone), Measure(11, "mttr", 110), Plan(12, {"a2"}),
+                    Action(13, "a2", kDone), Measure(14, "mttr", 85)}),
+            {"T ACTION->REVIEW #2 skipped=[]", "-TARGET_MISSED REVIEW mttr"}, v1::STEP_REVIEW, 2},
+        Row{"people_overrule_an_achieved_review",
+            Concat(UpToAchieved(), {Review(12, v1::REVIEW_RESULT_NOT_ACHIEVED, true)}),
+            {"+TARGET_MISSED REVIEW", "T REVIEW->PLAN #2 skipped=[]"}, v1::STEP_PLAN, 2},
+
+        // ---- time-based alerts ----
+        Row{"stalled_fires_when_the_timer_elapses",
+            {Proposed(0), Baseline(1, "mttr", 120), Target(2, "mttr", 90, kDec, 300),
+             Plan(3, {"a1"}), Fire(v1::ALERT_KIND_STALLED)},
+            {"+STALLED PLAN"}, v1::STEP_PLAN},
+        Row{"stalled_resolves_on_progress",
+            {Proposed(0), Baseline(1, "mttr", 120), Target(2, "mttr", 90, kDec, 300),
+             Plan(3, {"a1"}), Fire(v1::ALERT_KIND_STALLED), Plan(40, {"a2"})},
+            {"-STALLED PLAN"}, v1::STEP_PLAN},
+        Row{"stalled_resolves_on_transition",
+            {Proposed(0), Baseline(1, "mttr", 120), Target(2, "mttr", 90, kDec, 300),
+             Plan(3, {"a1"}), Fire(v1::ALERT_KIND_STALLED),
+             Action(40, "a1", v1::ACTION_STATUS_STARTED)},
+            {"T PLAN->ACTION #1 skipped=[]", "-STALLED PLAN"}, v1::STEP_ACTION},
+        Row{"target_overdue_fires_at_deadline",
+            {Proposed(0), Baseline(1, "mttr", 120), Target(2, "mttr", 90, kDec, 20),
+             Fire(v1::ALERT_KIND_TARGET_OVERDUE, "mttr")},
+            {"+TARGET_OVERDUE TARGET_STATE mttr"}, v1::STEP_TARGET_STATE},
+        Row{"target_overdue_resolves_when_met",
+            {Proposed(0), Baseline(1, "mttr", 120), Target(2, "mttr", 90, kDec, 20),
+             Fire(v1::ALERT_KIND_TARGET_OVERDUE, "mttr"), Measure(25, "mttr", 88)},
+            {"-TARGET_OVERDUE TARGET_STATE mttr"}, v1::STEP_TARGET_STATE},
+        Row{"momentum_not_sustained_fires",
+            Concat(UpToAchieved(), {Fire(v1::ALERT_KIND_MOMENTUM_NOT_SUSTAINED)}),
+            {"+MOMENTUM_NOT_SUSTAINED REVIEW"}, v1::STEP_REVIEW},
+        Row{"momentum_not_sustained_resolves_on_momentum",
+            Concat(UpToAchieved(), {Fire(v1::ALERT_KIND_MOMENTUM_NOT_SUSTAINED),
+                                    Momentum(90, v1::MOMENTUM_KIND_TRAINING)}),
+            {"-MOMENTUM_NOT_SUSTAINED REVIEW", "T REVIEW->MOMENTUM #1 skipped=[]"},
+            v1::STEP_MOMENTUM},
+
+        // ---- trends and erosion ----
+        Row{"flat_trend_puts_target_at_risk",
+            Concat(UpToAction(), {Measure(20, "mttr", 119), Measure(30, "mttr", 118)}),
+            {"+TARGET_AT_RISK ACTION mttr"}, v1::STEP_ACTION},
+        Row{"steep_trend_is_not_at_risk",
+            Concat(UpToAction(), {Measure(20, "mttr", 110), Measure(30, "mttr", 100)}), {},
+            v1::STEP_ACTION},
+        Row{"trend_recovering_resolves_at_risk",
+            Concat(UpToAction(),
+                   {Measure(20, "mttr", 119), Measure(30, "mttr", 118), Measure(40, "mttr", 95)}),
+            {"-TARGET_AT_RISK ACTION mttr"}, v1::STEP_ACTION},
+        Row{"benefit_erodes_after_success",
+            Concat(UpToAchieved(), {Momentum(12, v1::MOMENTUM_KIND_POLICY),
+                                    Closed(13, v1::OUTCOME_SUCCESSFUL), Measure(200, "mttr", 97)}),
+            {"+BENEFIT_EROSION CLOSED mttr"}, v1::STEP_CLOSED},
+        Row{"benefit_recovers",
+            Concat(UpToAchieved(),
+                   {Momentum(12, v1::MOMENTUM_KIND_POLICY), Closed(13, v1::OUTCOME_SUCCESSFUL),
+                    Measure(200, "mttr", 97), Measure(210, "mttr", 85)}),
+            {"-BENEFIT_EROSION CLOSED mttr"}, v1::STEP_CLOSED},
+        Row{"erosion_also_watched_before_closure",
+            Concat(UpToAchieved(), {Momentum(12, v1::MOMENTUM_KIND_POLICY),
+                                    Measure(50, "mttr", 99)}),
+            {"+BENEFIT_EROSION MOMENTUM mttr"}, v1::STEP_MOMENTUM},
+
+        // ---- events that make no sense for the state ----
+        Row{"unknown_initiative_is_rejected", {Baseline(1, "mttr", 120)}, {}, v1::STEP_UNSPECIFIED,
+            0, D::kRejected, "UNKNOWN_INITIATIVE"},
+        Row{"second_proposal_is_rejected", {Proposed(0), Proposed(1)}, {}, v1::STEP_VISION, 1,
+            D::kRejected, "ALREADY_PROPOSED"},
+        Row{"unknown_kpi_measurement_is_ignored", {Proposed(0), Measure(1, "nope", 3)}, {},
+            v1::STEP_VISION, 1, D::kIgnored, "UNKNOWN_KPI"},
+        Row{"closed_initiative_ignores_actions",
+            {Proposed(0), Withdrawn(1), Action(2, "a1", kDone)}, {}, v1::STEP_CLOSED, 1,
+            D::kIgnored, "INITIATIVE_CLOSED"},
+        Row{"new_target_reopens_a_closed_initiative",
+            {Proposed(0), Baseline(1, "mttr", 120), Closed(2, v1::OUTCOME_UNSUCCESSFUL),
+             Target(3, "mttr", 90, kDec, 100)},
+            {"T CLOSED->TARGET_STATE #2 skipped=[]"}, v1::STEP_TARGET_STATE, 2}),
+    [](const ::testing::TestParamInfo<Row>& param) { return param.param.name; });
+
+// ---- properties that hold across rows --------------------------------------------------------
+
+TEST(Model, TransitionsCarryThePrinciplesOfTheStepEntered) {
+  Played run = Play(Config{}, UpToAchieved());
+  int transitions = 0;
+  for (const auto& o : run.all_outputs) {
+    if (!o.has_transition()) continue;
+    ++transitions;
+    const auto& want = PrinciplesOf(o.transition().to_step());
+    ASSERT_FALSE(want.empty());
+    std::vector<v1::Principle> got;
+    for (int p : o.transition().principles()) got.push_back(static_cast<v1::Principle>(p));
+    EXPECT_EQ(got, want);
+  }
+  EXPECT_EQ(transitions, 6);
+  // DESIGN.md §2.3: CURRENT_STATE is "start where you are; collaborate and promote visibility".
+  EXPECT_EQ(PrinciplesOf(v1::STEP_CURRENT_STATE),
+            (std::vector<v1::Principle>{v1::PRINCIPLE_START_WHERE_YOU_ARE,
+                                        v1::PRINCIPLE_COLLABORATE_AND_PROMOTE_VISIBILITY}));
+}
+
+TEST(Model, SkippedStepAlertCarriesTheRisk) {
+  Played run = Play(Config{}, {Proposed(0), Target(2, "mttr", 90, kDec, 100)});
+  ASSERT_EQ(run.last.outputs.size(), 2u);
+  const auto& alert = run.last.outputs[1].alert();
+  EXPECT_EQ(alert.reason(),
+            "CURRENT_STATE was skipped: there is no objective baseline, so no improvement can be "
+            "measured");
+  EXPECT_EQ(alert.cause_event_id(), "e2");
+}
+
+TEST(Model, OutputIdsAreDeterministicAndUnique) {
+  auto steps = Concat(UpToAction(), {Action(10, "a1", kDone), Measure(11, "mttr", 110),
+                                     Plan(12, {"a2"}), Action(13, "a2", kDone),
+                                     Measure(14, "mttr", 85)});
+  Played a = Play(Config{}, steps);
+  Played b = Play(Config{}, steps);
+  ASSERT_EQ(a.all_outputs.size(), b.all_outputs.size());
+  std::set<std::string> ids;
+  for (std::size_t i = 0; i < a.all_outputs.size(); ++i) {
+    const std::string id = a.all_outputs[i].has_transition() ? a.all_outputs[i].transition().id()
+                                                             : a.all_outputs[i].alert().id();
+    const std::string id_b = b.all_outputs[i].has_transition()
+                                 ? b.all_outputs[i].transition().id()
+                                 : b.all_outputs[i].alert().id();
+    EXPECT_EQ(id, id_b);
+    EXPECT_TRUE(ids.insert(id).second) << "duplicate id " << id;
+  }
+  // FIRING and RESOLVED of one alert share its alert_id.
+  std::map<std::string, int> states;
+  for (const auto& o : a.all_outputs) {
+    if (o.has_alert()) states[o.alert().alert_id()] |= 1 << o.alert().state();
+  }
+  EXPECT_TRUE(std::any_of(states.begin(), states.end(), [](const auto& kv) {
+    return kv.second == ((1 << v1::ALERT_STATE_FIRING) | (1 << v1::ALERT_STATE_RESOLVED));
+  }));
+}
+
+TEST(Model, TimersFollowTheStateAndDisappearOnClose) {
+  Config config;
+  Played run = Play(config, UpToAction());
+  // ACTION: a stall timer 60 days after the last progress, an overdue timer at the deadline.
+  ASSERT_EQ(run.state.timers_size(), 2);
+  EXPECT_EQ(run.state.timers(0).kind(), v1::ALERT_KIND_STALLED);
+  EXPECT_EQ(run.state.timers(0).due_at().seconds(), Day(4 + 60).seconds());
+  EXPECT_EQ(run.state.timers(1).kind(), v1::ALERT_KIND_TARGET_OVERDUE);
+  EXPECT_EQ(run.state.timers(1).due_at().seconds(), Day(100).seconds());
+  run = Play(config, Concat(UpToAction(), {Withdrawn(5)}));
+  EXPECT_EQ(run.state.timers_size(), 0);
+}
+
+TEST(Model, ConfiguredStallLimitIsUsed) {
+  Config config;
+  config.stall_limit[v1::STEP_VISION] = Config::Days(3);
+  Played run = Play(config, {Proposed(0)});
+  ASSERT_EQ(run.state.timers_size(), 1);
+  EXPECT_EQ(run.state.timers(0).due_at().seconds(), Day(3).seconds());
+  config.stall_limit[v1::STEP_VISION] = Config::Duration(0);  // off
+  run = Play(config, {Proposed(0)});
+  EXPECT_EQ(run.state.timers_size(), 0);
+}
+
+TEST(Model, StaleTimerIsIgnored) {
+  Config config;
+  Played run = Play(config, {Proposed(0)});
+  v1::StoredEvent stale;
+  stale.set_revision(2);
+  stale.mutable_timer()->set_kind(v1::ALERT_KIND_STALLED);
+  *stale.mutable_timer()->mutable_due_at() = Day(1);  // not the state's due-time
+  *stale.mutable_timer()->mutable_fired_at() = Day(1);
+  Decision d = Apply(config, &run.state, stale);
+  EXPECT_EQ(d.disposition, Decision::Disposition::kIgnored);
+  EXPECT_EQ(d.reason_code, "STALE_TIMER");
+  EXPECT_TRUE(d.outputs.empty());
+  EXPECT_EQ(d.state.revision(), 2u);
+}
+
+TEST(Model, ClosingResolvesEveryFiringAlert) {
+  Played run = Play(Config{}, {Proposed(0), Action(1, "a1", v1::ACTION_STATUS_STARTED),
+                            Withdrawn(2)});
+  std::vector<std::string> got;
+  for (const auto& o : run.last.outputs) got.push_back(Describe(o));
+  EXPECT_EQ(got, (std::vector<std::string>{"-STEP_SKIPPED CURRENT_STATE",
+                                           "-STEP_SKIPPED TARGET_STATE", "-STEP_SKIPPED PLAN",
+                                           "T ACTION->CLOSED #1 skipped=[]"}));
+  EXPECT_EQ(run.state.firing_alerts_size(), 0);
+  EXPECT_EQ(run.state.outcome(), v1::OUTCOME_WITHDRAWN);
+}
+
+TEST(ModelConfig, ValidateNamesTheBadField) {
+  Config config;
+  EXPECT_TRUE(config.Validate().has_value());
+  config.momentum_limit = Config::Duration(0);
+  ASSERT_FALSE(config.Validate().has_value());
+  EXPECT_NE(config.Validate().error().message.find("momentum"), std::string::npos);
+  config = Config{};
+  config.stall_limit[v1::STEP_PLAN] = Config::Duration(-1);
+  ASSERT_FALSE(config.Validate().has_value());
+  EXPECT_NE(config.Validate().error().message.find("plan"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace cir::model
