@@ -9,6 +9,7 @@
 #include "cir/events/codec.h"
 #include "cir/model/projector.h"
 #include "cir/storage/register.h"
+#include "stream_time.h"
 
 namespace cir::services {
 namespace {
@@ -75,20 +76,13 @@ class Replayer {
     return Drain();
   }
 
-  // Fires every timer due by `now`, in due order.
+  // Fires every timer due by `now`, each at its own due-time.
   bool FireTimers(const pb::Timestamp& now) {
     if (!last_time_ || *last_time_ < now) last_time_ = now;
-    for (;;) {
-      auto due = reg_.NextDue(options_.partition);
-      if (!due) return Failed(due.error());
-      if (!*due || **due > now) return true;
-      // Step through due-times one by one, so that each alert carries the time it became due.
-      clock_.Set(**due);
-      auto fired = reg_.FireDueTimers(options_.partition, **due, 1000, *projector_);
-      if (!fired) return Failed(fired.error());
-      if (!Drain()) return false;
-      if (fired->events.empty()) return true;
-    }
+    clock_.Set(now);
+    auto fired = FireDueUntil(reg_, options_.partition, now, *projector_);
+    if (!fired) return Failed(fired.error());
+    return Drain();
   }
 
   bool Finish() {

@@ -151,7 +151,8 @@ class Register {
   [[nodiscard]] virtual Result<std::optional<std::int64_t>> Offset(std::uint32_t partition,
                                                                    const std::string& topic) = 0;
 
-  // Up to `limit` outbox records of `partition` with seq > after_seq, in seq order.
+  // Up to `limit` outbox records of `partition` with seq > after_seq, in seq order. Seqs start at
+  // 1 and are never reused, so after_seq = 0 reads from the oldest record not yet acknowledged.
   [[nodiscard]] virtual Result<std::vector<v1::OutboxRecord>> ReadOutbox(
       std::uint32_t partition, std::uint64_t after_seq, std::size_t limit) = 0;
 

@@ -1,0 +1,245 @@
+// The fold-and-write path shared by Append and FireDueTimers; see batch.h.
+#include "batch.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <set>
+#include <utility>
+
+namespace cir::storage::internal {
+namespace {
+
+std::set<std::string> TimerKeys(std::uint32_t partition, const v1::Initiative* state) {
+  std::set<std::string> keys;
+  if (state == nullptr) return keys;
+  for (const v1::Timer& timer : state->timers()) {
+    keys.insert(TimerKey(partition, state->initiative_id(), timer));
+  }
+  return keys;
+}
+
+std::string Serialize(const google::protobuf::Message& message) {
+  std::string bytes;
+  if (!message.SerializeToString(&bytes)) {
+    Fatal(std::string("cannot serialize ") + message.GetDescriptor()->name() +
+          " (a required field or a >2 GiB message)");
+  }
+  return bytes;
+}
+
+}  // namespace
+
+void Fatal(const std::string& message) {
+  std::fprintf(stderr, "cir::storage: broken invariant: %s\n", message.c_str());
+  std::fflush(stderr);
+  std::abort();
+}
+
+BatchBuilder::BatchBuilder(const Db& db, std::uint32_t partition, const Projector& projector,
+                           google::protobuf::Timestamp now, v1::PartitionMeta meta)
+    : db_(db), partition_(partition), projector_(projector), now_(std::move(now)),
+      meta_(std::move(meta)) {}
+
+void BatchBuilder::Put(Cf cf, std::string_view key, std::string_view value) {
+  const rocksdb::Status status =
+      batch_.Put(db_.cf(cf), rocksdb::Slice(key.data(), key.size()),
+                 rocksdb::Slice(value.data(), value.size()));
+  // WriteBatch::Put fails only past its 4 GiB size limit; a poll batch never gets there.
+  if (!status.ok()) Fatal("WriteBatch::Put: " + status.ToString());
+}
+
+void BatchBuilder::Delete(Cf cf, std::string_view key) {
+  const rocksdb::Status status = batch_.Delete(db_.cf(cf), rocksdb::Slice(key.data(), key.size()));
+  if (!status.ok()) Fatal("WriteBatch::Delete: " + status.ToString());
+}
+
+Result<const v1::Initiative*> BatchBuilder::Current(const std::string& initiative_id) {
+  if (auto it = projections_.find(initiative_id); it != projections_.end()) {
+    return it->second.state ? &*it->second.state : nullptr;
+  }
+  auto stored = db_.GetProto<v1::Initiative>(Cf::kProjections, ProjectionKey(partition_, initiative_id));
+  if (!stored) return std::unexpected(stored.error());
+  if (!stored->has_value()) {
+    // A new initiative must not have a stream: revision 1 would overwrite its first event.
+    Scan stream = Scan::Prefix(db_, Cf::kEvents, StreamPrefix(partition_, initiative_id));
+    if (stream.Valid()) {
+      return Fail(ErrorCode::kCorruption,
+                  "partition " + std::to_string(partition_) + " initiative " + initiative_id +
+                      " has a stream but no projection in " + db_.path() + "; run Rebuild");
+    }
+    if (auto ok = stream.status(); !ok) return std::unexpected(ok.error());
+  }
+  auto [it, inserted] = projections_.emplace(initiative_id, Cached{std::move(*stored), false});
+  return it->second.state ? &*it->second.state : nullptr;
+}
+
+void BatchBuilder::AddOutbox(v1::OutboxRecord record) {
+  // Seqs start at 1, so that ReadOutbox(partition, /*after_seq=*/0, …) reads from the start.
+  if (meta_.next_outbox_seq() == 0) meta_.set_next_outbox_seq(1);
+  record.set_seq(meta_.next_outbox_seq());
+  record.set_partition(partition_);
+  meta_.set_next_outbox_seq(meta_.next_outbox_seq() + 1);
+  Put(Cf::kOutbox, OutboxKey(partition_, record.seq()), Serialize(record));
+  result_.outbox.push_back(std::move(record));
+}
+
+void BatchBuilder::AddDeadLetter(v1::DeadLetter dead_letter) {
+  v1::OutboxRecord record;
+  *record.mutable_dead_letter() = std::move(dead_letter);
+  AddOutbox(std::move(record));
+}
+
+EventOutcome BatchBuilder::Reject(const std::string& initiative_id, std::string reason_code,
+                                  std::string reason, const std::string& source_topic,
+                                  std::int64_t source_offset, std::string value) {
+  v1::DeadLetter dead_letter;
+  dead_letter.set_reason_code(reason_code);
+  dead_letter.set_reason(reason);
+  dead_letter.set_source_topic(source_topic);
+  dead_letter.set_source_partition(static_cast<std::int32_t>(partition_));
+  dead_letter.set_source_offset(source_offset);
+  dead_letter.set_key(initiative_id);  // the Kafka message key of an inbound event
+  dead_letter.set_value(std::move(value));
+  *dead_letter.mutable_recorded_at() = now_;
+  AddDeadLetter(std::move(dead_letter));
+
+  meta_.set_events_rejected(meta_.events_rejected() + 1);
+  ++result_.rejected;
+  EventOutcome outcome;
+  outcome.status = EventOutcome::Status::kRejected;
+  outcome.initiative_id = initiative_id;
+  outcome.reason_code = std::move(reason_code);
+  outcome.reason = std::move(reason);
+  result_.events.push_back(outcome);
+  return outcome;
+}
+
+void BatchBuilder::PutOffset(const std::string& topic, std::int64_t offset) {
+  Put(Cf::kOffsets, OffsetKey(partition_, topic), EncodeOffset(offset));
+}
+
+void BatchBuilder::DeleteTimerKey(std::string_view key) { Delete(Cf::kTimers, key); }
+
+Result<EventOutcome> BatchBuilder::Fold(Candidate candidate) {
+  const std::string& id = candidate.initiative_id;
+  const bool is_timer = !candidate.fired_timer_key.empty();
+  // A fired timer leaves the index whatever happens next, so that it cannot fire in a loop.
+  if (is_timer) Delete(Cf::kTimers, candidate.fired_timer_key);
+
+  // 1. Dedupe: against this batch first, then the database.
+  const std::string dedupe_key =
+      DedupeKey(partition_, candidate.dedupe_source, candidate.dedupe_id);
+  std::optional<v1::DedupeEntry> first;
+  if (auto it = dedupe_.find(dedupe_key); it != dedupe_.end()) {
+    first = it->second;
+  } else {
+    auto stored = db_.GetProto<v1::DedupeEntry>(Cf::kDedupe, dedupe_key);
+    if (!stored) return std::unexpected(stored.error());
+    first = std::move(*stored);
+  }
+  if (first) {
+    meta_.set_duplicates_skipped(meta_.duplicates_skipped() + 1);
+    ++result_.duplicates;
+    EventOutcome outcome;
+    outcome.status = EventOutcome::Status::kDuplicate;
+    outcome.initiative_id = first->initiative_id();
+    outcome.revision = first->revision();
+    result_.events.push_back(outcome);
+    return outcome;
+  }
+
+  // 2. Fold through the projector, on top of the events staged so far.
+  auto current = Current(id);
+  if (!current) return std::unexpected(current.error());
+  const v1::Initiative* before = *current;
+  v1::StoredEvent& stored = candidate.event;
+  stored.set_revision((before != nullptr ? before->revision() : 0) + 1);
+  stored.set_partition(partition_);
+  *stored.mutable_recorded_at() = now_;
+  Projection projection = projector_.Project(before, stored);
+
+  if (projection.disposition == Projection::Disposition::kRejected) {
+    return Reject(id, std::move(projection.reason_code), std::move(projection.reason),
+                  stored.source_topic(), stored.source_offset(),
+                  std::move(candidate.dead_letter_value));
+  }
+  if (projection.state.revision() != stored.revision()) {
+    Fatal("projector returned revision " + std::to_string(projection.state.revision()) +
+          " for event revision " + std::to_string(stored.revision()) + " of initiative " + id +
+          " (partition " + std::to_string(partition_) + ")");
+  }
+  if (projection.state.initiative_id() != id) {
+    Fatal("projector returned initiative '" + projection.state.initiative_id() +
+          "' for an event of initiative '" + id + "'");
+  }
+
+  // 3. Stage the event and its dedupe entry.
+  const bool ignored = projection.disposition == Projection::Disposition::kIgnored;
+  EventOutcome outcome;
+  outcome.status = ignored ? EventOutcome::Status::kIgnored : EventOutcome::Status::kAppended;
+  outcome.initiative_id = id;
+  outcome.revision = stored.revision();
+  if (ignored) {
+    stored.set_disposition(v1::DISPOSITION_IGNORED);
+    stored.set_note(projection.reason_code + ": " + projection.reason);
+    outcome.reason_code = projection.reason_code;
+    outcome.reason = projection.reason;
+    ++result_.ignored;
+  } else {
+    stored.set_disposition(v1::DISPOSITION_APPLIED);
+    ++result_.appended;
+  }
+  Put(Cf::kEvents, EventKey(partition_, id, stored.revision()), Serialize(stored));
+  v1::DedupeEntry entry;
+  entry.set_initiative_id(id);
+  entry.set_revision(stored.revision());
+  Put(Cf::kDedupe, dedupe_key, Serialize(entry));
+  dedupe_.emplace(dedupe_key, std::move(entry));
+  if (is_timer) {
+    meta_.set_timers_fired(meta_.timers_fired() + 1);
+  } else {
+    meta_.set_events_appended(meta_.events_appended() + 1);
+  }
+
+  // 4. Re-index the timers: drop what the fold removed, add what it scheduled.
+  const std::set<std::string> old_keys = TimerKeys(partition_, before);
+  const std::set<std::string> new_keys = TimerKeys(partition_, &projection.state);
+  for (const auto& key : old_keys) {
+    if (!new_keys.contains(key)) Delete(Cf::kTimers, key);
+  }
+  for (const auto& key : new_keys) {
+    if (!old_keys.contains(key)) Put(Cf::kTimers, key, {});
+  }
+  if (is_timer && new_keys.contains(candidate.fired_timer_key)) {
+    Delete(Cf::kTimers, candidate.fired_timer_key);  // after the Put above, if any: it wins
+    outcome.reason_code = std::string(kTimerNotCleared);
+    outcome.reason = "the projector kept the fired timer; its index key was dropped";
+  }
+
+  // 5. The projection (written once per initiative at Commit) and the outputs.
+  Cached& cached = projections_[id];
+  cached.state = std::move(projection.state);
+  cached.dirty = true;
+  for (v1::Output& output : projection.outputs) {
+    v1::OutboxRecord record;
+    *record.mutable_output() = std::move(output);
+    AddOutbox(std::move(record));
+  }
+  result_.events.push_back(outcome);
+  return outcome;
+}
+
+Result<AppendResult> BatchBuilder::Commit(bool sync, std::string_view what) {
+  for (const auto& [id, cached] : projections_) {
+    if (cached.dirty && cached.state) {
+      Put(Cf::kProjections, ProjectionKey(partition_, id), Serialize(*cached.state));
+    }
+  }
+  Put(Cf::kMeta, MetaKey(partition_), Serialize(meta_));
+  if (auto written = db_.Write(batch_, sync, what); !written) {
+    return std::unexpected(written.error());
+  }
+  return std::move(result_);
+}
+
+}  // namespace cir::storage::internal

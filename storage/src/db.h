@@ -1,0 +1,107 @@
+// The RocksDB handle behind the register: opening with the chosen options, one handle per column
+// family, and the conversion of rocksdb::Status and protobuf parse failures into cir::Error.
+//
+// Internal to cir::storage. Tests include it to open the raw database (for instance to corrupt a
+// key on purpose); nothing outside storage/ and tests/storage may.
+#pragma once
+
+#include <array>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <rocksdb/db.h>
+#include <rocksdb/iterator.h>
+#include <rocksdb/write_batch.h>
+
+#include "cir/error.h"
+#include "cir/storage/register.h"
+#include "keys.h"
+
+namespace cir::storage::internal {
+
+// "<context>: <rocksdb message>" with the matching ErrorCode.
+[[nodiscard]] Error FromStatus(const rocksdb::Status& status, std::string_view context);
+
+class Db {
+ public:
+  // Opens (creating when allowed) the database and every column family of keys.h. Column families
+  // the database has but keys.h does not know (a newer version's) are opened and left alone.
+  [[nodiscard]] static Result<std::unique_ptr<Db>> Open(const Options& options);
+
+  Db(const Db&) = delete;
+  Db& operator=(const Db&) = delete;
+  // Flushes nothing on purpose (the WAL holds every write); closes the handles and the database.
+  ~Db();
+
+  [[nodiscard]] rocksdb::DB* raw() const { return db_; }
+  [[nodiscard]] rocksdb::ColumnFamilyHandle* cf(Cf cf) const {
+    return handles_[static_cast<std::size_t>(cf)];
+  }
+  [[nodiscard]] const std::string& path() const { return path_; }
+
+  // The value at `key`, nullopt when absent.
+  [[nodiscard]] Result<std::optional<std::string>> Get(Cf cf, std::string_view key) const;
+
+  // The message at `key`, nullopt when absent; kCorruption naming the key when it does not parse.
+  template <class M>
+  [[nodiscard]] Result<std::optional<M>> GetProto(Cf cf, std::string_view key) const {
+    auto raw = Get(cf, key);
+    if (!raw) return std::unexpected(raw.error());
+    if (!raw->has_value()) return std::optional<M>();
+    auto parsed = Parse<M>(cf, key, **raw);
+    if (!parsed) return std::unexpected(parsed.error());
+    return std::optional<M>(std::move(*parsed));
+  }
+
+  template <class M>
+  [[nodiscard]] static Result<M> Parse(Cf cf, std::string_view key, std::string_view bytes) {
+    M message;
+    if (!message.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+      return Fail(ErrorCode::kCorruption, std::string("unparsable ") + M::descriptor()->name() +
+                                              " in column family " + std::string(CfName(cf)) +
+                                              " at key " + Printable(key));
+    }
+    return message;
+  }
+
+  // Applies `batch` atomically. WAL always on; `sync` fsyncs it before returning.
+  [[nodiscard]] Result<void> Write(rocksdb::WriteBatch& batch, bool sync,
+                                   std::string_view what) const;
+
+ private:
+  Db() = default;
+
+  std::string path_;
+  rocksdb::DB* db_ = nullptr;
+  std::array<rocksdb::ColumnFamilyHandle*, static_cast<std::size_t>(Cf::kCount)> handles_{};
+  std::vector<rocksdb::ColumnFamilyHandle*> foreign_handles_;  // CFs keys.h does not know
+};
+
+// Iterates the keys of one column family in [lower, upper) (upper nullopt: to the end).
+class Scan {
+ public:
+  Scan(const Db& db, Cf cf, std::string lower, std::optional<std::string> upper);
+  // All keys that start with `prefix`.
+  static Scan Prefix(const Db& db, Cf cf, std::string prefix);
+
+  [[nodiscard]] bool Valid() const { return it_->Valid(); }
+  void Next() { it_->Next(); }
+  [[nodiscard]] std::string_view key() const {
+    return {it_->key().data(), it_->key().size()};
+  }
+  [[nodiscard]] std::string_view value() const {
+    return {it_->value().data(), it_->value().size()};
+  }
+  // Call when Valid() turns false: an I/O error ended the scan early.
+  [[nodiscard]] Result<void> status() const;
+
+ private:
+  Cf cf_;
+  std::unique_ptr<std::string> upper_;  // stable address: ReadOptions keeps a Slice of it
+  std::unique_ptr<rocksdb::Slice> upper_slice_;
+  std::unique_ptr<rocksdb::Iterator> it_;
+};
+
+}  // namespace cir::storage::internal

@@ -1,0 +1,326 @@
+// The register on RocksDB: Open, Append, FireDueTimers and the reads. The fold-and-write path is
+// in batch.cc, Verify and Rebuild in verify.cc, the key layout in keys.cc.
+#include "cir/storage/register.h"
+
+#include <chrono>
+#include <limits>
+#include <map>
+#include <mutex>
+
+#include "batch.h"
+#include "db.h"
+#include "keys.h"
+#include "verify.h"
+
+namespace cir::storage {
+namespace {
+
+using internal::BatchBuilder;
+using internal::Cf;
+using internal::Db;
+using internal::Scan;
+
+class SystemClockImpl final : public Clock {
+ public:
+  [[nodiscard]] google::protobuf::Timestamp Now() const override {
+    const auto since_epoch = std::chrono::system_clock::now().time_since_epoch();
+    const auto nanos = std::chrono::duration_cast<std::chrono::nanoseconds>(since_epoch).count();
+    google::protobuf::Timestamp ts;
+    ts.set_seconds(nanos / 1'000'000'000);
+    ts.set_nanos(static_cast<std::int32_t>(nanos % 1'000'000'000));
+    return ts;
+  }
+};
+
+// Why an inbound event cannot be keyed; empty when it can.
+std::string KeyProblem(const v1::ValueChainEvent& event) {
+  if (event.id().empty()) return "the event id is empty";
+  if (event.source().empty()) return "the event source is empty";
+  if (event.initiative_id().empty()) return "the initiative id is empty";
+  if (internal::HasNul(event.id())) return "the event id contains a NUL byte";
+  if (internal::HasNul(event.source())) return "the event source contains a NUL byte";
+  if (internal::HasNul(event.initiative_id())) return "the initiative id contains a NUL byte";
+  return {};
+}
+
+Result<void> CheckId(const std::string& initiative_id) {
+  if (internal::HasNul(initiative_id)) {
+    return Fail(ErrorCode::kInvalidArgument, "initiative id contains a NUL byte");
+  }
+  return {};
+}
+
+std::string SerializeOrEmpty(const google::protobuf::Message& message) {
+  std::string bytes;
+  (void)message.SerializeToString(&bytes);
+  return bytes;
+}
+
+class RocksRegister final : public Register {
+ public:
+  RocksRegister(std::unique_ptr<Db> db, const Options& options)
+      : db_(std::move(db)), sync_(options.sync),
+        clock_(options.clock != nullptr ? options.clock : &SystemClock()) {}
+
+  Result<AppendResult> Append(const AppendRequest& request, const Projector& projector) override {
+    auto meta = LoadMeta(request.partition);
+    if (!meta) return std::unexpected(meta.error());
+    BatchBuilder batch(*db_, request.partition, projector, clock_->Now(), std::move(*meta));
+    for (const InboundEvent& inbound : request.events) {
+      const v1::ValueChainEvent& event = inbound.event;
+      if (std::string problem = KeyProblem(event); !problem.empty()) {
+        batch.Reject(event.initiative_id(), "INVALID_EVENT", std::move(problem),
+                     inbound.source_topic, inbound.source_offset, SerializeOrEmpty(event));
+        continue;
+      }
+      BatchBuilder::Candidate candidate;
+      candidate.initiative_id = event.initiative_id();
+      candidate.dedupe_source = event.source();
+      candidate.dedupe_id = event.id();
+      *candidate.event.mutable_value_chain() = event;
+      candidate.event.set_source_topic(inbound.source_topic);
+      candidate.event.set_source_offset(inbound.source_offset);
+      candidate.dead_letter_value = SerializeOrEmpty(event);
+      if (auto folded = batch.Fold(std::move(candidate)); !folded) {
+        return std::unexpected(folded.error());
+      }
+    }
+    for (const v1::DeadLetter& dead_letter : request.dead_letters) batch.AddDeadLetter(dead_letter);
+    for (const auto& [topic, offset] : request.offsets) batch.PutOffset(topic, offset);
+    return CommitAndCache(request.partition, batch, "appending to partition ");
+  }
+
+  Result<AppendResult> FireDueTimers(std::uint32_t partition,
+                                     const google::protobuf::Timestamp& now, std::size_t limit,
+                                     const Projector& projector) override {
+    auto meta = LoadMeta(partition);
+    if (!meta) return std::unexpected(meta.error());
+    BatchBuilder batch(*db_, partition, projector, clock_->Now(), std::move(*meta));
+    // Only keys due at or before `now`: the scan stops at the first later one, so the cost is
+    // the number of due timers, whatever the size of the register.
+    Scan scan(*db_, Cf::kTimers, internal::PartitionPrefix(partition),
+              internal::TimerBound(partition, internal::NowMillis(now)));
+    std::size_t fired = 0;
+    for (; scan.Valid() && fired < limit; scan.Next()) {
+      const std::string key(scan.key());
+      auto parts = internal::ParseTimerKey(key);
+      if (!parts) {
+        return Fail(ErrorCode::kCorruption,
+                    "malformed due-time index key " + internal::Printable(key) + " in " +
+                        db_->path());
+      }
+      auto current = batch.Current(parts->initiative_id);
+      if (!current) return std::unexpected(current.error());
+      // The timer as the projection (as of the timers fired before it) still lists it; an
+      // earlier fold in this batch may have removed or moved it, and then it does not fire.
+      const v1::Timer* timer = nullptr;
+      if (*current != nullptr) {
+        for (const v1::Timer& t : (*current)->timers()) {
+          if (t.kind() == parts->kind && t.kpi() == parts->kpi &&
+              internal::DueMillis(t.due_at()) == parts->due_ms) {
+            timer = &t;
+            break;
+          }
+        }
+      }
+      if (timer == nullptr) {
+        batch.DeleteTimerKey(key);  // stale; a no-op when an earlier fold already removed it
+        continue;
+      }
+      BatchBuilder::Candidate candidate;
+      candidate.initiative_id = parts->initiative_id;
+      candidate.dedupe_source = std::string(internal::kTimerSource);
+      candidate.dedupe_id = internal::TimerDedupeId(parts->initiative_id, parts->kind,
+                                                    parts->kpi, parts->due_ms);
+      v1::TimerElapsed* elapsed = candidate.event.mutable_timer();
+      elapsed->set_kind(timer->kind());
+      elapsed->set_kpi(timer->kpi());
+      *elapsed->mutable_due_at() = timer->due_at();
+      *elapsed->mutable_fired_at() = now;
+      candidate.event.set_source_topic(std::string(internal::kTimerSource));
+      candidate.event.set_source_offset(-1);
+      candidate.dead_letter_value = SerializeOrEmpty(*elapsed);
+      candidate.fired_timer_key = key;
+      if (auto folded = batch.Fold(std::move(candidate)); !folded) {
+        return std::unexpected(folded.error());
+      }
+      ++fired;
+    }
+    if (auto ok = scan.status(); !ok) return std::unexpected(ok.error());
+    return CommitAndCache(partition, batch, "firing timers of partition ");
+  }
+
+  Result<std::optional<google::protobuf::Timestamp>> NextDue(std::uint32_t partition) override {
+    Scan scan = Scan::Prefix(*db_, Cf::kTimers, internal::PartitionPrefix(partition));
+    if (!scan.Valid()) {
+      if (auto ok = scan.status(); !ok) return std::unexpected(ok.error());
+      return std::optional<google::protobuf::Timestamp>();
+    }
+    auto parts = internal::ParseTimerKey(scan.key());
+    if (!parts) {
+      return Fail(ErrorCode::kCorruption,
+                  "malformed due-time index key " + internal::Printable(scan.key()));
+    }
+    return std::optional(internal::FromMillis(parts->due_ms));
+  }
+
+  Result<std::optional<v1::Initiative>> GetInitiative(std::uint32_t partition,
+                                                      const std::string& initiative_id) override {
+    if (auto ok = CheckId(initiative_id); !ok) return std::unexpected(ok.error());
+    return db_->GetProto<v1::Initiative>(Cf::kProjections,
+                                         internal::ProjectionKey(partition, initiative_id));
+  }
+
+  Result<std::optional<v1::Initiative>> FindInitiative(const std::string& initiative_id) override {
+    auto partitions = Partitions();
+    if (!partitions) return std::unexpected(partitions.error());
+    for (const std::uint32_t partition : *partitions) {
+      auto found = GetInitiative(partition, initiative_id);
+      if (!found || found->has_value()) return found;
+    }
+    return std::optional<v1::Initiative>();
+  }
+
+  Result<std::vector<v1::StoredEvent>> History(std::uint32_t partition,
+                                               const std::string& initiative_id) override {
+    if (auto ok = CheckId(initiative_id); !ok) return std::unexpected(ok.error());
+    std::vector<v1::StoredEvent> events;
+    for (Scan scan = Scan::Prefix(*db_, Cf::kEvents,
+                                  internal::StreamPrefix(partition, initiative_id));
+         ; scan.Next()) {
+      if (!scan.Valid()) {
+        if (auto ok = scan.status(); !ok) return std::unexpected(ok.error());
+        break;
+      }
+      auto event = Db::Parse<v1::StoredEvent>(Cf::kEvents, scan.key(), scan.value());
+      if (!event) return std::unexpected(event.error());
+      events.push_back(std::move(*event));
+    }
+    return events;
+  }
+
+  Result<std::vector<std::uint32_t>> Partitions() override {
+    std::vector<std::uint32_t> partitions;
+    for (Scan scan(*db_, Cf::kMeta, std::string(), std::nullopt);; scan.Next()) {
+      if (!scan.Valid()) {
+        if (auto ok = scan.status(); !ok) return std::unexpected(ok.error());
+        break;
+      }
+      if (auto partition = internal::ParsePartition(scan.key())) partitions.push_back(*partition);
+    }
+    return partitions;
+  }
+
+  Result<std::optional<std::int64_t>> Offset(std::uint32_t partition,
+                                             const std::string& topic) override {
+    const std::string key = internal::OffsetKey(partition, topic);
+    auto raw = db_->Get(Cf::kOffsets, key);
+    if (!raw) return std::unexpected(raw.error());
+    if (!raw->has_value()) return std::optional<std::int64_t>();
+    auto offset = internal::DecodeOffset(**raw);
+    if (!offset) {
+      return Fail(ErrorCode::kCorruption, "malformed offset at key " + internal::Printable(key));
+    }
+    return std::optional(*offset);
+  }
+
+  Result<std::vector<v1::OutboxRecord>> ReadOutbox(std::uint32_t partition,
+                                                   std::uint64_t after_seq,
+                                                   std::size_t limit) override {
+    std::vector<v1::OutboxRecord> records;
+    if (after_seq == std::numeric_limits<std::uint64_t>::max() || limit == 0) return records;
+    for (Scan scan(*db_, Cf::kOutbox, internal::OutboxKey(partition, after_seq + 1),
+                   internal::PrefixSuccessor(internal::PartitionPrefix(partition)));
+         records.size() < limit; scan.Next()) {
+      if (!scan.Valid()) {
+        if (auto ok = scan.status(); !ok) return std::unexpected(ok.error());
+        break;
+      }
+      auto record = Db::Parse<v1::OutboxRecord>(Cf::kOutbox, scan.key(), scan.value());
+      if (!record) return std::unexpected(record.error());
+      records.push_back(std::move(*record));
+    }
+    return records;
+  }
+
+  Result<void> AckOutbox(std::uint32_t partition, const std::vector<std::uint64_t>& seqs) override {
+    if (seqs.empty()) return {};
+    rocksdb::WriteBatch batch;
+    for (const std::uint64_t seq : seqs) {
+      const std::string key = internal::OutboxKey(partition, seq);
+      if (auto status = batch.Delete(db_->cf(Cf::kOutbox), key); !status.ok()) {
+        return std::unexpected(internal::FromStatus(status, "acknowledging outbox records"));
+      }
+    }
+    return db_->Write(batch, sync_, "acknowledging outbox records of partition " +
+                                        std::to_string(partition));
+  }
+
+  Result<VerifyReport> Verify(const Projector& projector) override {
+    return internal::VerifyDb(*db_, projector);
+  }
+
+  Result<std::uint64_t> Rebuild(const Projector& projector) override {
+    return internal::RebuildDb(*db_, projector, sync_);
+  }
+
+  Result<Stats> GetStats() override {
+    Stats stats;
+    for (Scan scan(*db_, Cf::kMeta, std::string(), std::nullopt);; scan.Next()) {
+      if (!scan.Valid()) {
+        if (auto ok = scan.status(); !ok) return std::unexpected(ok.error());
+        break;
+      }
+      auto meta = Db::Parse<v1::PartitionMeta>(Cf::kMeta, scan.key(), scan.value());
+      if (!meta) return std::unexpected(meta.error());
+      stats.events_appended += meta->events_appended();
+      stats.duplicates_skipped += meta->duplicates_skipped();
+      stats.events_rejected += meta->events_rejected();
+      stats.timers_fired += meta->timers_fired();
+    }
+    return stats;
+  }
+
+ private:
+  // The partition's bookkeeping: from memory after the first read (this process is its only
+  // writer), else from the database.
+  Result<v1::PartitionMeta> LoadMeta(std::uint32_t partition) {
+    {
+      std::lock_guard lock(meta_mu_);
+      if (auto it = meta_.find(partition); it != meta_.end()) return it->second;
+    }
+    auto stored = db_->GetProto<v1::PartitionMeta>(Cf::kMeta, internal::MetaKey(partition));
+    if (!stored) return std::unexpected(stored.error());
+    return stored->value_or(v1::PartitionMeta());
+  }
+
+  Result<AppendResult> CommitAndCache(std::uint32_t partition, BatchBuilder& batch,
+                                      const std::string& what) {
+    auto result = batch.Commit(sync_, what + std::to_string(partition));
+    if (!result) return result;  // the cache keeps the meta as of the last successful write
+    std::lock_guard lock(meta_mu_);
+    meta_[partition] = batch.meta();
+    return result;
+  }
+
+  std::unique_ptr<Db> db_;
+  const bool sync_;
+  const Clock* clock_;
+  std::mutex meta_mu_;
+  std::map<std::uint32_t, v1::PartitionMeta> meta_;  // GUARDED_BY(meta_mu_)
+};
+
+}  // namespace
+
+const Clock& SystemClock() {
+  static const SystemClockImpl clock;
+  return clock;
+}
+
+Result<std::unique_ptr<Register>> Register::Open(const Options& options) {
+  auto db = Db::Open(options);
+  if (!db) return std::unexpected(db.error());
+  return std::unique_ptr<Register>(new RocksRegister(std::move(*db), options));
+}
+
+}  // namespace cir::storage
