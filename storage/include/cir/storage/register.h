@@ -72,7 +72,7 @@ struct EventOutcome {
   Status status = Status::kAppended;
   std::string initiative_id;
   std::uint64_t revision = 0;  // appended/ignored: its revision; duplicate: the first copy's
-  std::string reason_code;     // ignored/rejected
+  std::string reason_code;     // ignored/rejected; "TIMER_NOT_CLEARED" (see FireDueTimers)
   std::string reason;
 };
 
@@ -96,6 +96,10 @@ struct VerifyReport {
   std::vector<std::string> problems;
 };
 
+// events_appended counts inbound events written to streams (applied or ignored), timers_fired the
+// TimerElapsed events written; together they are the number of stored events. events_rejected
+// counts events turned into dead letters (by the projector, or unkeyable ids), not the request's
+// own dead_letters.
 struct Stats {
   std::uint64_t events_appended = 0;
   std::uint64_t duplicates_skipped = 0;
@@ -120,9 +124,13 @@ class Register {
                                                     const Projector& projector) = 0;
 
   // Fires up to `limit` timers of `partition` whose due-time is <= `now`, oldest first: each
-  // becomes a TimerElapsed event (source "cir/timer", id "<kind>/<kpi>/<due unix ms>") appended to
-  // its initiative through the projector, in one WriteBatch. Cost grows with the timers due, not
-  // with the size of the register.
+  // becomes a TimerElapsed event appended to its initiative through the projector, exactly as
+  // Append folds an inbound event, all in one WriteBatch. Its dedupe key is source "cir/timer",
+  // id "<initiative>/<kind number>/<kpi>/<due unix ms>", so a due-time fires at most once per
+  // initiative. A fired timer leaves the index even if the projector keeps it (its outcome then
+  // has reason_code "TIMER_NOT_CLEARED"). Index keys the projection no longer lists are dropped
+  // without firing. Due-times have millisecond resolution: never early, at most 1 ms late.
+  // Cost grows with the timers due, not with the size of the register.
   // REQUIRES: the caller is the only writer of `partition`.
   [[nodiscard]] virtual Result<AppendResult> FireDueTimers(std::uint32_t partition,
                                                            const google::protobuf::Timestamp& now,

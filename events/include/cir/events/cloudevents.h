@@ -1,0 +1,87 @@
+// CloudEvents over the Kafka protocol binding, for cir's events.
+//
+// Inbound, both content modes are accepted:
+//  - binary: `ce_specversion`, `ce_id`, `ce_source`, `ce_type` (and optionally `ce_time`,
+//    `ce_subject`) headers; the value is a ValueChainEvent as protobuf (`content-type:
+//    application/protobuf`) or JSON (`application/json`);
+//  - structured: `content-type: application/cloudevents+json`, the value a CloudEvents JSON object
+//    whose `data` is the ValueChainEvent in JSON.
+// The CloudEvents attributes are the envelope: `id`, `source` and `time` fill the event's fields
+// of the same name when the data leaves them empty, and must agree with them when it does not; the
+// record key (or `ce_subject`) likewise gives the initiative id. `type` must be
+// "dev.cir.v1.<payload message>", e.g. "dev.cir.v1.KpiMeasured".
+// Outbound, records are binary mode with protobuf data and deterministic ids.
+//
+// No librdkafka type appears here: the Kafka layer converts its messages to and from Record.
+#pragma once
+
+#include <cstdint>
+#include <expected>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "cir/events/codec.h"
+#include "cir/v1/improvement.pb.h"
+#include "cir/v1/register.pb.h"
+#include "cir/v1/value_chain.pb.h"
+
+namespace cir::events {
+
+// A Kafka record as the binding sees it.
+struct Record {
+  std::string topic;
+  std::int32_t partition = -1;
+  std::int64_t offset = -1;
+  std::optional<std::string> key;
+  std::optional<std::string> value;  // nullopt: a null value (tombstone)
+  std::vector<std::pair<std::string, std::string>> headers;
+
+  // The first header named `name`, if any.
+  [[nodiscard]] std::optional<std::string_view> Header(std::string_view name) const;
+};
+
+// Why an inbound record was not accepted. `reason_code` is one of:
+//   OVERSIZED, NULL_VALUE, MISSING_ATTRIBUTE, BAD_ATTRIBUTE, UNSUPPORTED_CONTENT_TYPE,
+//   DECODE_ERROR, ATTRIBUTE_MISMATCH, INVALID_EVENT.
+struct Rejection {
+  std::string reason_code;
+  std::string reason;
+};
+
+enum class DataFormat { kProtobuf, kJson };
+
+inline constexpr std::string_view kSpecVersion = "1.0";
+inline constexpr std::string_view kTypePrefix = "dev.cir.v1.";
+
+// "dev.cir.v1.<payload message>" for an event; "dev.cir.v1.StepTransition" /
+// "dev.cir.v1.MomentumAlert" for an output.
+[[nodiscard]] std::string TypeOf(const v1::ValueChainEvent& event);
+[[nodiscard]] std::string TypeOf(const v1::Output& output);
+
+// Decodes and validates one inbound record. Never throws; every failure is a Rejection.
+[[nodiscard]] std::expected<v1::ValueChainEvent, Rejection> DecodeRecord(const Record& record,
+                                                                        const Limits& limits);
+
+// Encodes an event as a binary-mode record keyed by its initiative id (for producers: the demo,
+// tests, `circtl publish`).
+[[nodiscard]] Record EncodeEvent(const v1::ValueChainEvent& event, DataFormat format);
+
+// Encodes a transition or alert as a binary-mode record keyed by its initiative id, with
+// `ce_id` = the output's deterministic id and `ce_source` = `source` (e.g. "//cird/<group>").
+[[nodiscard]] Record EncodeOutput(const v1::Output& output, const std::string& source);
+
+// Decodes a record that EncodeOutput made (by its ce_type). Errors: kInvalidArgument.
+[[nodiscard]] Result<v1::Output> DecodeOutput(const Record& record);
+
+// The dead letter for a rejected record: the original key, value and headers, and the reason.
+[[nodiscard]] v1::DeadLetter MakeDeadLetter(const Record& record, const Rejection& rejection);
+
+// A dead letter as the record to publish: the original key, value and headers, plus
+// `cir_dlq_reason_code`, `cir_dlq_reason`, `cir_dlq_source_topic`, `cir_dlq_source_partition`
+// and `cir_dlq_source_offset` headers.
+[[nodiscard]] Record EncodeDeadLetter(const v1::DeadLetter& dead_letter);
+
+}  // namespace cir::events

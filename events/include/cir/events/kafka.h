@@ -1,0 +1,135 @@
+// cir's Kafka clients, over librdkafka's C API: a consumer in a consumer group with incremental
+// (cooperative-sticky) rebalancing whose start offsets come from the caller, an idempotent producer
+// with delivery reports, and librdkafka's in-process mock cluster for the embedded default and tests.
+// librdkafka types stay in kafka.cc; records cross this boundary as events::Record.
+//
+// Thread-safety: each client is used from one thread (cird's ingest thread); the rebalance
+// handler and delivery callback run on that thread, from inside Poll().
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "cir/error.h"
+#include "cir/events/cloudevents.h"
+
+namespace cir::events {
+
+struct KafkaSettings {
+  std::string brokers;  // bootstrap.servers
+  // Any librdkafka property, passed through as is (SASL, TLS, timeouts, …). Applied after cir's
+  // own defaults, so it can override them.
+  std::vector<std::pair<std::string, std::string>> properties;
+};
+
+struct TopicPartition {
+  std::string topic;
+  std::int32_t partition = 0;
+  std::int64_t offset = -1;  // next offset to read; < 0: none stored (auto.offset.reset applies)
+};
+
+class RebalanceHandler {
+ public:
+  virtual ~RebalanceHandler() = default;
+  // Partitions are being assigned: set each one's `offset` to where consumption must start.
+  virtual void OnAssign(std::vector<TopicPartition>& partitions) = 0;
+  // Partitions are being revoked (`lost`: another member may own them already). Anything pending
+  // for them must be finished before returning.
+  virtual void OnRevoke(const std::vector<TopicPartition>& partitions, bool lost) = 0;
+};
+
+class Consumer {
+ public:
+  virtual ~Consumer() = default;
+
+  // A consumer in `group_id`, subscribed to `topics`, with enable.auto.offset.store=false (offsets
+  // are stored with StoreOffsets once the register has them) and the cooperative-sticky assignor.
+  // `handler` is not owned and must outlive the consumer. Errors name the bad property.
+  [[nodiscard]] static Result<std::unique_ptr<Consumer>> Create(const KafkaSettings& settings,
+                                                               const std::string& group_id,
+                                                               const std::vector<std::string>& topics,
+                                                               RebalanceHandler* handler);
+
+  // The next record, or nullopt when none arrived within `timeout`. Transient errors are logged
+  // by librdkafka and retried; a fatal one is returned.
+  [[nodiscard]] virtual Result<std::optional<Record>> Poll(std::chrono::milliseconds timeout) = 0;
+
+  // Marks offsets (the next offset to read) for the background commit.
+  [[nodiscard]] virtual Result<void> StoreOffsets(const std::vector<TopicPartition>& offsets) = 0;
+
+  // Commits the stored offsets now (synchronously).
+  [[nodiscard]] virtual Result<void> Commit() = 0;
+
+  // Leaves the group (revoking through the handler) and closes. Idempotent.
+  virtual void Close() = 0;
+};
+
+class Producer {
+ public:
+  // Called once per produced record from inside Poll/Flush: `tag` is what Produce was given;
+  // `error` is empty when the broker acknowledged the record (acks=all).
+  using DeliveryCallback = std::function<void(std::uint64_t tag, std::optional<Error> error)>;
+
+  virtual ~Producer() = default;
+
+  // An idempotent producer (enable.idempotence=true, acks=all). `on_delivery` may be empty.
+  [[nodiscard]] static Result<std::unique_ptr<Producer>> Create(const KafkaSettings& settings,
+                                                               DeliveryCallback on_delivery);
+
+  // Queues a record for `topic` (partitioned by key). kUnavailable when the local queue is full:
+  // call Poll and try again.
+  [[nodiscard]] virtual Result<void> Produce(const std::string& topic, const Record& record,
+                                             std::uint64_t tag) = 0;
+
+  // Serves delivery reports for up to `timeout`.
+  virtual void Poll(std::chrono::milliseconds timeout) = 0;
+
+  // Waits until every queued record is delivered or `timeout` passes (kUnavailable).
+  [[nodiscard]] virtual Result<void> Flush(std::chrono::milliseconds timeout) = 0;
+
+  // Records queued or in flight.
+  [[nodiscard]] virtual int InFlight() const = 0;
+
+  // Topics the cluster does not have, among `topics` (a metadata request).
+  [[nodiscard]] virtual Result<std::vector<std::string>> MissingTopics(
+      const std::vector<std::string>& topics, std::chrono::milliseconds timeout) = 0;
+};
+
+// librdkafka's mock cluster (rdkafka_mock.h): real Kafka protocol on loopback, in this process.
+class MockCluster {
+ public:
+  virtual ~MockCluster() = default;
+  [[nodiscard]] static Result<std::unique_ptr<MockCluster>> Start(int brokers);
+  // "127.0.0.1:port,…", for bootstrap.servers.
+  [[nodiscard]] virtual std::string Bootstraps() const = 0;
+  [[nodiscard]] virtual Result<void> CreateTopic(const std::string& name, int partitions,
+                                                 int replication_factor) = 0;
+  // Takes a broker down or up (1-based id); leadership does not move (a mock limitation).
+  [[nodiscard]] virtual Result<void> SetBrokerUp(int broker_id, bool up) = 0;
+};
+
+// Reads topics from their beginning, without a consumer group (tools, the demo, tests).
+class TopicReader {
+ public:
+  virtual ~TopicReader() = default;
+  // Fails with kNotFound naming a topic that does not exist.
+  [[nodiscard]] static Result<std::unique_ptr<TopicReader>> Create(
+      const KafkaSettings& settings, const std::vector<std::string>& topics,
+      std::chrono::milliseconds metadata_timeout);
+  // The next record, or nullopt when none arrived within `timeout`.
+  [[nodiscard]] virtual std::optional<Record> Poll(std::chrono::milliseconds timeout) = 0;
+};
+
+// Reads every record of `topic` from the beginning: polls until `count` records arrived or
+// `timeout` passed.
+[[nodiscard]] Result<std::vector<Record>> ReadTopic(const KafkaSettings& settings,
+                                                    const std::string& topic, std::size_t count,
+                                                    std::chrono::milliseconds timeout);
+
+}  // namespace cir::events

@@ -1,0 +1,158 @@
+#include "config.h"
+
+#include <map>
+
+namespace cir::cird {
+namespace {
+
+// Durations as flags: "250ms", "10s", "2m" (CLI11 parses the number, we keep milliseconds).
+void AddDuration(CLI::App& app, const std::string& name, std::chrono::milliseconds& target,
+                 const std::string& env, const std::string& help) {
+  app.add_option_function<std::string>(
+         name,
+         [&target, name](const std::string& text) {
+           long long value = 0;
+           std::size_t used = 0;
+           try {
+             value = std::stoll(text, &used);
+           } catch (const std::exception&) {
+             throw CLI::ValidationError(name, "'" + text + "' is not a duration (e.g. 500ms, 10s)");
+           }
+           const std::string unit = text.substr(used);
+           static const std::map<std::string, long long> kScale{
+               {"ms", 1}, {"", 1}, {"s", 1000}, {"m", 60000}};
+           auto it = kScale.find(unit);
+           if (it == kScale.end() || value < 0) {
+             throw CLI::ValidationError(name, "'" + text + "' is not a duration (e.g. 500ms, 10s)");
+           }
+           target = std::chrono::milliseconds(value * it->second);
+         },
+         help + " (default " + std::to_string(target.count()) + "ms)")
+      ->envname(env);
+}
+
+}  // namespace
+
+void Config::Register(CLI::App& app) {
+  app.add_option("--brokers", brokers, "Kafka bootstrap servers (host:port,…)")
+      ->envname("CIRD_BROKERS");
+  app.add_option("--input-topic", input_topics,
+                 "value-chain topic(s) to consume; several must be co-partitioned (repeatable)")
+      ->envname("CIRD_INPUT_TOPICS")
+      ->delimiter(',')
+      ->capture_default_str();
+  app.add_option("--group-id", group_id, "Kafka consumer group")
+      ->envname("CIRD_GROUP_ID")
+      ->capture_default_str();
+  app.add_option("--transitions-topic", transitions_topic, "topic for StepTransition records")
+      ->envname("CIRD_TRANSITIONS_TOPIC")
+      ->capture_default_str();
+  app.add_option("--alerts-topic", alerts_topic,
+                 "topic for MomentumAlert records (may equal --transitions-topic)")
+      ->envname("CIRD_ALERTS_TOPIC")
+      ->capture_default_str();
+  app.add_option("--dead-letter-topic", dead_letter_topic, "topic for rejected input records")
+      ->envname("CIRD_DEAD_LETTER_TOPIC")
+      ->capture_default_str();
+  app.add_option("--kafka-property", kafka_properties,
+                 "librdkafka property KEY=VALUE for every client, e.g. security.protocol=SASL_SSL "
+                 "(repeatable; overrides cird's defaults)")
+      ->envname("CIRD_KAFKA_PROPERTIES")
+      ->delimiter(';');
+  app.add_flag("--embedded-kafka", embedded_kafka,
+               "start librdkafka's mock cluster (3 brokers) in-process, create the topics, print "
+               "its bootstrap address, and use it")
+      ->envname("CIRD_EMBEDDED_KAFKA");
+  app.add_option("--embedded-partitions", embedded_partitions,
+                 "partitions of the input topic created by --embedded-kafka")
+      ->envname("CIRD_EMBEDDED_PARTITIONS")
+      ->capture_default_str();
+  app.add_option("--data-dir", data_dir,
+                 "register directory (RocksDB); with --embedded-kafka a temp directory by default")
+      ->envname("CIRD_DATA_DIR");
+  app.add_option("--sync", sync, "fsync the register's WAL on every batch (true|false)")
+      ->envname("CIRD_SYNC")
+      ->capture_default_str();
+  app.add_option("--block-cache-mb", block_cache_mb, "RocksDB block cache size in MiB")
+      ->envname("CIRD_BLOCK_CACHE_MB")
+      ->capture_default_str();
+  app.add_option("--max-batch", max_batch, "records appended in one RocksDB batch at most")
+      ->envname("CIRD_MAX_BATCH")
+      ->capture_default_str();
+  AddDuration(app, "--max-batch-wait", max_batch_wait, "CIRD_MAX_BATCH_WAIT",
+              "how long a partial batch may wait for more records");
+  AddDuration(app, "--tick-interval", tick_interval, "CIRD_TICK_INTERVAL",
+              "how often due timers are looked for (wall-clock time mode)");
+  app.add_option("--timers-per-tick", timers_per_tick, "timers fired per partition per tick at most")
+      ->envname("CIRD_TIMERS_PER_TICK")
+      ->capture_default_str();
+  AddDuration(app, "--shutdown-grace", shutdown_grace, "CIRD_SHUTDOWN_GRACE",
+              "on SIGTERM/SIGINT: time to finish the batch, drain the outbox and commit");
+  AddDuration(app, "--startup-timeout", startup_timeout, "CIRD_STARTUP_TIMEOUT",
+              "how long to wait for Kafka metadata at start-up");
+  app.add_option("--time", time_mode,
+                 "wall: timers fire by the wall clock; event: at their due-time as event time "
+                 "passes (replays, demos, tests)")
+      ->envname("CIRD_TIME")
+      ->transform(CLI::CheckedTransformer(
+          std::map<std::string, TimeMode>{{"wall", TimeMode::kWall}, {"event", TimeMode::kEvent}},
+          CLI::ignore_case))
+      ->default_str("wall");
+  app.add_option("--source", source, "CloudEvents source of outputs (default //cird/<group id>)")
+      ->envname("CIRD_SOURCE");
+  app.add_option("--max-message-bytes", limits.max_message_bytes,
+                 "largest input record accepted; larger ones are dead-lettered")
+      ->envname("CIRD_MAX_MESSAGE_BYTES")
+      ->capture_default_str();
+  app.add_option("--log-level", log_level, "debug, info, warn or error")
+      ->envname("CIRD_LOG_LEVEL")
+      ->check(CLI::IsMember({"debug", "info", "warn", "error"}))
+      ->capture_default_str();
+  model_flags.Register(app);
+}
+
+Result<void> Config::Validate() const {
+  auto bad = [](const std::string& message) { return Fail(ErrorCode::kInvalidArgument, message); };
+  if (brokers.empty() && !embedded_kafka) {
+    return bad("--brokers (CIRD_BROKERS) is required unless --embedded-kafka is given");
+  }
+  if (data_dir.empty() && !embedded_kafka) return bad("--data-dir (CIRD_DATA_DIR) is required");
+  if (input_topics.empty()) return bad("--input-topic: at least one topic is required");
+  for (const auto& t : input_topics) {
+    if (t.empty()) return bad("--input-topic: empty topic name");
+    if (t == transitions_topic || t == alerts_topic || t == dead_letter_topic) {
+      return bad("--input-topic '" + t + "' is also an output topic");
+    }
+  }
+  if (group_id.empty()) return bad("--group-id must not be empty");
+  if (transitions_topic.empty()) return bad("--transitions-topic must not be empty");
+  if (alerts_topic.empty()) return bad("--alerts-topic must not be empty");
+  if (dead_letter_topic.empty()) return bad("--dead-letter-topic must not be empty");
+  if (max_batch == 0 || max_batch > 100000) return bad("--max-batch must be 1..100000");
+  if (timers_per_tick == 0) return bad("--timers-per-tick must be > 0");
+  if (tick_interval.count() <= 0) return bad("--tick-interval must be > 0");
+  if (block_cache_mb == 0) return bad("--block-cache-mb must be > 0");
+  if (embedded_partitions < 1 || embedded_partitions > 1000) {
+    return bad("--embedded-partitions must be 1..1000");
+  }
+  if (limits.max_message_bytes < 1024) return bad("--max-message-bytes must be >= 1024");
+  for (const auto& p : kafka_properties) {
+    const auto eq = p.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      return bad("--kafka-property '" + p + "': expected KEY=VALUE");
+    }
+  }
+  if (auto model = model_flags.ToConfig(); !model) return std::unexpected(model.error());
+  return {};
+}
+
+std::vector<std::pair<std::string, std::string>> Config::KafkaProperties() const {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& p : kafka_properties) {
+    const auto eq = p.find('=');
+    out.emplace_back(p.substr(0, eq), p.substr(eq + 1));
+  }
+  return out;
+}
+
+}  // namespace cir::cird

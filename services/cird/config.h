@@ -1,0 +1,64 @@
+// cird's settings: every one a flag with an environment variable (CIRD_*), listed by --help with
+// its default. Validate() stops start-up with a message naming the bad setting.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "cir/error.h"
+#include "cir/events/codec.h"
+#include "cir/model/config.h"
+#include "model_flags.h"
+
+namespace cir::cird {
+
+enum class TimeMode {
+  kWall,   // timers fire when the wall clock reaches them (production)
+  kEvent,  // timers fire at their due-time as the event time of the input passes them
+           // (replays, demos, tests: the same outputs as `circtl replay`)
+};
+
+struct Config {
+  // Kafka
+  std::string brokers;
+  std::vector<std::string> input_topics{"cir.value-chain"};
+  std::string group_id = "cird";
+  std::string transitions_topic = "cir.transitions";
+  std::string alerts_topic = "cir.alerts";
+  std::string dead_letter_topic = "cir.dead-letters";
+  std::vector<std::string> kafka_properties;  // "key=value", passed to librdkafka as is
+  bool embedded_kafka = false;
+  int embedded_partitions = 4;
+
+  // Register
+  std::string data_dir;
+  bool sync = true;
+  std::size_t block_cache_mb = 64;
+
+  // Pipeline
+  std::size_t max_batch = 500;
+  std::chrono::milliseconds max_batch_wait{20};
+  std::chrono::milliseconds tick_interval{1000};
+  std::size_t timers_per_tick = 1000;
+  std::chrono::milliseconds shutdown_grace{10000};
+  std::chrono::milliseconds startup_timeout{10000};
+  TimeMode time_mode = TimeMode::kWall;
+  std::string source;  // ce_source of outputs; default "//cird/<group id>"
+  events::Limits limits;
+  services::ModelFlags model_flags;
+  std::string log_level = "info";
+
+  // Adds every flag (with its CIRD_* environment variable) to `app`.
+  void Register(CLI::App& app);
+  // Checks the settings; the error names the flag.
+  [[nodiscard]] Result<void> Validate() const;
+  // Kafka pass-through properties as pairs ("a=b" → {"a","b"}).
+  [[nodiscard]] std::vector<std::pair<std::string, std::string>> KafkaProperties() const;
+};
+
+}  // namespace cir::cird

@@ -1,0 +1,234 @@
+// cird: the continual improvement register service.
+//
+//   cird --brokers HOST:PORT --data-dir DIR           the service against a Kafka cluster
+//   cird --embedded-kafka                             the same on an in-process mock cluster
+//   cird demo                                         embedded Kafka + the sample scenario
+#include <CLI/CLI.hpp>
+
+#include <csignal>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <thread>
+
+#include "cir/events/cloudevents.h"
+#include "cir/events/kafka.h"
+#include "cir/log.h"
+#include "cir/model/projector.h"
+#include "cir/storage/register.h"
+#include "config.h"
+#include "pipeline.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using namespace cir;
+using std::chrono::milliseconds;
+
+enum Exit : int { kOk = 0, kRuntimeError = 1, kConfigError = 2 };
+
+std::atomic<cird::Pipeline*> g_pipeline{nullptr};
+
+extern "C" void OnSignal(int) {
+  if (auto* p = g_pipeline.load()) p->Stop();
+}
+
+struct DemoOptions {
+  std::string scenario;
+  milliseconds idle{2500};
+  milliseconds timeout{120000};
+};
+
+std::string DefaultScenario() {
+  for (const fs::path& candidate :
+       {fs::path("events/samples/scenario.jsonl"),
+        fs::path(CIR_SOURCE_DIR) / "events/samples/scenario.jsonl"}) {
+    if (fs::exists(candidate)) return candidate.string();
+  }
+  return "events/samples/scenario.jsonl";
+}
+
+// Publishes the scenario as binary-mode CloudEvents with JSON data, the way a pipeline would.
+Result<std::size_t> Publish(const cird::Config& config, const std::string& file) {
+  std::ifstream in(file);
+  if (!in) return Fail(ErrorCode::kInvalidArgument, "cannot read scenario '" + file + "'");
+  auto producer = events::Producer::Create({config.brokers, config.KafkaProperties()}, nullptr);
+  if (!producer) return std::unexpected(producer.error());
+  std::size_t published = 0;
+  std::string line;
+  for (int number = 1; std::getline(in, line); ++number) {
+    if (line.find_first_not_of(" \t\r") == std::string::npos || line[0] == '#') continue;
+    auto event = events::DecodeJson(line, config.limits);
+    if (!event) {
+      return Fail(ErrorCode::kInvalidArgument,
+                  file + ":" + std::to_string(number) + ": " + event.error().message);
+    }
+    auto ok = (*producer)->Produce(config.input_topics.front(),
+                                   events::EncodeEvent(*event, events::DataFormat::kJson), 0);
+    if (!ok) return std::unexpected(ok.error());
+    ++published;
+  }
+  if (auto ok = (*producer)->Flush(milliseconds(30000)); !ok) return std::unexpected(ok.error());
+  return published;
+}
+
+// Prints transitions and alerts as they come back, until the pipeline has consumed everything
+// published and no output arrived for `idle`.
+Result<void> PrintOutputs(const cird::Config& config, const cird::Pipeline& pipeline,
+                          std::size_t published, const DemoOptions& demo) {
+  std::vector<std::string> topics{config.transitions_topic};
+  if (config.alerts_topic != config.transitions_topic) topics.push_back(config.alerts_topic);
+  auto reader = events::TopicReader::Create({config.brokers, config.KafkaProperties()}, topics,
+                                            config.startup_timeout);
+  if (!reader) return std::unexpected(reader.error());
+  const auto start = std::chrono::steady_clock::now();
+  auto last_output = start;
+  std::size_t printed = 0;
+  for (;;) {
+    const auto now = std::chrono::steady_clock::now();
+    if (now - start > demo.timeout) {
+      return Fail(ErrorCode::kUnavailable, "demo did not finish within the timeout");
+    }
+    const bool consumed_all = pipeline.counters().records_consumed.load() >= published;
+    if (!consumed_all) {
+      last_output = now;  // the idle window starts once everything was consumed
+    } else if (now - last_output > demo.idle) {
+      break;
+    }
+    auto record = (*reader)->Poll(milliseconds(100));
+    if (!record) continue;
+    auto output = events::DecodeOutput(*record);
+    if (!output) {
+      log::Warn("undecodable output", {{"error", output.error().message}});
+      continue;
+    }
+    std::cout << events::ToJson(*output) << std::endl;
+    ++printed;
+    last_output = std::chrono::steady_clock::now();
+  }
+  std::cerr << "cird demo: published " << published << " events, printed " << printed
+            << " transitions and alerts, "
+            << pipeline.counters().dead_letters.load() << " dead letters\n";
+  return {};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  cird::Config config;
+  CLI::App app{"cird — the continual improvement register service: consumes value-chain events "
+               "from Kafka, appends them to a RocksDB register, and emits step transitions and "
+               "momentum alerts to Kafka.\nExit codes: 0 clean stop (SIGTERM/SIGINT), 1 runtime "
+               "error, 2 bad configuration."};
+  app.set_version_flag("--version", "cird 0.1.0");
+  app.fallthrough();
+  config.Register(app);
+  DemoOptions demo;
+  CLI::App* demo_cmd = app.add_subcommand(
+      "demo", "Run on embedded Kafka, publish the sample scenario, print the transitions and "
+              "alerts as they come back, then stop. Implies --embedded-kafka and --time=event.");
+  demo_cmd->add_option("--scenario", demo.scenario,
+                       "JSON-lines file of value-chain events (default: the shipped sample)");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? kOk : kConfigError;
+  }
+  const bool demo_mode = demo_cmd->parsed();
+  if (demo_mode) {
+    config.embedded_kafka = true;
+    config.time_mode = cird::TimeMode::kEvent;
+    if (demo.scenario.empty()) demo.scenario = DefaultScenario();
+  }
+  log::MinLevel() = config.log_level == "debug"  ? log::Level::kDebug
+                    : config.log_level == "warn"  ? log::Level::kWarn
+                    : config.log_level == "error" ? log::Level::kError
+                                                  : log::Level::kInfo;
+  if (auto ok = config.Validate(); !ok) {
+    std::cerr << "cird: " << ok.error().message << "\n";
+    return kConfigError;
+  }
+  auto model_config = config.model_flags.ToConfig();  // validated above
+
+  // Embedded Kafka: librdkafka's mock cluster, 3 brokers, topics created up front.
+  std::unique_ptr<events::MockCluster> mock;
+  if (config.embedded_kafka) {
+    auto started = events::MockCluster::Start(3);
+    if (!started) {
+      std::cerr << "cird: " << started.error().message << "\n";
+      return kRuntimeError;
+    }
+    mock = std::move(*started);
+    for (const auto& topic : config.input_topics) {
+      (void)mock->CreateTopic(topic, config.embedded_partitions, 3);
+    }
+    for (const auto* topic :
+         {&config.transitions_topic, &config.alerts_topic, &config.dead_letter_topic}) {
+      (void)mock->CreateTopic(*topic, config.embedded_partitions, 3);
+    }
+    config.brokers = mock->Bootstraps();
+    std::cerr << "cird: embedded Kafka (librdkafka mock cluster, 3 brokers) at " << config.brokers
+              << "\n";
+  }
+  bool temp_dir = false;
+  if (config.data_dir.empty()) {
+    std::string pattern = (fs::temp_directory_path() / "cird-XXXXXX").string();
+    if (mkdtemp(pattern.data()) == nullptr) {
+      std::cerr << "cird: cannot create a temporary data directory\n";
+      return kRuntimeError;
+    }
+    config.data_dir = pattern;
+    temp_dir = true;
+    std::cerr << "cird: register in temporary directory " << config.data_dir << "\n";
+  }
+
+  int code = kOk;
+  {
+    storage::Options options;
+    options.path = config.data_dir;
+    options.sync = config.sync;
+    options.block_cache_bytes = config.block_cache_mb << 20;
+    auto reg = storage::Register::Open(options);
+    if (!reg) {
+      std::cerr << "cird: cannot open the register: " << reg.error().ToString() << "\n";
+      return kRuntimeError;
+    }
+    auto projector = model::MakeProjector(*model_config);
+    cird::Pipeline pipeline(config, **reg, *projector, storage::SystemClock());
+    if (auto ok = pipeline.Start(); !ok) {
+      std::cerr << "cird: " << ok.error().message << "\n";
+      code = ok.error().code == ErrorCode::kInvalidArgument ||
+                     ok.error().code == ErrorCode::kFailedPrecondition
+                 ? kConfigError
+                 : kRuntimeError;
+    } else {
+      g_pipeline.store(&pipeline);
+      std::signal(SIGTERM, OnSignal);
+      std::signal(SIGINT, OnSignal);
+      if (demo_mode) {
+        Result<void> run_result;
+        std::thread ingest([&] { run_result = pipeline.Run(); });
+        auto published = Publish(config, demo.scenario);
+        Result<void> printed = published ? PrintOutputs(config, pipeline, *published, demo)
+                                         : Result<void>(std::unexpected(published.error()));
+        pipeline.Stop();
+        ingest.join();
+        if (!printed) {
+          std::cerr << "cird demo: " << printed.error().message << "\n";
+          code = kRuntimeError;
+        }
+        if (!run_result) {
+          std::cerr << "cird: " << run_result.error().ToString() << "\n";
+          code = kRuntimeError;
+        }
+      } else if (auto ran = pipeline.Run(); !ran) {
+        std::cerr << "cird: " << ran.error().ToString() << "\n";
+        code = kRuntimeError;
+      }
+      g_pipeline.store(nullptr);
+    }
+  }
+  if (temp_dir) fs::remove_all(config.data_dir);
+  return code;
+}

@@ -1,0 +1,405 @@
+#include "pipeline.h"
+
+#include <google/protobuf/util/time_util.h>
+
+#include <algorithm>
+#include <variant>
+
+#include "cir/events/cloudevents.h"
+#include "cir/log.h"
+#include "stream_time.h"
+
+namespace cir::cird {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+using google::protobuf::util::TimeUtil;
+
+constexpr std::size_t kOutboxPage = 500;
+
+}  // namespace
+
+Pipeline::Pipeline(const Config& config, storage::Register& reg,
+                   const storage::Projector& projector, const storage::Clock& clock)
+    : config_(config), reg_(reg), projector_(projector), clock_(clock) {
+  source_ = config.source.empty() ? "//cird/" + config.group_id : config.source;
+}
+
+Pipeline::~Pipeline() {
+  consumer_.reset();
+  producer_.reset();
+}
+
+Result<void> Pipeline::Start() {
+  events::KafkaSettings settings{config_.brokers, config_.KafkaProperties()};
+  auto producer = events::Producer::Create(
+      settings, [this](std::uint64_t tag, std::optional<Error> error) {
+        OnDelivery(tag, std::move(error));
+      });
+  if (!producer) return std::unexpected(producer.error());
+  producer_ = std::move(*producer);
+
+  std::vector<std::string> topics = config_.input_topics;
+  for (const auto* t : {&config_.transitions_topic, &config_.alerts_topic,
+                        &config_.dead_letter_topic}) {
+    if (std::find(topics.begin(), topics.end(), *t) == topics.end()) topics.push_back(*t);
+  }
+  auto missing = producer_->MissingTopics(topics, config_.startup_timeout);
+  if (!missing) {
+    return Fail(ErrorCode::kUnavailable, "cannot read Kafka metadata from " + config_.brokers +
+                                             ": " + missing.error().message);
+  }
+  if (!missing->empty()) {
+    std::string names;
+    for (const auto& t : *missing) names += (names.empty() ? "" : ", ") + t;
+    return Fail(ErrorCode::kFailedPrecondition,
+                "missing Kafka topics: " + names +
+                    " (cird does not create topics; create them, or run with --embedded-kafka)");
+  }
+  auto consumer = events::Consumer::Create(settings, config_.group_id, config_.input_topics, this);
+  if (!consumer) return std::unexpected(consumer.error());
+  consumer_ = std::move(*consumer);
+  log::Info("pipeline started", {{"brokers", config_.brokers},
+                                 {"group", config_.group_id},
+                                 {"inputs", config_.input_topics.front()},
+                                 {"time", config_.time_mode == TimeMode::kWall ? "wall" : "event"}});
+  return {};
+}
+
+// ---- the loop -------------------------------------------------------------------------------
+
+Result<void> Pipeline::Run() {
+  last_tick_ = Clock::now();
+  batch_started_ = Clock::now();
+  while (!stop_.load(std::memory_order_relaxed)) {
+    auto record = consumer_->Poll(pending_records_ > 0 ? milliseconds(1) : milliseconds(50));
+    if (!record) return std::unexpected(record.error());
+    if (deferred_error_) return std::unexpected(*deferred_error_);
+    if (*record) {
+      if (pending_records_ == 0) batch_started_ = Clock::now();
+      Add(std::move(**record));
+    }
+    const bool full = pending_records_ >= config_.max_batch;
+    const bool waited = pending_records_ > 0 &&
+                        (!*record || Clock::now() - batch_started_ >= config_.max_batch_wait);
+    if (full || waited) {
+      if (auto ok = Flush(); !ok) return ok;
+    }
+    if (Clock::now() - last_tick_ >= config_.tick_interval) {
+      if (auto ok = Tick(); !ok) return ok;
+    }
+    producer_->Poll(milliseconds(0));
+    if (auto ok = AckDelivered(); !ok) return ok;
+    if (auto ok = DrainAll(); !ok) return ok;
+  }
+
+  // Shutdown: finish the batch, drain the outbox within the grace period, commit, close.
+  log::Info("stopping: finishing the batch and draining the outbox",
+            {{"grace_ms", config_.shutdown_grace.count()}});
+  const auto deadline = Clock::now() + config_.shutdown_grace;
+  if (auto ok = Flush(); !ok) return ok;
+  while (!OutboxIdle() && Clock::now() < deadline) {
+    if (auto ok = DrainAll(); !ok) return ok;
+    producer_->Poll(milliseconds(20));
+    if (auto ok = AckDelivered(); !ok) return ok;
+  }
+  if (!OutboxIdle()) {
+    log::Warn("grace period over with outputs undelivered; they stay in the outbox for the next "
+              "start",
+              {{"in_flight", static_cast<std::int64_t>(in_flight_.size())}});
+  }
+  if (auto ok = consumer_->Commit(); !ok) {
+    log::Warn("final offset commit failed (the register holds the offsets)",
+              {{"error", ok.error().message}});
+  }
+  consumer_->Close();
+  log::Info("stopped", {{"records_consumed", counters_.records_consumed.load()},
+                        {"events_appended", counters_.events_appended.load()},
+                        {"dead_letters", counters_.dead_letters.load()},
+                        {"outputs_delivered", counters_.outputs_delivered.load()}});
+  if (deferred_error_) return std::unexpected(*deferred_error_);
+  return {};
+}
+
+void Pipeline::Add(events::Record record) {
+  counters_.records_consumed.fetch_add(1, std::memory_order_relaxed);
+  const auto partition = static_cast<std::uint32_t>(record.partition);
+  Pending& pending = pending_[partition];
+  auto& next = pending.offsets[record.topic];
+  next = std::max(next, record.offset + 1);
+  ++pending.records;
+  ++pending_records_;
+  auto event = events::DecodeRecord(record, config_.limits);
+  if (event) {
+    pending.items.push_back(Item{storage::InboundEvent{std::move(*event), record.topic,
+                                                       record.offset},
+                                 std::nullopt});
+  } else {
+    v1::DeadLetter dl = events::MakeDeadLetter(record, event.error());
+    *dl.mutable_recorded_at() = clock_.Now();
+    log::Warn("dead letter", {{"reason_code", dl.reason_code()},
+                              {"reason", dl.reason()},
+                              {"topic", record.topic},
+                              {"partition", record.partition},
+                              {"offset", record.offset}});
+    pending.items.push_back(Item{std::nullopt, std::move(dl)});
+  }
+}
+
+Result<void> Pipeline::Flush() {
+  for (auto& [partition, pending] : pending_) {
+    if (pending.records == 0) continue;
+    if (auto ok = FlushPartition(partition, pending); !ok) return ok;
+  }
+  pending_.clear();
+  pending_records_ = 0;
+  return {};
+}
+
+Result<void> Pipeline::Commit(std::uint32_t partition, const storage::AppendRequest& request) {
+  auto result = reg_.Append(request, projector_);
+  if (!result) {
+    return Fail(result.error().code,
+                "register append failed for partition " + std::to_string(partition) + ": " +
+                    result.error().message);
+  }
+  counters_.events_appended.fetch_add(result->appended + result->ignored);
+  counters_.duplicates.fetch_add(result->duplicates);
+  counters_.dead_letters.fetch_add(result->rejected + request.dead_letters.size());
+  for (const auto& outcome : result->events) {
+    if (outcome.status == storage::EventOutcome::Status::kRejected) {
+      log::Warn("event rejected by the model", {{"initiative", outcome.initiative_id},
+                                                {"reason_code", outcome.reason_code},
+                                                {"reason", outcome.reason}});
+    }
+  }
+  if (!result->outbox.empty()) dirty_.insert(partition);
+  return {};
+}
+
+Result<void> Pipeline::FlushPartition(std::uint32_t partition, Pending& pending) {
+  if (config_.time_mode == TimeMode::kEvent) {
+    // One append per record, with the partition's timers fired up to each event's time first,
+    // so that every initiative sees time pass exactly as in `circtl replay`.
+    for (Item& item : pending.items) {
+      storage::AppendRequest request;
+      request.partition = partition;
+      const std::string& topic = item.event ? item.event->source_topic
+                                            : item.dead_letter->source_topic();
+      const std::int64_t offset =
+          item.event ? item.event->source_offset : item.dead_letter->source_offset();
+      request.offsets.emplace_back(topic, offset + 1);
+      if (item.event) {
+        const auto& time = item.event->event.event_time();
+        if (!watermark_ || TimeUtil::TimestampToNanoseconds(*watermark_) <
+                               TimeUtil::TimestampToNanoseconds(time)) {
+          watermark_ = time;
+        }
+        auto fired = services::FireDueUntil(reg_, partition, time, projector_);
+        if (!fired) return std::unexpected(fired.error());
+        counters_.timers_fired.fetch_add(*fired);
+        if (*fired > 0) dirty_.insert(partition);
+        request.events.push_back(std::move(*item.event));
+      } else {
+        request.dead_letters.push_back(std::move(*item.dead_letter));
+      }
+      if (auto ok = Commit(partition, request); !ok) return ok;
+    }
+  } else {
+    storage::AppendRequest request;
+    request.partition = partition;
+    for (Item& item : pending.items) {
+      if (item.event) {
+        request.events.push_back(std::move(*item.event));
+      } else {
+        request.dead_letters.push_back(std::move(*item.dead_letter));
+      }
+    }
+    for (const auto& [topic, next] : pending.offsets) request.offsets.emplace_back(topic, next);
+    if (auto ok = Commit(partition, request); !ok) return ok;
+  }
+  // Kafka's committed offsets follow the register's (which stay the source of truth).
+  std::vector<events::TopicPartition> offsets;
+  for (const auto& [topic, next] : pending.offsets) {
+    offsets.push_back({topic, static_cast<std::int32_t>(partition), next});
+  }
+  if (auto ok = consumer_->StoreOffsets(offsets); !ok) {
+    log::Warn("could not store offsets in Kafka", {{"error", ok.error().message}});
+  }
+  pending = Pending{};
+  return {};
+}
+
+Result<void> Pipeline::Tick() {
+  last_tick_ = Clock::now();
+  for (std::uint32_t partition : owned_) {
+    std::uint64_t fired = 0;
+    if (config_.time_mode == TimeMode::kEvent) {
+      if (!watermark_) continue;
+      auto result = services::FireDueUntil(reg_, partition, *watermark_, projector_);
+      if (!result) return std::unexpected(result.error());
+      fired = *result;
+    } else {
+      auto result = reg_.FireDueTimers(partition, clock_.Now(), config_.timers_per_tick,
+                                       projector_);
+      if (!result) return std::unexpected(result.error());
+      fired = result->events.size();
+    }
+    if (fired > 0) {
+      counters_.timers_fired.fetch_add(fired);
+      dirty_.insert(partition);
+    }
+  }
+  return {};
+}
+
+// ---- the outbox ------------------------------------------------------------------------------
+
+const std::string& Pipeline::TopicFor(const v1::OutboxRecord& record) const {
+  if (record.has_dead_letter()) return config_.dead_letter_topic;
+  return record.output().has_transition() ? config_.transitions_topic : config_.alerts_topic;
+}
+
+Result<void> Pipeline::Drain(std::uint32_t partition) {
+  auto records = reg_.ReadOutbox(partition, sent_upto_[partition], kOutboxPage);
+  if (!records) return std::unexpected(records.error());
+  for (const auto& record : *records) {
+    const events::Record out = record.has_dead_letter()
+                                   ? events::EncodeDeadLetter(record.dead_letter())
+                                   : events::EncodeOutput(record.output(), source_);
+    const std::uint64_t tag = next_tag_++;
+    auto produced = producer_->Produce(TopicFor(record), out, tag);
+    if (!produced) {
+      if (produced.error().code == ErrorCode::kUnavailable) return {};  // queue full: later
+      return std::unexpected(produced.error());
+    }
+    in_flight_[tag] = Delivery{partition, record.seq()};
+    sent_upto_[partition] = record.seq();
+  }
+  if (records->size() < kOutboxPage) dirty_.erase(partition);
+  return {};
+}
+
+Result<void> Pipeline::DrainAll() {
+  const std::set<std::uint32_t> dirty = dirty_;
+  for (std::uint32_t partition : dirty) {
+    if (!owned_.count(partition)) {
+      dirty_.erase(partition);
+      continue;
+    }
+    if (auto ok = Drain(partition); !ok) return ok;
+  }
+  std::uint64_t backlog = in_flight_.size();
+  counters_.outbox_pending.store(backlog, std::memory_order_relaxed);
+  return {};
+}
+
+void Pipeline::OnDelivery(std::uint64_t tag, std::optional<Error> error) {
+  auto it = in_flight_.find(tag);
+  if (it == in_flight_.end()) return;
+  const Delivery delivery = it->second;
+  in_flight_.erase(it);
+  if (!error) {
+    delivered_[delivery.partition].push_back(delivery.seq);
+    counters_.outputs_delivered.fetch_add(1, std::memory_order_relaxed);
+  } else {
+    counters_.delivery_failures.fetch_add(1, std::memory_order_relaxed);
+    log::Warn("output delivery failed; it stays in the outbox and is sent again",
+              {{"partition", delivery.partition},
+               {"seq", static_cast<std::int64_t>(delivery.seq)},
+               {"error", error->message}});
+    resend_.insert(delivery.partition);
+  }
+}
+
+Result<void> Pipeline::AckDelivered() {
+  for (auto& [partition, seqs] : delivered_) {
+    if (seqs.empty()) continue;
+    if (auto ok = reg_.AckOutbox(partition, seqs); !ok) return ok;
+    seqs.clear();
+  }
+  for (std::uint32_t partition : resend_) {
+    sent_upto_[partition] = 0;  // read again whatever is still in the outbox
+    dirty_.insert(partition);
+  }
+  resend_.clear();
+  return {};
+}
+
+bool Pipeline::OutboxIdle() const {
+  if (!in_flight_.empty() || !resend_.empty()) return false;
+  for (std::uint32_t p : dirty_) {
+    if (owned_.count(p)) return false;
+  }
+  return true;
+}
+
+// ---- rebalancing -----------------------------------------------------------------------------
+
+void Pipeline::OnAssign(std::vector<events::TopicPartition>& partitions) {
+  for (auto& tp : partitions) {
+    const auto partition = static_cast<std::uint32_t>(tp.partition);
+    auto offset = reg_.Offset(partition, tp.topic);
+    if (!offset) {
+      deferred_error_ = offset.error();
+      return;
+    }
+    tp.offset = offset->value_or(-1);
+    owned_.insert(partition);
+    owned_topics_[partition].insert(tp.topic);
+    sent_upto_[partition] = 0;
+    dirty_.insert(partition);  // outputs a previous run left undelivered
+    log::Info("partition assigned", {{"topic", tp.topic},
+                                     {"partition", tp.partition},
+                                     {"start_offset", tp.offset}});
+  }
+}
+
+void Pipeline::OnRevoke(const std::vector<events::TopicPartition>& partitions, bool lost) {
+  std::set<std::uint32_t> released;
+  for (const auto& tp : partitions) {
+    const auto partition = static_cast<std::uint32_t>(tp.partition);
+    auto& topics = owned_topics_[partition];
+    topics.erase(tp.topic);
+    if (topics.empty()) released.insert(partition);
+    log::Info(lost ? "partition lost" : "partition revoked",
+              {{"topic", tp.topic}, {"partition", tp.partition}});
+  }
+  for (std::uint32_t partition : released) {
+    auto it = pending_.find(partition);
+    if (it != pending_.end()) {
+      if (!lost && !deferred_error_) {
+        // Flushed first, so that the next owner starts exactly after what we appended.
+        if (auto ok = FlushPartition(partition, it->second); !ok) deferred_error_ = ok.error();
+      }
+      pending_records_ -= it->second.records;
+      pending_.erase(it);
+    }
+    if (!lost && !deferred_error_) {
+      const auto deadline = Clock::now() + config_.shutdown_grace / 2;
+      while (Clock::now() < deadline) {
+        if (auto ok = Drain(partition); !ok) {
+          deferred_error_ = ok.error();
+          break;
+        }
+        producer_->Poll(milliseconds(20));
+        if (auto ok = AckDelivered(); !ok) {
+          deferred_error_ = ok.error();
+          break;
+        }
+        const bool busy = dirty_.count(partition) > 0 ||
+                          std::any_of(in_flight_.begin(), in_flight_.end(), [&](const auto& kv) {
+                            return kv.second.partition == partition;
+                          });
+        if (!busy) break;
+      }
+    }
+    owned_.erase(partition);
+    owned_topics_.erase(partition);
+    sent_upto_.erase(partition);
+    dirty_.erase(partition);
+  }
+}
+
+}  // namespace cir::cird

@@ -1,0 +1,117 @@
+// cird's ingest pipeline: Kafka in → decode and validate → register (one RocksDB batch per
+// partition per poll batch: events, projections, outbox, timers, offsets) → outbox drained to
+// Kafka by an idempotent producer → offsets stored for Kafka's commit. DESIGN.md §3.
+//
+// Threading: Run() is the ingest thread; it owns the consumer, the producer and every write to
+// the register. Stop() and the status getters may be called from any thread.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "cir/events/kafka.h"
+#include "cir/storage/register.h"
+#include "config.h"
+
+namespace cir::cird {
+
+struct PipelineCounters {
+  std::atomic<std::uint64_t> records_consumed{0};
+  std::atomic<std::uint64_t> events_appended{0};
+  std::atomic<std::uint64_t> duplicates{0};
+  std::atomic<std::uint64_t> dead_letters{0};
+  std::atomic<std::uint64_t> outputs_delivered{0};
+  std::atomic<std::uint64_t> delivery_failures{0};
+  std::atomic<std::uint64_t> timers_fired{0};
+  std::atomic<std::uint64_t> outbox_pending{0};  // produced, not yet acknowledged, plus unread
+};
+
+class Pipeline final : public events::RebalanceHandler {
+ public:
+  // `reg`, `projector` and `clock` are not owned and must outlive the pipeline.
+  Pipeline(const Config& config, storage::Register& reg, const storage::Projector& projector,
+           const storage::Clock& clock);
+  ~Pipeline() override;
+
+  // Creates the Kafka clients and checks that every topic exists (naming the missing ones).
+  [[nodiscard]] Result<void> Start();
+
+  // Runs until Stop(): polls, appends, fires timers, drains the outbox. Then shuts down within
+  // the grace period: finishes the batch, drains the outbox, commits, closes the consumer.
+  // Returns an error only for what cannot be handled here (the register failing, Kafka fatal).
+  [[nodiscard]] Result<void> Run();
+
+  // Asks Run() to stop. Async-signal-safe (a relaxed atomic store).
+  void Stop() { stop_.store(true, std::memory_order_relaxed); }
+
+  const PipelineCounters& counters() const { return counters_; }
+
+  // RebalanceHandler (called from inside the consumer's poll, on the ingest thread).
+  void OnAssign(std::vector<events::TopicPartition>& partitions) override;
+  void OnRevoke(const std::vector<events::TopicPartition>& partitions, bool lost) override;
+
+ private:
+  // One consumed record: a decoded event or a dead letter, in the order consumed.
+  struct Item {
+    std::optional<storage::InboundEvent> event;
+    std::optional<v1::DeadLetter> dead_letter;
+  };
+  struct Pending {
+    std::vector<Item> items;
+    std::map<std::string, std::int64_t> offsets;  // topic → next offset
+    std::size_t records = 0;
+  };
+  struct Delivery {
+    std::uint32_t partition;
+    std::uint64_t seq;
+  };
+
+  void Add(events::Record record);
+  [[nodiscard]] Result<void> Flush();
+  [[nodiscard]] Result<void> FlushPartition(std::uint32_t partition, Pending& pending);
+  [[nodiscard]] Result<void> Commit(std::uint32_t partition,
+                                    const storage::AppendRequest& request);
+  [[nodiscard]] Result<void> Tick();
+  [[nodiscard]] Result<void> Drain(std::uint32_t partition);
+  [[nodiscard]] Result<void> DrainAll();
+  [[nodiscard]] Result<void> AckDelivered();
+  void OnDelivery(std::uint64_t tag, std::optional<Error> error);
+  [[nodiscard]] bool OutboxIdle() const;
+  const std::string& TopicFor(const v1::OutboxRecord& record) const;
+
+  const Config& config_;
+  storage::Register& reg_;
+  const storage::Projector& projector_;
+  const storage::Clock& clock_;
+  std::string source_;
+  std::unique_ptr<events::Consumer> consumer_;
+  std::unique_ptr<events::Producer> producer_;
+
+  std::atomic<bool> stop_{false};
+  std::set<std::uint32_t> owned_;                         // register partitions we own
+  std::map<std::uint32_t, std::set<std::string>> owned_topics_;
+  std::map<std::uint32_t, Pending> pending_;
+  std::size_t pending_records_ = 0;
+  std::chrono::steady_clock::time_point batch_started_;
+  std::chrono::steady_clock::time_point last_tick_;
+
+  std::map<std::uint32_t, std::uint64_t> sent_upto_;      // outbox seq produced, per partition
+  std::map<std::uint64_t, Delivery> in_flight_;           // producer tag → outbox entry
+  std::map<std::uint32_t, std::vector<std::uint64_t>> delivered_;  // to ack in the register
+  std::set<std::uint32_t> resend_;                        // partitions with a failed delivery
+  std::set<std::uint32_t> dirty_;                         // partitions whose outbox has unsent
+  std::optional<google::protobuf::Timestamp> watermark_;  // newest event time (event mode)
+  std::uint64_t next_tag_ = 1;
+  std::optional<Error> deferred_error_;                   // an error inside a callback
+
+  PipelineCounters counters_;
+};
+
+}  // namespace cir::cird

@@ -1,0 +1,193 @@
+// Integration-test harness: librdkafka's mock cluster (3 brokers) in the test process, the real
+// cird binary as a child process pointed at it, and helpers to publish, read topics and wait.
+#pragma once
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "cir/events/cloudevents.h"
+#include "cir/events/kafka.h"
+
+namespace cir::testing {
+
+namespace fs = std::filesystem;
+using std::chrono::milliseconds;
+
+inline constexpr const char* kInput = "cir.value-chain";
+inline constexpr const char* kTransitions = "cir.transitions";
+inline constexpr const char* kAlerts = "cir.alerts";
+inline constexpr const char* kDeadLetters = "cir.dead-letters";
+
+// Waits for `done` with a deadline; true when it held in time. Polls every 50 ms.
+inline bool WaitFor(const std::function<bool()>& done, milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (done()) return true;
+    std::this_thread::sleep_for(milliseconds(50));
+  }
+  return done();
+}
+
+// A cird child process. Its stderr (structured logs) goes to a file in the test's directory.
+class CirdProcess {
+ public:
+  CirdProcess(const std::string& brokers, const fs::path& data_dir, const fs::path& log,
+              std::vector<std::string> extra = {}) {
+    std::vector<std::string> args = {CIR_CIRD_BINARY,
+                                     "--brokers", brokers,
+                                     "--data-dir", data_dir.string(),
+                                     "--time", "event",
+                                     "--shutdown-grace", "5s",
+                                     // Keep rebalances short on the mock (DESIGN.md §5).
+                                     "--kafka-property", "session.timeout.ms=6000",
+                                     "--kafka-property", "heartbeat.interval.ms=500"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    pid_ = fork();
+    if (pid_ == 0) {
+      FILE* f = std::fopen(log.c_str(), "a");
+      if (f != nullptr) dup2(fileno(f), STDERR_FILENO);
+      std::vector<char*> argv;
+      for (auto& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      execv(argv[0], argv.data());
+      _exit(127);
+    }
+  }
+  ~CirdProcess() {
+    if (pid_ > 0) Kill();
+  }
+
+  pid_t pid() const { return pid_; }
+  // The caller reaped the process itself.
+  void Reaped() { pid_ = -1; }
+
+  // SIGTERM, then waits (bounded); returns the exit code, or -1 when it had to be killed.
+  int Terminate(milliseconds timeout = milliseconds(20000)) {
+    ::kill(pid_, SIGTERM);
+    int status = 0;
+    const bool exited = WaitFor([&] { return waitpid(pid_, &status, WNOHANG) == pid_; }, timeout);
+    if (!exited) {
+      Kill();
+      return -1;
+    }
+    pid_ = -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
+
+  void Kill() {
+    ::kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+    pid_ = -1;
+  }
+
+ private:
+  pid_t pid_ = -1;
+};
+
+class PipelineTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string pattern = (fs::temp_directory_path() / "cir-integration-XXXXXX").string();
+    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
+    dir_ = pattern;
+    auto mock = events::MockCluster::Start(3);
+    ASSERT_TRUE(mock.has_value()) << mock.error().message;
+    mock_ = std::move(*mock);
+    for (const char* topic : {kInput, kTransitions, kAlerts, kDeadLetters}) {
+      ASSERT_TRUE(mock_->CreateTopic(topic, 4, 3).has_value());
+    }
+    auto producer = events::Producer::Create(Settings(), nullptr);
+    ASSERT_TRUE(producer.has_value()) << producer.error().message;
+    producer_ = std::move(*producer);
+  }
+
+  void TearDown() override {
+    if (HasFailure()) {
+      std::ifstream log(dir_ / "cird.log");
+      std::string line;
+      int n = 0;
+      while (std::getline(log, line) && n++ < 200) std::cerr << "cird.log: " << line << "\n";
+    }
+    producer_.reset();
+    mock_.reset();
+    fs::remove_all(dir_);
+  }
+
+  events::KafkaSettings Settings() const { return {mock_->Bootstraps(), {}}; }
+
+  std::unique_ptr<CirdProcess> StartCird(std::vector<std::string> extra = {}) {
+    return std::make_unique<CirdProcess>(mock_->Bootstraps(), dir_ / "register", dir_ / "cird.log",
+                                         std::move(extra));
+  }
+
+  void Publish(const events::Record& record) {
+    ASSERT_TRUE(producer_->Produce(kInput, record, 0).has_value());
+  }
+  void FlushProducer() { ASSERT_TRUE(producer_->Flush(milliseconds(10000)).has_value()); }
+
+  // The records of `topic`, from the beginning: waits for at least `count` (until `timeout`),
+  // then reads on until nothing more arrives for half a second.
+  std::vector<events::Record> Read(const std::string& topic, std::size_t count,
+                                   milliseconds timeout = milliseconds(30000)) {
+    auto reader = events::TopicReader::Create(Settings(), {topic}, milliseconds(10000));
+    EXPECT_TRUE(reader.has_value()) << reader.error().message;
+    std::vector<events::Record> records;
+    if (!reader) return records;
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    auto last = std::chrono::steady_clock::now();
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (auto record = (*reader)->Poll(milliseconds(50))) {
+        records.push_back(std::move(*record));
+        last = std::chrono::steady_clock::now();
+      } else if (records.size() >= count &&
+                 std::chrono::steady_clock::now() - last > milliseconds(500)) {
+        break;
+      }
+    }
+    return records;
+  }
+
+  // Transitions and alerts, decoded, by ce_id. Fails the test on a duplicate id whose content
+  // differs from the first copy.
+  std::map<std::string, v1::Output> Outputs(std::size_t count,
+                                           milliseconds timeout = milliseconds(30000)) {
+    std::map<std::string, v1::Output> outputs;
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (outputs.size() < count && std::chrono::steady_clock::now() < deadline) {
+      outputs.clear();
+      for (const char* topic : {kTransitions, kAlerts}) {
+        for (const auto& record : Read(topic, 0, milliseconds(5000))) {
+          auto output = events::DecodeOutput(record);
+          EXPECT_TRUE(output.has_value()) << output.error().message;
+          if (!output) continue;
+          const std::string id = std::string(record.Header("ce_id").value_or(""));
+          auto [it, inserted] = outputs.emplace(id, *output);
+          if (!inserted) {
+            EXPECT_EQ(it->second.SerializeAsString(), output->SerializeAsString())
+                << "two different outputs with id " << id;
+          }
+        }
+      }
+    }
+    return outputs;
+  }
+
+  fs::path dir_;
+  std::unique_ptr<events::MockCluster> mock_;
+  std::unique_ptr<events::Producer> producer_;
+};
+
+}  // namespace cir::testing

@@ -1,0 +1,381 @@
+// cird against librdkafka's mock cluster (3 brokers): the real binary, real Kafka protocol, and
+// assertions on what reaches the topics and what the register holds afterwards.
+#include <google/protobuf/util/json_util.h>
+#include <google/protobuf/util/message_differencer.h>
+
+#include <algorithm>
+#include <fstream>
+
+#include "cir/model/projector.h"
+#include "cir/storage/register.h"
+#include "harness.h"
+#include "stream_time.h"
+
+namespace cir::testing {
+namespace {
+
+namespace pb = google::protobuf;
+
+std::vector<v1::ValueChainEvent> LoadScenario(const std::string& path) {
+  std::vector<v1::ValueChainEvent> events;
+  std::ifstream in(path);
+  for (std::string line; std::getline(in, line);) {
+    if (line.empty() || line[0] == '#') continue;
+    auto event = events::DecodeJson(line, events::Limits{});
+    EXPECT_TRUE(event.has_value()) << line;
+    if (event) events.push_back(*event);
+  }
+  return events;
+}
+
+std::map<std::string, v1::Output> LoadExpected(const std::string& path) {
+  std::map<std::string, v1::Output> expected;
+  std::ifstream in(path);
+  for (std::string line; std::getline(in, line);) {
+    v1::Output output;
+    EXPECT_TRUE(pb::util::JsonStringToMessage(line, &output).ok()) << line;
+    expected[output.has_transition() ? output.transition().id() : output.alert().id()] = output;
+  }
+  return expected;
+}
+
+// Compares two output sets id by id, field by field.
+void ExpectSameOutputs(const std::map<std::string, v1::Output>& got,
+                       const std::map<std::string, v1::Output>& want) {
+  EXPECT_EQ(got.size(), want.size());
+  for (const auto& [id, output] : want) {
+    auto it = got.find(id);
+    if (it == got.end()) {
+      ADD_FAILURE() << "missing output " << id;
+      continue;
+    }
+    std::string diff;
+    pb::util::MessageDifferencer differencer;
+    differencer.ReportDifferencesToString(&diff);
+    EXPECT_TRUE(differencer.Compare(it->second, output)) << id << ": " << diff;
+  }
+  for (const auto& [id, output] : got) {
+    if (!want.count(id)) ADD_FAILURE() << "unexpected output " << id;
+  }
+}
+
+// Opens the register cird left behind (cird must have stopped).
+std::unique_ptr<storage::Register> OpenRegister(const fs::path& dir) {
+  storage::Options options;
+  options.path = dir.string();
+  options.create_if_missing = false;
+  auto reg = storage::Register::Open(options);
+  EXPECT_TRUE(reg.has_value()) << reg.error().message;
+  return reg ? std::move(*reg) : nullptr;
+}
+
+// Value-chain events (not timer firings) of an initiative, by id, counting copies.
+std::map<std::string, int> AppendedIds(storage::Register& reg, const std::string& initiative) {
+  std::map<std::string, int> ids;
+  auto partitions = reg.Partitions();
+  EXPECT_TRUE(partitions.has_value());
+  for (std::uint32_t p : *partitions) {
+    auto history = reg.History(p, initiative);
+    EXPECT_TRUE(history.has_value());
+    for (const auto& e : *history) {
+      if (e.has_value_chain()) ++ids[e.value_chain().source() + "|" + e.value_chain().id()];
+    }
+  }
+  return ids;
+}
+
+std::int64_t StoredOffsets(storage::Register& reg) {
+  std::int64_t total = 0;
+  for (std::uint32_t p = 0; p < 4; ++p) {
+    auto offset = reg.Offset(p, kInput);
+    EXPECT_TRUE(offset.has_value());
+    if (*offset) total += **offset;
+  }
+  return total;
+}
+
+v1::ValueChainEvent Event(const std::string& initiative, const std::string& id, int day) {
+  v1::ValueChainEvent e;
+  e.set_id(id);
+  e.set_source("//test/pipeline");
+  e.set_initiative_id(initiative);
+  e.set_activity(v1::ACTIVITY_IMPROVE);
+  e.mutable_event_time()->set_seconds(1767225600 + day * 86400);
+  return e;
+}
+v1::ValueChainEvent Proposed(const std::string& initiative, const std::string& id, int day) {
+  auto e = Event(initiative, id, day);
+  auto& p = *e.mutable_initiative_proposed();
+  p.set_title("t");
+  p.set_vision("v");
+  p.set_organisational_goal("g");
+  p.set_owner("o");
+  p.set_register_level(v1::REGISTER_LEVEL_TEAM);
+  return e;
+}
+v1::ValueChainEvent Baseline(const std::string& initiative, const std::string& id, int day) {
+  auto e = Event(initiative, id, day);
+  auto& b = *e.mutable_baseline_measured();
+  b.set_kpi("k");
+  b.set_value(10);
+  b.set_method(v1::MEASUREMENT_METHOD_AUDIT);
+  return e;
+}
+
+// A full, timer-free life of one initiative: nine events a day apart.
+std::vector<v1::ValueChainEvent> Life(const std::string& initiative, int start) {
+  std::vector<v1::ValueChainEvent> out;
+  int day = start;
+  auto next = [&](v1::ValueChainEvent e) { out.push_back(std::move(e)); };
+  next(Proposed(initiative, initiative + "-1", day++));
+  next(Baseline(initiative, initiative + "-2", day++));
+  auto target = Event(initiative, initiative + "-3", day++);
+  target.mutable_target_set()->set_kpi("k");
+  target.mutable_target_set()->set_target_value(20);
+  target.mutable_target_set()->set_direction(v1::DIRECTION_INCREASE);
+  target.mutable_target_set()->mutable_deadline()->set_seconds(1767225600 + 900 * 86400);
+  next(target);
+  auto plan = Event(initiative, initiative + "-4", day++);
+  plan.mutable_plan_defined()->add_actions()->set_action_id("a");
+  next(plan);
+  for (auto status : {v1::ACTION_STATUS_STARTED, v1::ACTION_STATUS_DONE}) {
+    auto action = Event(initiative, initiative + "-" + std::to_string(out.size() + 1), day++);
+    action.mutable_action_updated()->set_action_id("a");
+    action.mutable_action_updated()->set_status(status);
+    next(action);
+  }
+  auto measured = Event(initiative, initiative + "-7", day++);
+  measured.mutable_kpi_measured()->set_kpi("k");
+  measured.mutable_kpi_measured()->set_value(25);
+  next(measured);
+  auto momentum = Event(initiative, initiative + "-8", day++);
+  momentum.mutable_momentum_recorded()->set_kind(v1::MOMENTUM_KIND_TRAINING);
+  next(momentum);
+  auto closed = Event(initiative, initiative + "-9", day++);
+  closed.mutable_initiative_closed()->set_outcome(v1::OUTCOME_SUCCESSFUL);
+  next(closed);
+  return out;
+}
+
+// The oracle: the same events folded offline, in one partition, with the model cird uses.
+std::map<std::string, v1::Output> Oracle(const std::vector<v1::ValueChainEvent>& events,
+                                         const fs::path& dir) {
+  storage::Options options;
+  options.path = dir.string();
+  options.sync = false;
+  auto reg = storage::Register::Open(options);
+  EXPECT_TRUE(reg.has_value());
+  auto projector = model::MakeProjector(model::Config{});
+  pb::Timestamp latest;
+  for (const auto& e : events) {
+    EXPECT_TRUE(services::FireDueUntil(**reg, 0, e.event_time(), *projector).has_value());
+    storage::AppendRequest request;
+    request.events.push_back({e, "oracle", 0});
+    EXPECT_TRUE((*reg)->Append(request, *projector).has_value());
+    if (e.event_time().seconds() > latest.seconds()) latest = e.event_time();
+  }
+  EXPECT_TRUE(services::FireDueUntil(**reg, 0, latest, *projector).has_value());
+  std::map<std::string, v1::Output> outputs;
+  auto records = (*reg)->ReadOutbox(0, 0, 1000000);
+  EXPECT_TRUE(records.has_value());
+  for (const auto& r : *records) {
+    const auto& o = r.output();
+    outputs[o.has_transition() ? o.transition().id() : o.alert().id()] = o;
+  }
+  return outputs;
+}
+
+TEST_F(PipelineTest, SampleScenarioInExpectedTransitionsAndAlertsOut) {
+  const auto scenario = LoadScenario(CIR_SAMPLE_SCENARIO);
+  ASSERT_EQ(scenario.size(), 42u);
+  for (const auto& e : scenario) Publish(events::EncodeEvent(e, events::DataFormat::kJson));
+  FlushProducer();
+  auto cird = StartCird();
+  const auto expected = LoadExpected(CIR_SAMPLE_EXPECTED);
+  const auto got = Outputs(expected.size());
+  ExpectSameOutputs(got, expected);
+  EXPECT_EQ(cird->Terminate(), 0);
+  // Every output record is keyed by its initiative and carries the CloudEvents attributes.
+  for (const auto& record : Read(kTransitions, 1)) {
+    auto output = events::DecodeOutput(record);
+    ASSERT_TRUE(output.has_value());
+    EXPECT_EQ(record.key.value_or(""), output->transition().initiative_id());
+    EXPECT_EQ(record.Header("ce_specversion").value_or(""), "1.0");
+    EXPECT_EQ(record.Header("ce_source").value_or(""), "//cird/cird");
+    EXPECT_EQ(record.Header("ce_type").value_or(""), "dev.cir.v1.StepTransition");
+    EXPECT_EQ(record.Header("content-type").value_or(""), "application/protobuf");
+  }
+}
+
+TEST_F(PipelineTest, BadRecordsGoToTheDeadLetterTopicWithTheirReason) {
+  // All keyed by one initiative, so they share a partition and its order.
+  const auto proposed = events::EncodeEvent(Proposed("DLQ-1", "p", 0), events::DataFormat::kJson);
+  Publish(proposed);
+  events::Record malformed = proposed;
+  malformed.value = "{not json";
+  Publish(malformed);
+  events::Record no_id = events::EncodeEvent(Baseline("DLQ-1", "b0", 1), events::DataFormat::kJson);
+  std::erase_if(no_id.headers, [](const auto& h) { return h.first == "ce_id"; });
+  no_id.value = R"({"source":"//test/pipeline","initiativeId":"DLQ-1","activity":"ACTIVITY_IMPROVE","eventTime":"2026-01-02T00:00:00Z","baselineMeasured":{"kpi":"k","value":1,"method":"MEASUREMENT_METHOD_AUDIT"}})";
+  Publish(no_id);
+  events::Record oversized =
+      events::EncodeEvent(Baseline("DLQ-1", "b1", 1), events::DataFormat::kProtobuf);
+  oversized.value = std::string(70 * 1024, 'x');
+  Publish(oversized);
+  Publish(events::EncodeEvent(Baseline("DLQ-1", "b2", 2), events::DataFormat::kProtobuf));
+  FlushProducer();
+
+  auto cird = StartCird();
+  const auto dead = Read(kDeadLetters, 3);
+  ASSERT_EQ(dead.size(), 3u);
+  const std::vector<std::string> want_codes = {"DECODE_ERROR", "MISSING_ATTRIBUTE", "OVERSIZED"};
+  for (std::size_t i = 0; i < dead.size(); ++i) {
+    const auto& d = dead[i];
+    EXPECT_EQ(d.Header("cir_dlq_reason_code").value_or(""), want_codes[i]);
+    EXPECT_FALSE(d.Header("cir_dlq_reason").value_or("").empty());
+    EXPECT_EQ(d.Header("cir_dlq_source_topic").value_or(""), kInput);
+    EXPECT_EQ(d.Header("cir_dlq_source_offset").value_or(""), std::to_string(i + 1));
+    EXPECT_EQ(d.key.value_or(""), "DLQ-1");
+  }
+  EXPECT_EQ(dead[0].value.value_or(""), "{not json");
+  EXPECT_EQ(dead[2].value->size(), 70u * 1024);
+  EXPECT_EQ(dead[1].Header("ce_source").value_or(""), "//test/pipeline");  // original headers kept
+
+  // The valid records around them were appended: VISION, then CURRENT_STATE.
+  const auto outputs = Outputs(2);
+  EXPECT_EQ(outputs.size(), 2u);
+  EXPECT_TRUE(outputs.count("DLQ-1/t/1"));
+  EXPECT_TRUE(outputs.count("DLQ-1/t/2"));
+  EXPECT_EQ(cird->Terminate(), 0);
+  auto reg = OpenRegister(dir_ / "register");
+  ASSERT_NE(reg, nullptr);
+  EXPECT_EQ(AppendedIds(*reg, "DLQ-1").size(), 2u);
+  EXPECT_EQ(StoredOffsets(*reg), 5);  // every record consumed, none blocking the partition
+}
+
+TEST_F(PipelineTest, SameEventPublishedTwiceIsAppendedOnce) {
+  const auto proposed = events::EncodeEvent(Proposed("DUP-1", "p", 0), events::DataFormat::kJson);
+  Publish(proposed);
+  Publish(proposed);
+  Publish(events::EncodeEvent(Baseline("DUP-1", "b", 1), events::DataFormat::kProtobuf));
+  Publish(proposed);
+  FlushProducer();
+  auto cird = StartCird();
+  EXPECT_EQ(Outputs(2).size(), 2u);
+  EXPECT_EQ(cird->Terminate(), 0);
+  auto reg = OpenRegister(dir_ / "register");
+  ASSERT_NE(reg, nullptr);
+  const auto ids = AppendedIds(*reg, "DUP-1");
+  EXPECT_EQ(ids.size(), 2u);
+  for (const auto& [id, copies] : ids) EXPECT_EQ(copies, 1) << id;
+  auto stats = reg->GetStats();
+  ASSERT_TRUE(stats.has_value());
+  EXPECT_EQ(stats->duplicates_skipped, 2u);
+  EXPECT_EQ(stats->events_appended, 2u);
+}
+
+TEST_F(PipelineTest, StoppedWithSigtermAndStartedAgainResumesExactly) {
+  const auto scenario = LoadScenario(CIR_SAMPLE_SCENARIO);
+  const std::size_t half = scenario.size() / 2;
+  for (std::size_t i = 0; i < half; ++i) {
+    Publish(events::EncodeEvent(scenario[i], events::DataFormat::kJson));
+  }
+  FlushProducer();
+  auto cird = StartCird();
+  ASSERT_TRUE(WaitFor([&] { return !Read(kTransitions, 1, milliseconds(2000)).empty(); },
+                      milliseconds(30000)));
+  // Let it take in the first half, then stop it.
+  std::this_thread::sleep_for(milliseconds(1500));
+  ASSERT_EQ(cird->Terminate(), 0);
+  {
+    auto reg = OpenRegister(dir_ / "register");
+    ASSERT_NE(reg, nullptr);
+    EXPECT_EQ(StoredOffsets(*reg), static_cast<std::int64_t>(half));
+  }
+  for (std::size_t i = half; i < scenario.size(); ++i) {
+    Publish(events::EncodeEvent(scenario[i], events::DataFormat::kJson));
+  }
+  FlushProducer();
+  cird = StartCird();
+  const auto expected = LoadExpected(CIR_SAMPLE_EXPECTED);
+  ExpectSameOutputs(Outputs(expected.size()), expected);
+  ASSERT_EQ(cird->Terminate(), 0);
+  auto reg = OpenRegister(dir_ / "register");
+  ASSERT_NE(reg, nullptr);
+  auto stats = reg->GetStats();
+  ASSERT_TRUE(stats.has_value());
+  EXPECT_EQ(stats->events_appended, scenario.size());
+  EXPECT_EQ(stats->duplicates_skipped, 0u);  // resumed at the stored offsets: nothing re-read
+  EXPECT_EQ(StoredOffsets(*reg), static_cast<std::int64_t>(scenario.size()));
+}
+
+TEST_F(PipelineTest, KilledMidStreamLosesNothingAndAppendsNothingTwice) {
+  constexpr int kInitiatives = 300;
+  std::vector<v1::ValueChainEvent> all;
+  for (int i = 0; i < kInitiatives; ++i) {
+    for (auto& e : Life("K-" + std::to_string(i), i % 40)) all.push_back(std::move(e));
+  }
+  const auto expected = Oracle(all, dir_ / "oracle");
+  ASSERT_EQ(expected.size(), 8u * kInitiatives);  // eight transitions each, no alerts
+
+  // A third up front; the rest arrives while cird works, and cird is killed in the middle of it.
+  std::size_t published = 0;
+  auto publish_upto = [&](std::size_t n) {
+    for (; published < n && published < all.size(); ++published) {
+      Publish(events::EncodeEvent(all[published], events::DataFormat::kProtobuf));
+    }
+    FlushProducer();
+  };
+  publish_upto(all.size() / 3);
+  auto cird = StartCird();
+  ASSERT_TRUE(WaitFor([&] { return !Read(kTransitions, 1, milliseconds(1000)).empty(); },
+                      milliseconds(60000)));
+  for (int chunk = 0; chunk < 6; ++chunk) {
+    publish_upto(published + 100);
+    std::this_thread::sleep_for(milliseconds(30));
+  }
+  cird->Kill();  // SIGKILL, mid-stream
+  {
+    auto reg = OpenRegister(dir_ / "register");
+    ASSERT_NE(reg, nullptr);
+    const auto consumed = StoredOffsets(*reg);
+    EXPECT_GT(consumed, 0);
+    EXPECT_LE(consumed, static_cast<std::int64_t>(published));
+    std::cerr << "killed after " << consumed << " of " << published << " published records\n";
+  }
+  publish_upto(all.size());
+  cird = StartCird();
+  const auto got = Outputs(expected.size(), milliseconds(120000));
+  ExpectSameOutputs(got, expected);
+  ASSERT_EQ(cird->Terminate(), 0);
+
+  auto reg = OpenRegister(dir_ / "register");
+  ASSERT_NE(reg, nullptr);
+  for (int i = 0; i < kInitiatives; ++i) {
+    const auto ids = AppendedIds(*reg, "K-" + std::to_string(i));
+    ASSERT_EQ(ids.size(), 9u) << "K-" << i;
+    for (const auto& [id, copies] : ids) ASSERT_EQ(copies, 1) << id;
+  }
+  auto stats = reg->GetStats();
+  ASSERT_TRUE(stats.has_value());
+  EXPECT_EQ(stats->events_appended, all.size());
+  auto verify = reg->Verify(*model::MakeProjector(model::Config{}));
+  ASSERT_TRUE(verify.has_value());
+  EXPECT_TRUE(verify->problems.empty()) << verify->problems.front();
+}
+
+TEST_F(PipelineTest, MissingTopicStopsStartUpNamingIt) {
+  auto cird = StartCird({"--alerts-topic", "no-such-topic"});
+  int status = 0;
+  ASSERT_TRUE(WaitFor([&] { return waitpid(cird->pid(), &status, WNOHANG) == cird->pid(); },
+                      milliseconds(20000)));
+  EXPECT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 2);
+  std::ifstream log(dir_ / "cird.log");
+  const std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find("missing Kafka topics: no-such-topic"), std::string::npos) << text;
+  cird->Reaped();
+}
+
+}  // namespace
+}  // namespace cir::testing
