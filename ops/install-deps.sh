@@ -19,7 +19,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # real components used by tests and benchmarks
   rocksdb-tools
-  kcat python3-confluent-kafka
+  kcat python3-confluent-kafka python3-protobuf
 )
 
 missing=()

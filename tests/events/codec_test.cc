@@ -48,6 +48,9 @@ struct BadCase {
   std::string error_starts_with;
 };
 
+// Test names show the row's name, not its bytes.
+void PrintTo(const BadCase& row, std::ostream* os) { *os << row.name; }
+
 class CodecRejects : public ::testing::TestWithParam<BadCase> {};
 
 TEST_P(CodecRejects, WithAnErrorNamingTheField) {

@@ -216,6 +216,9 @@ struct Row {
   std::string reason_code = "";
 };
 
+// Test names show the row's name, not its bytes.
+void PrintTo(const Row& row, std::ostream* os) { *os << row.name; }
+
 class ModelTable : public ::testing::TestWithParam<Row> {};
 
 TEST_P(ModelTable, OutputsAndState) {
