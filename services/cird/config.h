@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <utility>
 #include <vector>
@@ -32,6 +33,9 @@ struct Config {
   std::string alerts_topic = "cir.alerts";
   std::string dead_letter_topic = "cir.dead-letters";
   std::vector<std::string> kafka_properties;  // "key=value", passed to librdkafka as is
+  std::string group_instance_id;   // static membership (e.g. the pod name)
+  std::string sasl_username;       // from CIRD_KAFKA_SASL_USERNAME only
+  std::string sasl_password;       // from CIRD_KAFKA_SASL_PASSWORD only
   bool embedded_kafka = false;
   int embedded_partitions = 4;
 
@@ -52,6 +56,13 @@ struct Config {
   events::Limits limits;
   services::ModelFlags model_flags;
   std::string log_level = "info";
+
+  // HTTP: /metrics, /livez, /readyz
+  std::string http_address = "0.0.0.0";
+  int http_port = 8080;
+  std::chrono::milliseconds stats_interval{5000};   // register figures for the metrics
+  std::int64_t ready_max_lag = 1000;
+  std::chrono::milliseconds ready_max_outbox_age{60000};
 
   // Adds every flag (with its CIRD_* environment variable) to `app`.
   void Register(CLI::App& app);

@@ -18,7 +18,9 @@
 #include "cir/model/projector.h"
 #include "cir/storage/register.h"
 #include "config.h"
+#include "http_server.h"
 #include "pipeline.h"
+#include "probe.h"
 
 namespace {
 
@@ -27,6 +29,7 @@ using namespace cir;
 using std::chrono::milliseconds;
 
 enum Exit : int { kOk = 0, kRuntimeError = 1, kConfigError = 2 };
+constexpr const char* kVersion = "0.1.0";
 
 std::atomic<cird::Pipeline*> g_pipeline{nullptr};
 
@@ -121,7 +124,7 @@ int main(int argc, char** argv) {
                "from Kafka, appends them to a RocksDB register, and emits step transitions and "
                "momentum alerts to Kafka.\nExit codes: 0 clean stop (SIGTERM/SIGINT), 1 runtime "
                "error, 2 bad configuration."};
-  app.set_version_flag("--version", "cird 0.1.0");
+  app.set_version_flag("--version", std::string("cird ") + kVersion);
   app.fallthrough();
   config.Register(app);
   DemoOptions demo;
@@ -137,6 +140,9 @@ int main(int argc, char** argv) {
   }
   const bool demo_mode = demo_cmd->parsed();
   if (demo_mode) {
+    if (app.count("--http-port") == 0 && std::getenv("CIRD_HTTP_PORT") == nullptr) {
+      config.http_port = 0;  // any free port: the demo must not collide with a running cird
+    }
     config.embedded_kafka = true;
     config.time_mode = cird::TimeMode::kEvent;
     if (demo.scenario.empty()) demo.scenario = DefaultScenario();
@@ -183,6 +189,30 @@ int main(int argc, char** argv) {
     std::cerr << "cird: register in temporary directory " << config.data_dir << "\n";
   }
 
+  // Metrics and health come up first, so that /livez answers while Kafka is still joining.
+  cird::Probe probe(kVersion);
+  cird::HttpServer http;
+  http.Route("/metrics", [&probe] {
+    return cird::HttpResponse{200, "text/plain; version=0.0.4; charset=utf-8", probe.Scrape()};
+  });
+  http.Route("/livez", [&probe] {
+    auto alive = probe.Alive(std::chrono::seconds(60));
+    return cird::HttpResponse{alive.ready ? 200 : 503, "application/json", alive.body};
+  });
+  probe.SetReadyBounds(config.ready_max_lag,
+                       std::chrono::duration<double>(config.ready_max_outbox_age).count());
+  http.Route("/readyz", [&probe] {
+    auto ready = probe.Ready();
+    return cird::HttpResponse{ready.ready ? 200 : 503, "application/json", ready.body};
+  });
+  if (auto ok = http.Start(config.http_address, config.http_port, 4); !ok) {
+    std::cerr << "cird: " << ok.error().message << "\n";
+    return kConfigError;
+  }
+  std::cerr << "cird: HTTP on " << config.http_address << ":" << http.port()
+            << " (/metrics, /livez, /readyz)\n";
+  log::Info("http listening", {{"address", config.http_address}, {"port", http.port()}});
+
   int code = kOk;
   {
     storage::Options options;
@@ -195,7 +225,37 @@ int main(int argc, char** argv) {
       return kRuntimeError;
     }
     auto projector = model::MakeProjector(*model_config);
-    cird::Pipeline pipeline(config, **reg, *projector, storage::SystemClock());
+    cird::Pipeline pipeline(config, **reg, *projector, storage::SystemClock(), probe);
+
+    // Register-wide gauges, refreshed off the ingest thread (RocksDB reads are thread-safe).
+    std::atomic<bool> refreshing{true};
+    std::thread refresher([&] {
+      auto next = std::chrono::steady_clock::now();
+      while (refreshing.load()) {
+        if (std::chrono::steady_clock::now() >= next) {
+          next = std::chrono::steady_clock::now() + config.stats_interval;
+          const auto owned = pipeline.OwnedPartitions();
+          if (auto summary = (*reg)->Summarize(owned)) probe.SetSummary(*summary);
+          std::uint64_t entries = 0;
+          std::optional<std::int64_t> oldest;
+          for (std::uint32_t p : owned) {
+            auto backlog = (*reg)->Backlog(p);
+            if (!backlog) continue;
+            entries += backlog->entries;
+            if (backlog->oldest_recorded_at) {
+              const auto t = backlog->oldest_recorded_at->seconds();
+              oldest = oldest ? std::min(*oldest, t) : t;
+            }
+          }
+          const auto now = storage::SystemClock().Now().seconds();
+          probe.SetOutbox(entries, oldest ? static_cast<double>(std::max<std::int64_t>(
+                                                now - *oldest, 0))
+                                          : 0.0);
+          probe.SetDbFigures((*reg)->Figures());
+        }
+        std::this_thread::sleep_for(milliseconds(100));
+      }
+    });
     if (auto ok = pipeline.Start(); !ok) {
       std::cerr << "cird: " << ok.error().message << "\n";
       code = ok.error().code == ErrorCode::kInvalidArgument ||
@@ -228,7 +288,10 @@ int main(int argc, char** argv) {
       }
       g_pipeline.store(nullptr);
     }
+    refreshing = false;
+    refresher.join();
   }
+  http.Stop();
   if (temp_dir) fs::remove_all(config.data_dir);
   return code;
 }

@@ -21,8 +21,9 @@ constexpr std::size_t kOutboxPage = 500;
 }  // namespace
 
 Pipeline::Pipeline(const Config& config, storage::Register& reg,
-                   const storage::Projector& projector, const storage::Clock& clock)
-    : config_(config), reg_(reg), projector_(projector), clock_(clock) {
+                   const storage::Projector& projector, const storage::Clock& clock,
+                   Probe& probe)
+    : config_(config), reg_(reg), projector_(projector), clock_(clock), probe_(probe) {
   source_ = config.source.empty() ? "//cird/" + config.group_id : config.source;
 }
 
@@ -57,7 +58,15 @@ Result<void> Pipeline::Start() {
                 "missing Kafka topics: " + names +
                     " (cird does not create topics; create them, or run with --embedded-kafka)");
   }
-  auto consumer = events::Consumer::Create(settings, config_.group_id, config_.input_topics, this);
+  if (!config_.group_instance_id.empty()) {
+    settings.properties.insert(settings.properties.begin(),
+                               {"group.instance.id", config_.group_instance_id});
+  }
+  auto consumer = events::Consumer::Create(
+      settings, config_.group_id, config_.input_topics, this,
+      [this](const std::vector<events::PartitionLag>& lags) {
+        for (const auto& lag : lags) probe_.ConsumerLag(lag.topic, lag.partition, lag.lag);
+      });
   if (!consumer) return std::unexpected(consumer.error());
   consumer_ = std::move(*consumer);
   log::Info("pipeline started", {{"brokers", config_.brokers},
@@ -73,6 +82,7 @@ Result<void> Pipeline::Run() {
   last_tick_ = Clock::now();
   batch_started_ = Clock::now();
   while (!stop_.load(std::memory_order_relaxed)) {
+    probe_.Heartbeat();
     auto record = consumer_->Poll(pending_records_ > 0 ? milliseconds(1) : milliseconds(50));
     if (!record) return std::unexpected(record.error());
     if (deferred_error_) return std::unexpected(*deferred_error_);
@@ -95,11 +105,13 @@ Result<void> Pipeline::Run() {
   }
 
   // Shutdown: finish the batch, drain the outbox within the grace period, commit, close.
+  probe_.ShuttingDown();
   log::Info("stopping: finishing the batch and draining the outbox",
             {{"grace_ms", config_.shutdown_grace.count()}});
   const auto deadline = Clock::now() + config_.shutdown_grace;
   if (auto ok = Flush(); !ok) return ok;
   while (!OutboxIdle() && Clock::now() < deadline) {
+    probe_.Heartbeat();
     if (auto ok = DrainAll(); !ok) return ok;
     producer_->Poll(milliseconds(20));
     if (auto ok = AckDelivered(); !ok) return ok;
@@ -124,6 +136,7 @@ Result<void> Pipeline::Run() {
 
 void Pipeline::Add(events::Record record) {
   counters_.records_consumed.fetch_add(1, std::memory_order_relaxed);
+  probe_.RecordConsumed(record.topic);
   const auto partition = static_cast<std::uint32_t>(record.partition);
   Pending& pending = pending_[partition];
   auto& next = pending.offsets[record.topic];
@@ -158,11 +171,29 @@ Result<void> Pipeline::Flush() {
 }
 
 Result<void> Pipeline::Commit(std::uint32_t partition, const storage::AppendRequest& request) {
+  const auto started = Clock::now();
   auto result = reg_.Append(request, projector_);
   if (!result) {
+    probe_.AppendFailed();
     return Fail(result.error().code,
                 "register append failed for partition " + std::to_string(partition) + ": " +
                     result.error().message);
+  }
+  probe_.BatchAppended(std::chrono::duration<double>(Clock::now() - started).count());
+  const auto now_ns = TimeUtil::TimestampToNanoseconds(clock_.Now());
+  for (std::size_t i = 0; i < result->events.size() && i < request.events.size(); ++i) {
+    const auto& outcome = result->events[i];
+    const auto& event = request.events[i].event;
+    using Status = storage::EventOutcome::Status;
+    if (outcome.status == Status::kAppended || outcome.status == Status::kIgnored) {
+      const double lag =
+          static_cast<double>(now_ns - TimeUtil::TimestampToNanoseconds(event.event_time())) /
+          1e9;
+      probe_.EventAppended(event.activity(), lag);
+      if (outcome.status == Status::kIgnored) probe_.EventIgnored(outcome.reason_code);
+    } else if (outcome.status == Status::kDuplicate) {
+      probe_.Duplicate();
+    }
   }
   counters_.events_appended.fetch_add(result->appended + result->ignored);
   counters_.duplicates.fetch_add(result->duplicates);
@@ -199,6 +230,7 @@ Result<void> Pipeline::FlushPartition(std::uint32_t partition, Pending& pending)
         auto fired = services::FireDueUntil(reg_, partition, time, projector_);
         if (!fired) return std::unexpected(fired.error());
         counters_.timers_fired.fetch_add(*fired);
+        probe_.TimersFired(*fired);
         if (*fired > 0) dirty_.insert(partition);
         request.events.push_back(std::move(*item.event));
       } else {
@@ -247,6 +279,7 @@ Result<void> Pipeline::Tick() {
       fired = result->events.size();
     }
     if (fired > 0) {
+      probe_.TimersFired(fired);
       counters_.timers_fired.fetch_add(fired);
       dirty_.insert(partition);
     }
@@ -274,7 +307,7 @@ Result<void> Pipeline::Drain(std::uint32_t partition) {
       if (produced.error().code == ErrorCode::kUnavailable) return {};  // queue full: later
       return std::unexpected(produced.error());
     }
-    in_flight_[tag] = Delivery{partition, record.seq()};
+    in_flight_[tag] = Delivery{partition, record.seq(), record};
     sent_upto_[partition] = record.seq();
   }
   if (records->size() < kOutboxPage) dirty_.erase(partition);
@@ -298,13 +331,20 @@ Result<void> Pipeline::DrainAll() {
 void Pipeline::OnDelivery(std::uint64_t tag, std::optional<Error> error) {
   auto it = in_flight_.find(tag);
   if (it == in_flight_.end()) return;
-  const Delivery delivery = it->second;
+  const Delivery delivery = std::move(it->second);
   in_flight_.erase(it);
   if (!error) {
     delivered_[delivery.partition].push_back(delivery.seq);
     counters_.outputs_delivered.fetch_add(1, std::memory_order_relaxed);
+    probe_.OutputDelivered();
+    if (delivery.record.has_dead_letter()) {
+      probe_.DeadLetter(delivery.record.dead_letter().reason_code());
+    } else {
+      probe_.Output(delivery.record.output());
+    }
   } else {
     counters_.delivery_failures.fetch_add(1, std::memory_order_relaxed);
+    probe_.DeliveryFailed();
     log::Warn("output delivery failed; it stays in the outbox and is sent again",
               {{"partition", delivery.partition},
                {"seq", static_cast<std::int64_t>(delivery.seq)},
@@ -354,6 +394,20 @@ void Pipeline::OnAssign(std::vector<events::TopicPartition>& partitions) {
                                      {"partition", tp.partition},
                                      {"start_offset", tp.offset}});
   }
+  probe_.GroupJoined();
+  probe_.Rebalance("assigned", partitions.size());
+  PublishOwned();
+}
+
+void Pipeline::PublishOwned() {
+  probe_.SetPartitionsAssigned(owned_.size());
+  std::lock_guard lock(owned_mu_);
+  owned_copy_.assign(owned_.begin(), owned_.end());
+}
+
+std::vector<std::uint32_t> Pipeline::OwnedPartitions() const {
+  std::lock_guard lock(owned_mu_);
+  return owned_copy_;
 }
 
 void Pipeline::OnRevoke(const std::vector<events::TopicPartition>& partitions, bool lost) {
@@ -363,6 +417,7 @@ void Pipeline::OnRevoke(const std::vector<events::TopicPartition>& partitions, b
     auto& topics = owned_topics_[partition];
     topics.erase(tp.topic);
     if (topics.empty()) released.insert(partition);
+    probe_.ForgetPartition(tp.topic, tp.partition);
     log::Info(lost ? "partition lost" : "partition revoked",
               {{"topic", tp.topic}, {"partition", tp.partition}});
   }
@@ -400,6 +455,8 @@ void Pipeline::OnRevoke(const std::vector<events::TopicPartition>& partitions, b
     sent_upto_.erase(partition);
     dirty_.erase(partition);
   }
+  probe_.Rebalance(lost ? "lost" : "revoked", partitions.size());
+  PublishOwned();
 }
 
 }  // namespace cir::cird

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <mutex>
 #include <memory>
 #include <optional>
 #include <set>
@@ -19,6 +20,7 @@
 #include "cir/events/kafka.h"
 #include "cir/storage/register.h"
 #include "config.h"
+#include "probe.h"
 
 namespace cir::cird {
 
@@ -35,9 +37,9 @@ struct PipelineCounters {
 
 class Pipeline final : public events::RebalanceHandler {
  public:
-  // `reg`, `projector` and `clock` are not owned and must outlive the pipeline.
+  // `reg`, `projector`, `clock` and `probe` are not owned and must outlive the pipeline.
   Pipeline(const Config& config, storage::Register& reg, const storage::Projector& projector,
-           const storage::Clock& clock);
+           const storage::Clock& clock, Probe& probe);
   ~Pipeline() override;
 
   // Creates the Kafka clients and checks that every topic exists (naming the missing ones).
@@ -52,6 +54,9 @@ class Pipeline final : public events::RebalanceHandler {
   void Stop() { stop_.store(true, std::memory_order_relaxed); }
 
   const PipelineCounters& counters() const { return counters_; }
+
+  // The partitions owned now. Any thread.
+  [[nodiscard]] std::vector<std::uint32_t> OwnedPartitions() const;
 
   // RebalanceHandler (called from inside the consumer's poll, on the ingest thread).
   void OnAssign(std::vector<events::TopicPartition>& partitions) override;
@@ -71,6 +76,7 @@ class Pipeline final : public events::RebalanceHandler {
   struct Delivery {
     std::uint32_t partition;
     std::uint64_t seq;
+    v1::OutboxRecord record;  // counted in the metrics once Kafka has it
   };
 
   void Add(events::Record record);
@@ -84,18 +90,22 @@ class Pipeline final : public events::RebalanceHandler {
   [[nodiscard]] Result<void> AckDelivered();
   void OnDelivery(std::uint64_t tag, std::optional<Error> error);
   [[nodiscard]] bool OutboxIdle() const;
+  void PublishOwned();
   const std::string& TopicFor(const v1::OutboxRecord& record) const;
 
   const Config& config_;
   storage::Register& reg_;
   const storage::Projector& projector_;
   const storage::Clock& clock_;
+  Probe& probe_;
   std::string source_;
   std::unique_ptr<events::Consumer> consumer_;
   std::unique_ptr<events::Producer> producer_;
 
   std::atomic<bool> stop_{false};
   std::set<std::uint32_t> owned_;                         // register partitions we own
+  mutable std::mutex owned_mu_;                           // guards owned_copy_
+  std::vector<std::uint32_t> owned_copy_;                 // owned_, for other threads
   std::map<std::uint32_t, std::set<std::string>> owned_topics_;
   std::map<std::uint32_t, Pending> pending_;
   std::size_t pending_records_ = 0;

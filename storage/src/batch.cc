@@ -78,6 +78,7 @@ void BatchBuilder::AddOutbox(v1::OutboxRecord record) {
   if (meta_.next_outbox_seq() == 0) meta_.set_next_outbox_seq(1);
   record.set_seq(meta_.next_outbox_seq());
   record.set_partition(partition_);
+  *record.mutable_recorded_at() = now_;
   meta_.set_next_outbox_seq(meta_.next_outbox_seq() + 1);
   Put(Cf::kOutbox, OutboxKey(partition_, record.seq()), Serialize(record));
   result_.outbox.push_back(std::move(record));

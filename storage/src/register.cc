@@ -281,6 +281,73 @@ class RocksRegister final : public Register {
     return stats;
   }
 
+  Result<Summary> Summarize(const std::vector<std::uint32_t>& partitions) override {
+    Summary summary;
+    for (std::uint32_t partition : partitions) {
+      for (Scan scan = Scan::Prefix(*db_, Cf::kProjections, internal::PartitionPrefix(partition));;
+           scan.Next()) {
+        if (!scan.Valid()) {
+          if (auto ok = scan.status(); !ok) return std::unexpected(ok.error());
+          break;
+        }
+        auto state = Db::Parse<v1::Initiative>(Cf::kProjections, scan.key(), scan.value());
+        if (!state) return std::unexpected(state.error());
+        ++summary.initiatives;
+        ++summary.by_step[state->step()];
+        if (state->step() == v1::STEP_CLOSED) ++summary.by_outcome[state->outcome()];
+        for (const auto& alert : state->firing_alerts()) ++summary.firing[alert.kind()];
+        if (state->iteration() > 1) summary.iterations_beyond_first += state->iteration() - 1;
+      }
+    }
+    return summary;
+  }
+
+  Result<OutboxBacklog> Backlog(std::uint32_t partition) override {
+    OutboxBacklog backlog;
+    for (Scan scan = Scan::Prefix(*db_, Cf::kOutbox, internal::PartitionPrefix(partition));;
+         scan.Next()) {
+      if (!scan.Valid()) {
+        if (auto ok = scan.status(); !ok) return std::unexpected(ok.error());
+        break;
+      }
+      if (backlog.entries++ == 0) {
+        auto record = Db::Parse<v1::OutboxRecord>(Cf::kOutbox, scan.key(), scan.value());
+        if (!record) return std::unexpected(record.error());
+        if (record->has_recorded_at()) backlog.oldest_recorded_at = record->recorded_at();
+      }
+    }
+    return backlog;
+  }
+
+  DbFigures Figures() override {
+    DbFigures figures;
+    auto sum = [&](const char* property) {
+      std::uint64_t total = 0;
+      for (std::size_t i = 0; i < static_cast<std::size_t>(Cf::kCount); ++i) {
+        std::uint64_t value = 0;
+        if (db_->raw()->GetIntProperty(db_->cf(static_cast<Cf>(i)), property, &value)) {
+          total += value;
+        }
+      }
+      return total;
+    };
+    figures.live_data_bytes = sum("rocksdb.estimate-live-data-size");
+    figures.pending_compaction_bytes = sum("rocksdb.estimate-pending-compaction-bytes");
+    figures.memtable_bytes = sum("rocksdb.cur-size-all-mem-tables");
+    figures.sst_files_bytes = sum("rocksdb.total-sst-files-size");
+    // One block cache is shared by every column family: read it once.
+    std::uint64_t value = 0;
+    if (db_->raw()->GetIntProperty(db_->cf(Cf::kProjections), "rocksdb.block-cache-usage",
+                                   &value)) {
+      figures.block_cache_usage_bytes = value;
+    }
+    if (db_->raw()->GetIntProperty(db_->cf(Cf::kProjections), "rocksdb.block-cache-capacity",
+                                   &value)) {
+      figures.block_cache_capacity_bytes = value;
+    }
+    return figures;
+  }
+
  private:
   // The partition's bookkeeping: from memory after the first read (this process is its only
   // writer), else from the database.

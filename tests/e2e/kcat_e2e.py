@@ -40,7 +40,8 @@ def generate_python_classes():
 def start_cird(data_dir):
     log = open(os.path.join(WORK, "cird.log"), "w+")
     proc = subprocess.Popen(
-        [CIRD, "--embedded-kafka", "--time", "event", "--data-dir", data_dir],
+        [CIRD, "--embedded-kafka", "--time", "event", "--data-dir", data_dir,
+         "--http-address", "127.0.0.1", "--http-port", "0"],
         stdout=subprocess.DEVNULL, stderr=log)
     deadline = time.time() + 30
     while time.time() < deadline:

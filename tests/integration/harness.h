@@ -51,6 +51,8 @@ class CirdProcess {
                                      "--data-dir", data_dir.string(),
                                      "--time", "event",
                                      "--shutdown-grace", "5s",
+                                     "--http-address", "127.0.0.1",
+                                     "--http-port", "0",
                                      // Keep rebalances short on the mock (DESIGN.md §5).
                                      "--kafka-property", "session.timeout.ms=6000",
                                      "--kafka-property", "heartbeat.interval.ms=500"};

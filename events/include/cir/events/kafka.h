@@ -34,6 +34,13 @@ struct TopicPartition {
   std::int64_t offset = -1;  // next offset to read; < 0: none stored (auto.offset.reset applies)
 };
 
+// A partition's consumer lag as librdkafka's statistics report it (-1: not known yet).
+struct PartitionLag {
+  std::string topic;
+  std::int32_t partition = 0;
+  std::int64_t lag = -1;
+};
+
 class RebalanceHandler {
  public:
   virtual ~RebalanceHandler() = default;
@@ -50,11 +57,14 @@ class Consumer {
 
   // A consumer in `group_id`, subscribed to `topics`, with enable.auto.offset.store=false (offsets
   // are stored with StoreOffsets once the register has them) and the cooperative-sticky assignor.
-  // `handler` is not owned and must outlive the consumer. Errors name the bad property.
-  [[nodiscard]] static Result<std::unique_ptr<Consumer>> Create(const KafkaSettings& settings,
-                                                               const std::string& group_id,
-                                                               const std::vector<std::string>& topics,
-                                                               RebalanceHandler* handler);
+  // `handler` is not owned and must outlive the consumer. `on_lag`, when given, receives the
+  // lag of every assigned partition each statistics.interval.ms (default here: 5 s), from
+  // inside Poll. Errors name the bad property.
+  using LagCallback = std::function<void(const std::vector<PartitionLag>&)>;
+  [[nodiscard]] static Result<std::unique_ptr<Consumer>> Create(
+      const KafkaSettings& settings, const std::string& group_id,
+      const std::vector<std::string>& topics, RebalanceHandler* handler,
+      LagCallback on_lag = nullptr);
 
   // The next record, or nullopt when none arrived within `timeout`. Transient errors are logged
   // by librdkafka and retried; a fatal one is returned.

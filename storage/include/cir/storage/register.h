@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -24,6 +25,7 @@
 
 #include "cir/error.h"
 #include "cir/storage/projector.h"
+#include "cir/v1/improvement.pb.h"
 #include "cir/v1/register.pb.h"
 #include "cir/v1/value_chain.pb.h"
 
@@ -107,6 +109,31 @@ struct Stats {
   std::uint64_t timers_fired = 0;
 };
 
+// What the projections of some partitions add up to (for metrics and the register's stats).
+struct Summary {
+  std::uint64_t initiatives = 0;
+  std::map<v1::Step, std::uint64_t> by_step;          // current step
+  std::map<v1::Outcome, std::uint64_t> by_outcome;    // closed ones
+  std::map<v1::AlertKind, std::uint64_t> firing;      // alerts firing now, by kind
+  std::uint64_t iterations_beyond_first = 0;          // sum of (iteration - 1)
+};
+
+// The outbox of one partition: entries not yet acknowledged, and when the oldest was written.
+struct OutboxBacklog {
+  std::uint64_t entries = 0;
+  std::optional<google::protobuf::Timestamp> oldest_recorded_at;
+};
+
+// RocksDB's own figures (from its properties), summed over the column families.
+struct DbFigures {
+  std::uint64_t live_data_bytes = 0;            // rocksdb.estimate-live-data-size
+  std::uint64_t pending_compaction_bytes = 0;   // rocksdb.estimate-pending-compaction-bytes
+  std::uint64_t memtable_bytes = 0;             // rocksdb.cur-size-all-mem-tables
+  std::uint64_t block_cache_usage_bytes = 0;    // rocksdb.block-cache-usage
+  std::uint64_t block_cache_capacity_bytes = 0;
+  std::uint64_t sst_files_bytes = 0;            // rocksdb.total-sst-files-size
+};
+
 class Register {
  public:
   virtual ~Register() = default;
@@ -180,6 +207,16 @@ class Register {
 
   // Counters since the register was created (persisted with the data).
   [[nodiscard]] virtual Result<Stats> GetStats() = 0;
+
+  // Adds up the projections of `partitions` (a scan: O(initiatives); call it off the hot path).
+  // Thread-safety: any thread, concurrently with writers (reads a consistent snapshot).
+  [[nodiscard]] virtual Result<Summary> Summarize(const std::vector<std::uint32_t>& partitions) = 0;
+
+  // The outbox of `partition` (a scan of its entries: O(backlog)).
+  [[nodiscard]] virtual Result<OutboxBacklog> Backlog(std::uint32_t partition) = 0;
+
+  // RocksDB's figures. Any thread.
+  [[nodiscard]] virtual DbFigures Figures() = 0;
 };
 
 }  // namespace cir::storage

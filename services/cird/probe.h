@@ -1,0 +1,125 @@
+// cird's metrics (prometheus-cpp) and health. One Probe per process: it registers every family
+// once and offers typed methods, so the pipeline never spells a metric name. Names follow
+// Prometheus conventions: prefix cir_, base units, _total counters; no initiative ids as labels.
+// The full list, with the meaning of each metric, is in README.md beside this file.
+//
+// Thread-safety: every method may be called from any thread.
+#pragma once
+
+#include <prometheus/collectable.h>
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "cir/storage/register.h"
+#include "cir/v1/improvement.pb.h"
+#include "cir/v1/value_chain.pb.h"
+
+namespace cir::cird {
+
+// process_* metrics read from /proc/self (prometheus-cpp has no process collector).
+class ProcessCollector final : public prometheus::Collectable {
+ public:
+  ProcessCollector();
+  std::vector<prometheus::MetricFamily> Collect() const override;
+
+ private:
+  double start_time_seconds_ = 0;
+};
+
+class Probe {
+ public:
+  explicit Probe(const std::string& version);
+
+  // ---- ingest (called by the pipeline) ----
+  void RecordConsumed(const std::string& topic);
+  void EventAppended(v1::Activity activity, double event_to_append_seconds);
+  void EventIgnored(const std::string& reason_code);
+  void Duplicate();
+  void DeadLetter(const std::string& reason_code);
+  void BatchAppended(double seconds);
+  void AppendFailed();
+  void Output(const v1::Output& output);
+  void TimersFired(std::uint64_t n);
+  void OutputDelivered();
+  void DeliveryFailed();
+  void Rebalance(const char* event, std::size_t partitions);  // assigned | revoked | lost
+  void ConsumerLag(const std::string& topic, std::int32_t partition, std::int64_t lag);
+  void ForgetPartition(const std::string& topic, std::int32_t partition);
+
+  // ---- state refreshed periodically from the register ----
+  void SetSummary(const storage::Summary& summary);
+  void SetOutbox(std::uint64_t entries, double oldest_age_seconds);
+  void SetDbFigures(const storage::DbFigures& figures);
+  void SetPartitionsAssigned(std::size_t n);
+
+  // ---- health ----
+  void Heartbeat();            // the ingest loop is alive
+  void GroupJoined();          // the first assignment arrived (possibly empty)
+  void ShuttingDown();
+  struct Readiness {
+    bool ready = false;
+    std::string body;  // JSON: {"status":…, "checks":{…}}
+  };
+  // The bounds Ready() applies (set once at start-up).
+  void SetReadyBounds(std::int64_t max_lag, double max_outbox_age_seconds);
+  // Ready when the group is joined, the consumer lag is known and within the lag bound, the
+  // oldest outbox entry is younger than its bound, and no shutdown is under way. Also sets
+  // cir_ready.
+  [[nodiscard]] Readiness Ready() const;
+  // Alive unless the ingest loop has not turned for `max_stall`.
+  [[nodiscard]] Readiness Alive(std::chrono::seconds max_stall) const;
+
+  // The text exposition of every metric.
+  [[nodiscard]] std::string Scrape() const;
+
+ private:
+  std::shared_ptr<prometheus::Registry> registry_;
+  std::shared_ptr<ProcessCollector> process_;
+
+  prometheus::Family<prometheus::Counter>& consumed_;
+  prometheus::Family<prometheus::Counter>& appended_;
+  prometheus::Family<prometheus::Counter>& ignored_;
+  prometheus::Counter& duplicates_;
+  prometheus::Family<prometheus::Counter>& dead_letters_;
+  prometheus::Histogram& batch_seconds_;
+  prometheus::Histogram& append_lag_;
+  prometheus::Counter& append_errors_;
+  prometheus::Family<prometheus::Counter>& transitions_;
+  prometheus::Family<prometheus::Counter>& alerts_;
+  prometheus::Counter& iterations_;
+  prometheus::Counter& timers_;
+  prometheus::Counter& delivered_;
+  prometheus::Counter& delivery_failures_;
+  prometheus::Family<prometheus::Counter>& rebalances_;
+  prometheus::Family<prometheus::Gauge>& lag_;
+  prometheus::Gauge& outbox_entries_;
+  prometheus::Gauge& outbox_age_;
+  prometheus::Family<prometheus::Gauge>& initiatives_;
+  prometheus::Family<prometheus::Gauge>& closed_;
+  prometheus::Family<prometheus::Gauge>& firing_;
+  prometheus::Gauge& partitions_;
+  prometheus::Family<prometheus::Gauge>& rocksdb_;
+  prometheus::Gauge& ready_;
+
+  mutable std::mutex mu_;
+  std::map<std::pair<std::string, std::int32_t>, std::int64_t> lags_;  // GUARDED_BY(mu_)
+  std::atomic<bool> group_joined_{false};
+  std::atomic<bool> shutting_down_{false};
+  std::atomic<std::int64_t> heartbeat_ms_{0};
+  std::atomic<double> outbox_age_seconds_{0};
+  std::atomic<std::int64_t> max_lag_{1000};
+  std::atomic<double> max_outbox_age_{60};
+};
+
+}  // namespace cir::cird

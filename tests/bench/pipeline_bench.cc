@@ -1,0 +1,312 @@
+// pipeline_bench: the full pipeline — producer → librdkafka mock broker → cird's Pipeline →
+// output topic — beside a bare librdkafka consumer on the same broker, in the same run.
+//
+//   pipeline_bench [--events N] [--partitions N] [--latency-events N] [--no-sync]
+//
+// Phases (each on fresh topics of the same 3-broker mock cluster):
+//   1. baseline: N records of the workload's size produced to a topic, then read by a bare
+//      librdkafka consumer in a group: msgs/s;
+//   2. throughput: N value-chain events produced up front, then cird's Pipeline (wall time, the
+//      production configuration) consumes, appends and publishes; events/s from its first record
+//      to the last output read back from the output topic;
+//   3. latency: events produced at half the rate measured in phase 2, timing each transition from
+//      the moment its causing event was produced to the moment it was read from the output topic:
+//      p50/p99. Every client runs with fetch.wait.max.ms=10 (see main).
+// The mock keeps ~5 MiB per partition, so phases 1–2 use enough partitions to hold everything.
+#include <CLI/CLI.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <thread>
+#include <optional>
+
+#include "cir/events/cloudevents.h"
+#include "cir/events/kafka.h"
+#include "cir/log.h"
+#include "cir/model/projector.h"
+#include "cir/storage/register.h"
+#include "pipeline.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+namespace v1 = cir::v1;
+using namespace cir;
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
+
+[[noreturn]] void Die(const std::string& what) {
+  std::fprintf(stderr, "pipeline_bench: %s\n", what.c_str());
+  std::exit(1);
+}
+
+template <class T>
+T Must(Result<T> r, const char* what) {
+  if (!r) Die(std::string(what) + ": " + r.error().message);
+  return std::move(*r);
+}
+void Must(Result<void> r, const char* what) {
+  if (!r) Die(std::string(what) + ": " + r.error().message);
+}
+
+// The j-th event: initiatives live nine events each (proposal → closure), producing eight
+// transitions, interleaved 1,000 initiatives at a time.
+v1::ValueChainEvent MakeEvent(std::uint64_t j, const std::string& run) {
+  constexpr std::uint64_t kWave = 1000;
+  const std::uint64_t wave = j / (kWave * 9), in_wave = j % (kWave * 9);
+  const std::uint64_t step = in_wave / kWave, initiative = wave * kWave + in_wave % kWave;
+  v1::ValueChainEvent e;
+  e.set_id(run + "-" + std::to_string(j));
+  e.set_source("//bench/pipeline");
+  e.set_initiative_id("B-" + std::to_string(initiative));
+  e.set_activity(v1::ACTIVITY_IMPROVE);
+  e.mutable_event_time()->set_seconds(1767225600 + static_cast<std::int64_t>(step) * 86400);
+  switch (step) {
+    case 0: {
+      auto& p = *e.mutable_initiative_proposed();
+      p.set_title("Cut incident resolution time");
+      p.set_vision("Incidents resolved before customers notice");
+      p.set_organisational_goal("Customer trust");
+      p.set_owner("sre");
+      p.set_register_level(v1::REGISTER_LEVEL_TEAM);
+      break;
+    }
+    case 1:
+      e.mutable_baseline_measured()->set_kpi("mttr");
+      e.mutable_baseline_measured()->set_value(240);
+      e.mutable_baseline_measured()->set_method(v1::MEASUREMENT_METHOD_OPERATIONAL_STATISTICS);
+      break;
+    case 2:
+      e.mutable_target_set()->set_kpi("mttr");
+      e.mutable_target_set()->set_target_value(180);
+      e.mutable_target_set()->set_direction(v1::DIRECTION_DECREASE);
+      e.mutable_target_set()->mutable_deadline()->set_seconds(1767225600 + 400 * 86400);
+      break;
+    case 3:
+      e.mutable_plan_defined()->add_actions()->set_action_id("runbooks");
+      break;
+    case 4:
+    case 5:
+      e.mutable_action_updated()->set_action_id("runbooks");
+      e.mutable_action_updated()->set_status(step == 4 ? v1::ACTION_STATUS_STARTED
+                                                       : v1::ACTION_STATUS_DONE);
+      break;
+    case 6:
+      e.mutable_kpi_measured()->set_kpi("mttr");
+      e.mutable_kpi_measured()->set_value(170);
+      break;
+    case 7:
+      e.mutable_momentum_recorded()->set_kind(v1::MOMENTUM_KIND_TRAINING);
+      break;
+    default:
+      e.mutable_initiative_closed()->set_outcome(v1::OUTCOME_SUCCESSFUL);
+  }
+  return e;
+}
+
+struct Cluster {
+  std::unique_ptr<events::MockCluster> mock;
+  events::KafkaSettings settings;
+};
+
+void ProduceAll(const Cluster& cluster, const std::string& topic, std::uint64_t n,
+                const std::string& run) {
+  auto producer = Must(events::Producer::Create(cluster.settings, nullptr), "producer");
+  for (std::uint64_t j = 0; j < n; ++j) {
+    const auto record = events::EncodeEvent(MakeEvent(j, run), events::DataFormat::kProtobuf);
+    while (true) {
+      auto ok = producer->Produce(topic, record, 0);
+      if (ok) break;
+      if (ok.error().code != ErrorCode::kUnavailable) Die(ok.error().message);
+      producer->Poll(milliseconds(10));
+    }
+  }
+  Must(producer->Flush(milliseconds(120000)), "flush");
+}
+
+// Phase 1.
+double BareConsumer(const Cluster& cluster, std::uint64_t n, int partitions) {
+  Must(cluster.mock->CreateTopic("bench.raw", partitions, 3), "topic");
+  ProduceAll(cluster, "bench.raw", n, "raw");
+  struct NoOp final : events::RebalanceHandler {
+    void OnAssign(std::vector<events::TopicPartition>&) override {}
+    void OnRevoke(const std::vector<events::TopicPartition>&, bool) override {}
+  } handler;
+  auto consumer = Must(events::Consumer::Create(cluster.settings, "bench-bare", {"bench.raw"},
+                                                &handler),
+                       "consumer");
+  std::uint64_t got = 0;
+  Clock::time_point first;
+  const auto deadline = Clock::now() + std::chrono::minutes(10);
+  while (got < n && Clock::now() < deadline) {
+    auto record = Must(consumer->Poll(milliseconds(100)), "poll");
+    if (record) {
+      if (got++ == 0) first = Clock::now();
+    }
+  }
+  const double rate = static_cast<double>(got) / Seconds(Clock::now() - first);
+  consumer->Close();
+  return rate;
+}
+
+struct PipelineRun {
+  double events_per_s = 0;
+  std::vector<double> latencies_ms;
+};
+
+// Phases 2 and 3: one Pipeline on fresh topics. `rate` 0: everything is produced up front and
+// the result is throughput; otherwise events are produced at `rate` per second and the result
+// carries each transition's produce-to-read latency.
+PipelineRun RunPipeline(const Cluster& cluster, std::uint64_t n, int partitions, double rate,
+                        bool sync, const std::string& run, const fs::path& dir) {
+  cird::Config config;
+  config.brokers = cluster.settings.brokers;
+  config.input_topics = {run + ".in"};
+  config.transitions_topic = run + ".transitions";
+  config.alerts_topic = run + ".alerts";
+  config.dead_letter_topic = run + ".dead";
+  config.group_id = "bench-" + run;
+  config.sync = sync;
+  config.kafka_properties = {"fetch.wait.max.ms=10"};
+  for (const auto& t : {config.input_topics[0], config.transitions_topic, config.alerts_topic,
+                        config.dead_letter_topic}) {
+    Must(cluster.mock->CreateTopic(t, partitions, 3), "topic");
+  }
+  storage::Options options;
+  options.path = (dir / run).string();
+  options.sync = sync;
+  auto reg = Must(storage::Register::Open(options), "register");
+  auto projector = model::MakeProjector(model::Config{});
+  cird::Probe probe("bench");
+  cird::Pipeline pipeline(config, *reg, *projector, storage::SystemClock(), probe);
+  Must(pipeline.Start(), "pipeline start");
+  if (rate == 0) ProduceAll(cluster, config.input_topics[0], n, run);
+
+  std::vector<Clock::time_point> produced_at(n);
+  std::atomic<std::uint64_t> produced{0};
+  Result<void> ran;
+  std::thread ingest([&] { ran = pipeline.Run(); });
+  std::thread producer_thread;
+  if (rate > 0) {
+    producer_thread = std::thread([&] {
+      auto producer = Must(events::Producer::Create(cluster.settings, nullptr), "producer");
+      // The first event waits for the group to form; the paced stream starts once it is consumed.
+      auto send = [&](std::uint64_t j) {
+        const auto record = events::EncodeEvent(MakeEvent(j, run), events::DataFormat::kProtobuf);
+        produced_at[j] = Clock::now();
+        while (!producer->Produce(config.input_topics[0], record, 0)) {
+          producer->Poll(milliseconds(1));
+        }
+        produced.store(j + 1, std::memory_order_release);
+      };
+      send(0);
+      while (pipeline.counters().records_consumed.load() == 0) producer->Poll(milliseconds(5));
+      const auto start = Clock::now();
+      for (std::uint64_t j = 1; j < n; ++j) {
+        const auto due = start + std::chrono::duration_cast<Clock::duration>(
+                                     std::chrono::duration<double>(static_cast<double>(j) / rate));
+        while (Clock::now() < due) producer->Poll(milliseconds(0));
+        send(j);
+      }
+      Must(producer->Flush(milliseconds(60000)), "flush");
+    });
+  }
+
+  auto reader = Must(events::TopicReader::Create(cluster.settings, {config.transitions_topic},
+                                                 milliseconds(10000)),
+                     "reader");
+  PipelineRun result;
+  const std::uint64_t expected_outputs = n / 9 * 8;
+  const std::string prefix = run + "-";
+  std::uint64_t outputs = 0;
+  std::optional<Clock::time_point> first_consumed;
+  Clock::time_point last_output;
+  const auto deadline = Clock::now() + std::chrono::minutes(20);
+  while (outputs < expected_outputs && Clock::now() < deadline) {
+    if (!first_consumed && pipeline.counters().records_consumed.load() > 0) {
+      first_consumed = Clock::now();
+    }
+    auto record = reader->Poll(milliseconds(20));
+    if (!record) continue;
+    ++outputs;
+    last_output = Clock::now();
+    if (rate > 0) {
+      auto output = events::DecodeOutput(*record);
+      if (!output) continue;
+      const std::string& cause = output->transition().cause_event_id();
+      const std::uint64_t j = std::stoull(cause.substr(prefix.size()));
+      // Event 0 waited for the group to form; it is not a latency sample.
+      if (j > 0 && j < produced.load(std::memory_order_acquire)) {
+        result.latencies_ms.push_back(Seconds(last_output - produced_at[j]) * 1000);
+      }
+    }
+  }
+  pipeline.Stop();
+  ingest.join();
+  if (producer_thread.joinable()) producer_thread.join();
+  Must(std::move(ran), "pipeline");
+  if (outputs < expected_outputs) Die("not every output arrived in time");
+  result.events_per_s = static_cast<double>(n) / Seconds(last_output - *first_consumed);
+  return result;
+}
+
+double Percentile(std::vector<double> v, double q) {
+  if (v.empty()) return 0;
+  const auto k = static_cast<std::size_t>(q * static_cast<double>(v.size() - 1));
+  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(k), v.end());
+  return v[k];
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::uint64_t n = 1'000'000;
+  int partitions = 64;
+  std::uint64_t latency_events = 90'000;
+  bool no_sync = false;
+  CLI::App app{"pipeline_bench: cird's full pipeline beside a bare librdkafka consumer"};
+  app.add_option("--events", n, "events through the pipeline (and records for the baseline)")
+      ->capture_default_str();
+  app.add_option("--partitions", partitions, "partitions of each topic")->capture_default_str();
+  app.add_option("--latency-events", latency_events, "events in the latency phase")
+      ->capture_default_str();
+  app.add_flag("--no-sync", no_sync, "do not fsync the register on every batch");
+  CLI11_PARSE(app, argc, argv);
+  n -= n % 9;
+  latency_events -= latency_events % 9;
+  cir::log::MinLevel() = cir::log::Level::kWarn;
+
+  std::string pattern = (fs::temp_directory_path() / "pipeline-bench-XXXXXX").string();
+  if (mkdtemp(pattern.data()) == nullptr) Die("mkdtemp");
+  const fs::path dir = pattern;
+  Cluster cluster;
+  cluster.mock = Must(events::MockCluster::Start(3), "mock cluster");
+  cluster.settings.brokers = cluster.mock->Bootstraps();
+  // The 2.0.2 mock answers a fetch with no data only after fetch.wait.max.ms (500 ms by default)
+  // instead of waking on new data as a broker does; a short wait keeps that out of the latency.
+  cluster.settings.properties = {{"fetch.wait.max.ms", "10"}};
+
+  std::printf("pipeline_bench: %llu events, %d partitions, 3 mock brokers, sync=%s\n",
+              static_cast<unsigned long long>(n), partitions, no_sync ? "false" : "true");
+  const double bare = BareConsumer(cluster, n, partitions);
+  std::printf("  bare librdkafka consumer        %10.0f msgs/s\n", bare);
+  std::fflush(stdout);
+  const PipelineRun full = RunPipeline(cluster, n, partitions, 0, !no_sync, "tput", dir);
+  std::printf("  cird end to end (in -> out)     %10.0f events/s   (%.3f x the bare consumer)\n",
+              full.events_per_s, full.events_per_s / bare);
+  std::fflush(stdout);
+  const double rate = full.events_per_s / 2;
+  const PipelineRun timed =
+      RunPipeline(cluster, latency_events, std::min(partitions, 16), rate, !no_sync, "lat", dir);
+  std::printf("  event -> output latency at %.0f events/s (half the maximum), %zu transitions:\n"
+              "    p50 %.2f ms   p99 %.2f ms   max %.2f ms\n",
+              rate, timed.latencies_ms.size(), Percentile(timed.latencies_ms, 0.50),
+              Percentile(timed.latencies_ms, 0.99), Percentile(timed.latencies_ms, 1.0));
+  fs::remove_all(dir);
+  return 0;
+}

@@ -1,0 +1,265 @@
+#!/usr/bin/python3
+"""End to end with a real Prometheus: cird on its embedded broker, the sample scenario published by
+python3-confluent-kafka (an independent client), Debian's Prometheus scraping cird on loopback.
+Then, through Prometheus's HTTP API: the counters and gauges equal what the scenario caused
+(computed from the reviewed expectation file), `promtool check metrics` accepts a scrape, and
+every query of the Grafana dashboard is accepted and names only metrics that exist.
+
+Usage: prometheus_e2e.py CIRD SCENARIO EXPECTED DASHBOARD WORK_DIR
+"""
+import collections
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+
+from confluent_kafka import Producer
+
+CIRD, SCENARIO, EXPECTED, DASHBOARD, WORK = sys.argv[1:6]
+PROCS = []
+
+
+def fail(message):
+    print("FAIL: " + message, file=sys.stderr)
+    for name in ("cird.log", "prometheus.log"):
+        path = os.path.join(WORK, name)
+        if os.path.exists(path):
+            print("---- " + name, file=sys.stderr)
+            print(open(path).read()[-4000:], file=sys.stderr)
+    stop_all()
+    sys.exit(1)
+
+
+def stop_all():
+    for proc in PROCS:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(predicate, timeout, what):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            if predicate():
+                return
+        except Exception:  # not up yet
+            pass
+        time.sleep(0.5)
+    fail("timed out waiting for " + what)
+
+
+def http_get(url):
+    with urllib.request.urlopen(url, timeout=10) as r:
+        return r.read().decode()
+
+
+def start_cird():
+    log = open(os.path.join(WORK, "cird.log"), "w+")
+    proc = subprocess.Popen([CIRD, "--embedded-kafka", "--time", "event",
+                             "--data-dir", os.path.join(WORK, "register"),
+                             "--http-address", "127.0.0.1", "--http-port", "0",
+                             "--stats-interval", "1s"],
+                            stdout=subprocess.DEVNULL, stderr=log)
+    PROCS.append(proc)
+    found = {}
+
+    def started():
+        log.seek(0)
+        text = log.read()
+        b = re.search(r"embedded Kafka .* at (\S+)", text)
+        h = re.search(r"HTTP on [\d.]+:(\d+)", text)
+        if b and h:
+            found.update(brokers=b.group(1), port=int(h.group(1)))
+            return True
+        return proc.poll() is not None and fail("cird exited with %d" % proc.returncode)
+    wait_for(started, 30, "cird to start")
+    return found["brokers"], found["port"]
+
+
+def start_prometheus(target_port):
+    port = free_port()
+    config = os.path.join(WORK, "prometheus.yml")
+    with open(config, "w") as f:
+        f.write("global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
+                "scrape_configs:\n  - job_name: cird\n    static_configs:\n"
+                "      - targets: ['127.0.0.1:%d']\n" % target_port)
+    log = open(os.path.join(WORK, "prometheus.log"), "w")
+    proc = subprocess.Popen(["prometheus", "--config.file=" + config,
+                             "--storage.tsdb.path=" + os.path.join(WORK, "tsdb"),
+                             "--web.listen-address=127.0.0.1:%d" % port],
+                            stdout=log, stderr=log)
+    PROCS.append(proc)
+    base = "http://127.0.0.1:%d" % port
+    wait_for(lambda: http_get(base + "/-/ready") is not None, 60, "Prometheus to be ready")
+    return base
+
+
+def query(base, expr):
+    url = base + "/api/v1/query?" + urllib.parse.urlencode({"query": expr})
+    try:
+        body = json.loads(http_get(url))
+    except urllib.error.HTTPError as e:
+        return {"status": "error", "error": e.read().decode()}
+    return body
+
+
+def vector(base, expr):
+    """{frozenset(labels): value} of an instant vector."""
+    body = query(base, expr)
+    if body.get("status") != "success":
+        fail("query %s failed: %s" % (expr, body))
+    return {frozenset(r["metric"].items()): float(r["value"][1]) for r in body["data"]["result"]}
+
+
+def scalar(base, expr):
+    values = list(vector(base, expr).values())
+    return values[0] if values else None
+
+
+def publish(brokers):
+    producer = Producer({"bootstrap.servers": brokers})
+    count = 0
+    for line in open(SCENARIO):
+        if not line.strip() or line.startswith("#"):
+            continue
+        event = json.loads(line)
+        payload = next(k for k, v in event.items() if isinstance(v, dict))
+        producer.produce("cir.value-chain", key=event["initiativeId"], value=line.strip(),
+                         headers=[("ce_specversion", "1.0"), ("ce_id", event["id"]),
+                                  ("ce_source", event["source"]),
+                                  ("ce_type", "dev.cir.v1." + payload[0].upper() + payload[1:]),
+                                  ("content-type", "application/json")])
+        count += 1
+    if producer.flush(30) != 0:
+        fail("confluent-kafka could not deliver every event")
+    return count
+
+
+def expectations():
+    transitions, alerts, firing = 0, collections.Counter(), collections.Counter()
+    final_step = {}
+    for line in open(EXPECTED):
+        o = json.loads(line)
+        if "transition" in o:
+            transitions += 1
+            t = o["transition"]
+            final_step[t["initiative_id"]] = t["to_step"][len("STEP_"):].lower()
+        else:
+            a = o["alert"]
+            kind = a["kind"][len("ALERT_KIND_"):].lower()
+            state = a["state"][len("ALERT_STATE_"):].lower()
+            alerts[(kind, state)] += 1
+            firing[kind] += 1 if state == "firing" else -1
+    return transitions, alerts, firing, collections.Counter(final_step.values())
+
+
+def main():
+    shutil.rmtree(WORK, ignore_errors=True)
+    os.makedirs(WORK)
+    brokers, port = start_cird()
+    base = start_prometheus(port)
+    published = publish(brokers)
+    transitions, alerts, firing, steps = expectations()
+
+    def settled():
+        return (scalar(base, "sum(cir_events_appended_total)") == published and
+                scalar(base, "sum(cir_alerts_total)") == sum(alerts.values()) and
+                scalar(base, "sum(cir_initiatives)") == 4 and
+                scalar(base, 'sum(cir_initiatives{step="closed"})') == steps["closed"])
+    wait_for(settled, 120, "Prometheus to see the whole scenario")
+
+    checks = 0
+
+    def expect(expr, want):
+        nonlocal checks
+        got = scalar(base, expr) or 0.0
+        if got != want:
+            fail("%s = %s, expected %s" % (expr, got, want))
+        checks += 1
+
+    expect("sum(cir_events_appended_total)", published)
+    expect("sum(cir_records_consumed_total)", published)
+    expect("sum(cir_events_duplicate_total)", 0)
+    expect("sum(cir_dead_letters_total)", 0)
+    expect("sum(cir_transitions_total)", transitions)
+    expect('sum(cir_events_appended_total{activity="improve"})',
+           sum(1 for l in open(SCENARIO) if '"ACTIVITY_IMPROVE"' in l))
+    for (kind, state), n in alerts.items():
+        expect('sum(cir_alerts_total{kind="%s",state="%s"})' % (kind, state), n)
+    for kind, n in firing.items():
+        expect('sum(cir_alerts_firing{kind="%s"})' % kind, n)
+    for step in ("vision", "current_state", "target_state", "plan", "action", "review",
+                 "momentum", "closed"):
+        expect('sum(cir_initiatives{step="%s"})' % step, steps.get(step, 0))
+    expect('sum(cir_initiatives_closed{outcome="successful"})', 3)
+    expect("sum(cir_iterations_started_total)", 1)
+    expect("sum(cir_outbox_delivered_total)", len(open(EXPECTED).readlines()))
+    expect("sum(cir_ready)", 1)
+
+    # Health endpoints and HTTP errors: JSON bodies that say why.
+    cird_url = "http://127.0.0.1:%d" % port
+    for path, status, key in (("/livez", 200, "status"), ("/readyz", 200, "checks"),
+                              ("/no-such-path", 404, "error")):
+        try:
+            with urllib.request.urlopen(cird_url + path, timeout=10) as r:
+                code, body = r.status, json.loads(r.read())
+        except urllib.error.HTTPError as e:
+            code, body = e.code, json.loads(e.read())
+        if code != status or key not in body:
+            fail("GET %s: %d %s" % (path, code, body))
+    try:
+        urllib.request.urlopen(urllib.request.Request(cird_url + "/metrics", data=b"x"), timeout=10)
+        fail("POST /metrics was accepted")
+    except urllib.error.HTTPError as e:
+        if e.code != 405 or "error" not in json.loads(e.read()):
+            fail("POST /metrics: %d" % e.code)
+
+    # promtool on a scrape of cird.
+    scrape = http_get("http://127.0.0.1:%d/metrics" % port)
+    lint = subprocess.run(["promtool", "check", "metrics"], input=scrape.encode(),
+                          capture_output=True)
+    if lint.returncode != 0 or lint.stdout.strip() or lint.stderr.strip():
+        fail("promtool check metrics: %s %s" % (lint.stdout.decode(), lint.stderr.decode()))
+
+    # Every dashboard query is accepted and names metrics that exist.
+    dashboard = json.load(open(DASHBOARD))
+    exposed = set(re.findall(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)", scrape, re.M))
+    queries = 0
+    for panel in dashboard["panels"]:
+        for target in panel.get("targets", []):
+            expr = target["expr"].replace("$__rate_interval", "1m").replace("$job", ".*")
+            body = query(base, expr)
+            if body.get("status") != "success":
+                fail("dashboard panel %r: query %s rejected: %s" % (panel["title"], expr, body))
+            for name in re.findall(r"\b((?:cir|process)_[a-z_]+)", expr):
+                if name not in exposed:
+                    fail("dashboard panel %r names %s, which cird does not expose"
+                         % (panel["title"], name))
+            queries += 1
+    stop_all()
+    if PROCS[0].returncode != 0:
+        fail("cird exited with %d after SIGTERM" % PROCS[0].returncode)
+    print("prometheus e2e: %d events, %d metric checks through Prometheus's API, promtool check "
+          "metrics clean, %d dashboard queries accepted" % (published, checks, queries))
+
+
+if __name__ == "__main__":
+    main()
