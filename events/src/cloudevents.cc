@@ -268,7 +268,19 @@ v1::DeadLetter MakeDeadLetter(const Record& record, const Rejection& rejection) 
   dl.set_source_partition(record.partition);
   dl.set_source_offset(record.offset);
   if (record.key) dl.set_key(*record.key);
-  if (record.value) dl.set_value(*record.value);
+  if (record.value) {
+    // An oversized record would be too large for the dead-letter topic as well: it keeps its
+    // first 64 KiB, and a header says how large it was.
+    constexpr std::size_t kKeep = 64 * 1024;
+    if (rejection.reason_code == "OVERSIZED" && record.value->size() > kKeep) {
+      dl.set_value(record.value->substr(0, kKeep));
+      auto* h = dl.add_headers();
+      h->set_key("cir_dlq_value_truncated_from");
+      h->set_value(std::to_string(record.value->size()));
+    } else {
+      dl.set_value(*record.value);
+    }
+  }
   for (const auto& [k, v] : record.headers) {
     auto* h = dl.add_headers();
     h->set_key(k);

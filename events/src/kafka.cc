@@ -121,6 +121,7 @@ std::vector<PartitionLag> ParseLag(const char* json, size_t size) {
       const std::int64_t hi = p.value("hi_offset", std::int64_t{-1});
       const std::int64_t lo = p.value("lo_offset", std::int64_t{-1});
       const std::int64_t app = p.value("app_offset", std::int64_t{-1});
+      if (lag < 0) lag = p.value("consumer_lag", std::int64_t{-1});
       if (lag < 0 && hi >= 0 && app >= 0) lag = std::max<std::int64_t>(hi - app, 0);
       if (lag < 0 && hi >= 0 && hi == lo) lag = 0;  // an empty partition: nothing to catch up on
       lags.push_back({topic, partition, lag});
@@ -331,7 +332,9 @@ class KafkaProducer final : public Producer {
       if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
         return Fail(ErrorCode::kUnavailable, "producer queue full");
       }
-      return std::unexpected(KafkaError("produce to " + topic, err));
+      // Anything else (record too large, unknown topic, fatal idempotence error) will not go
+      // away by trying again.
+      return Fail(ErrorCode::kIo, "produce to " + topic + ": " + rd_kafka_err2str(err));
     }
     return {};
   }

@@ -62,7 +62,7 @@ class Replayer {
     clock_.Set(event->event_time());
     storage::AppendRequest request;
     request.partition = options_.partition;
-    request.events.push_back({std::move(*event), "file:" + options_.file, number});
+    request.events.push_back({std::move(*event), "file:" + options_.file, number, std::nullopt});
     request.offsets.emplace_back("file:" + options_.file, number + 1);
     auto result = reg_.Append(request, *projector_);
     if (!result) return Failed(result.error());

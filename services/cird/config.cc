@@ -128,6 +128,16 @@ void Config::Register(CLI::App& app) {
       ->capture_default_str();
   AddDuration(app, "--ready-max-outbox-age", ready_max_outbox_age, "CIRD_READY_MAX_OUTBOX_AGE",
               "/readyz fails while the oldest undelivered output is older than this");
+  if (const char* token = std::getenv("CIRD_API_TOKEN")) api_token = token;
+  app.add_option("--api-rate-limit", api_rate_limit,
+                 "HTTP requests per second the server answers (a token bucket; 0: unlimited); "
+                 "beyond it, 429")
+      ->envname("CIRD_API_RATE_LIMIT")
+      ->capture_default_str();
+  app.add_option("--api-max-body-bytes", api_max_body_bytes,
+                 "largest HTTP request body; beyond it, 413")
+      ->envname("CIRD_API_MAX_BODY_BYTES")
+      ->capture_default_str();
   app.add_option("--log-level", log_level, "debug, info, warn or error")
       ->envname("CIRD_LOG_LEVEL")
       ->check(CLI::IsMember({"debug", "info", "warn", "error"}))
@@ -163,6 +173,11 @@ Result<void> Config::Validate() const {
   if (http_port < 0 || http_port > 65535) return bad("--http-port must be 0..65535");
   if (stats_interval.count() <= 0) return bad("--stats-interval must be > 0");
   if (ready_max_lag < 0) return bad("--ready-max-lag must be >= 0");
+  if (api_rate_limit < 0) return bad("--api-rate-limit must be >= 0");
+  if (api_max_body_bytes < 1024) return bad("--api-max-body-bytes must be >= 1024");
+  if (!api_token.empty() && api_token.size() < 16) {
+    return bad("CIRD_API_TOKEN must be at least 16 characters");
+  }
   if (sasl_username.empty() != sasl_password.empty()) {
     return bad("CIRD_KAFKA_SASL_USERNAME and CIRD_KAFKA_SASL_PASSWORD must be set together");
   }

@@ -64,6 +64,11 @@ struct Config {
   std::int64_t ready_max_lag = 1000;
   std::chrono::milliseconds ready_max_outbox_age{60000};
 
+  // Read API (same HTTP server)
+  std::string api_token;          // from CIRD_API_TOKEN only; empty: POST /v1/events is off
+  double api_rate_limit = 200;    // requests/s over the whole HTTP server; 0: unlimited
+  std::size_t api_max_body_bytes = 1 << 20;
+
   // Adds every flag (with its CIRD_* environment variable) to `app`.
   void Register(CLI::App& app);
   // Checks the settings; the error names the flag.

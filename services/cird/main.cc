@@ -18,6 +18,7 @@
 #include "cir/model/projector.h"
 #include "cir/storage/register.h"
 #include "config.h"
+#include "api.h"
 #include "http_server.h"
 #include "pipeline.h"
 #include "probe.h"
@@ -192,25 +193,42 @@ int main(int argc, char** argv) {
   // Metrics and health come up first, so that /livez answers while Kafka is still joining.
   cird::Probe probe(kVersion);
   cird::HttpServer http;
-  http.Route("/metrics", [&probe] {
+  http.Route("/metrics", {"GET"}, [&probe](const cird::HttpRequest&) {
     return cird::HttpResponse{200, "text/plain; version=0.0.4; charset=utf-8", probe.Scrape()};
-  });
-  http.Route("/livez", [&probe] {
+  }, /*rate_limited=*/false);
+  http.Route("/livez", {"GET"}, [&probe](const cird::HttpRequest&) {
     auto alive = probe.Alive(std::chrono::seconds(60));
     return cird::HttpResponse{alive.ready ? 200 : 503, "application/json", alive.body};
-  });
+  }, /*rate_limited=*/false);
   probe.SetReadyBounds(config.ready_max_lag,
                        std::chrono::duration<double>(config.ready_max_outbox_age).count());
-  http.Route("/readyz", [&probe] {
+  http.Route("/readyz", {"GET"}, [&probe](const cird::HttpRequest&) {
     auto ready = probe.Ready();
     return cird::HttpResponse{ready.ready ? 200 : 503, "application/json", ready.body};
-  });
-  if (auto ok = http.Start(config.http_address, config.http_port, 4); !ok) {
+  }, /*rate_limited=*/false);
+  auto projector = model::MakeProjector(*model_config);
+  cird::ApiOptions api_options;
+  api_options.publish_token = config.api_token;
+  api_options.publish_topic = config.input_topics.front();
+  api_options.kafka = {config.brokers, config.KafkaProperties()};
+  api_options.limits = config.limits;
+  cird::Api api(api_options, *projector);
+  api.Register(http);
+  // Declared after everything the handlers use, so it is destroyed (and the server stopped)
+  // first on every way out of main.
+  struct StopHttp {
+    cird::HttpServer& server;
+    ~StopHttp() { server.Stop(); }
+  } stop_http{http};
+  cird::HttpLimits http_limits;
+  http_limits.max_body_bytes = config.api_max_body_bytes;
+  http_limits.requests_per_second = config.api_rate_limit;
+  if (auto ok = http.Start(config.http_address, config.http_port, 4, http_limits); !ok) {
     std::cerr << "cird: " << ok.error().message << "\n";
     return kConfigError;
   }
   std::cerr << "cird: HTTP on " << config.http_address << ":" << http.port()
-            << " (/metrics, /livez, /readyz)\n";
+            << " (/metrics, /livez, /readyz, /v1/…)\n";
   log::Info("http listening", {{"address", config.http_address}, {"port", http.port()}});
 
   int code = kOk;
@@ -224,7 +242,7 @@ int main(int argc, char** argv) {
       std::cerr << "cird: cannot open the register: " << reg.error().ToString() << "\n";
       return kRuntimeError;
     }
-    auto projector = model::MakeProjector(*model_config);
+    api.Attach(reg->get());
     cird::Pipeline pipeline(config, **reg, *projector, storage::SystemClock(), probe);
 
     // Register-wide gauges, refreshed off the ingest thread (RocksDB reads are thread-safe).
@@ -290,8 +308,9 @@ int main(int argc, char** argv) {
     }
     refreshing = false;
     refresher.join();
+    http.Stop();  // no handler may run once the register below is closed
+    api.Attach(nullptr);
   }
-  http.Stop();
   if (temp_dir) fs::remove_all(config.data_dir);
   return code;
 }

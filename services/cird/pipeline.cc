@@ -79,6 +79,14 @@ Result<void> Pipeline::Start() {
 // ---- the loop -------------------------------------------------------------------------------
 
 Result<void> Pipeline::Run() {
+  auto result = Loop();
+  // After a failure the pending batch may be half consumed: nothing may append it again (the
+  // consumer's close revokes the partitions, and OnRevoke must not flush them).
+  if (!result) failed_ = true;
+  return result;
+}
+
+Result<void> Pipeline::Loop() {
   last_tick_ = Clock::now();
   batch_started_ = Clock::now();
   while (!stop_.load(std::memory_order_relaxed)) {
@@ -145,8 +153,11 @@ void Pipeline::Add(events::Record record) {
   ++pending_records_;
   auto event = events::DecodeRecord(record, config_.limits);
   if (event) {
+    // Kept whole in case the model rejects the event (UNKNOWN_INITIATIVE, …): dead letters carry
+    // the original key, value and headers.
+    v1::DeadLetter original = events::MakeDeadLetter(record, events::Rejection{});
     pending.items.push_back(Item{storage::InboundEvent{std::move(*event), record.topic,
-                                                       record.offset},
+                                                       record.offset, std::move(original)},
                                  std::nullopt});
   } else {
     v1::DeadLetter dl = events::MakeDeadLetter(record, event.error());
@@ -297,7 +308,12 @@ const std::string& Pipeline::TopicFor(const v1::OutboxRecord& record) const {
 Result<void> Pipeline::Drain(std::uint32_t partition) {
   auto records = reg_.ReadOutbox(partition, sent_upto_[partition], kOutboxPage);
   if (!records) return std::unexpected(records.error());
+  auto& in_flight = in_flight_seqs_[partition];
   for (const auto& record : *records) {
+    if (in_flight.count(record.seq())) {  // re-read after a failed delivery: still in the air
+      sent_upto_[partition] = record.seq();
+      continue;
+    }
     const events::Record out = record.has_dead_letter()
                                    ? events::EncodeDeadLetter(record.dead_letter())
                                    : events::EncodeOutput(record.output(), source_);
@@ -308,6 +324,7 @@ Result<void> Pipeline::Drain(std::uint32_t partition) {
       return std::unexpected(produced.error());
     }
     in_flight_[tag] = Delivery{partition, record.seq(), record};
+    in_flight.insert(record.seq());
     sent_upto_[partition] = record.seq();
   }
   if (records->size() < kOutboxPage) dirty_.erase(partition);
@@ -333,6 +350,7 @@ void Pipeline::OnDelivery(std::uint64_t tag, std::optional<Error> error) {
   if (it == in_flight_.end()) return;
   const Delivery delivery = std::move(it->second);
   in_flight_.erase(it);
+  in_flight_seqs_[delivery.partition].erase(delivery.seq);
   if (!error) {
     delivered_[delivery.partition].push_back(delivery.seq);
     counters_.outputs_delivered.fetch_add(1, std::memory_order_relaxed);
@@ -421,19 +439,24 @@ void Pipeline::OnRevoke(const std::vector<events::TopicPartition>& partitions, b
     log::Info(lost ? "partition lost" : "partition revoked",
               {{"topic", tp.topic}, {"partition", tp.partition}});
   }
+  // One deadline for the whole callback; none of it after a failure, and no second drain when
+  // Run's shutdown already drained (the consumer's close revokes everything).
+  const auto deadline = Clock::now() + config_.shutdown_grace / 2;
+  const bool may_write = !lost && !deferred_error_ && !failed_;
+  const bool may_drain = may_write && !stop_.load(std::memory_order_relaxed);
   for (std::uint32_t partition : released) {
     auto it = pending_.find(partition);
     if (it != pending_.end()) {
-      if (!lost && !deferred_error_) {
+      if (may_write) {
         // Flushed first, so that the next owner starts exactly after what we appended.
         if (auto ok = FlushPartition(partition, it->second); !ok) deferred_error_ = ok.error();
       }
       pending_records_ -= it->second.records;
       pending_.erase(it);
     }
-    if (!lost && !deferred_error_) {
-      const auto deadline = Clock::now() + config_.shutdown_grace / 2;
+    if (may_drain && !deferred_error_) {
       while (Clock::now() < deadline) {
+        probe_.Heartbeat();
         if (auto ok = Drain(partition); !ok) {
           deferred_error_ = ok.error();
           break;
@@ -454,6 +477,10 @@ void Pipeline::OnRevoke(const std::vector<events::TopicPartition>& partitions, b
     owned_topics_.erase(partition);
     sent_upto_.erase(partition);
     dirty_.erase(partition);
+    // Deliveries still in the air are forgotten: their reports find no entry, and the outbox
+    // keeps the records for whoever owns the partition next.
+    std::erase_if(in_flight_, [&](const auto& kv) { return kv.second.partition == partition; });
+    in_flight_seqs_.erase(partition);
   }
   probe_.Rebalance(lost ? "lost" : "revoked", partitions.size());
   PublishOwned();

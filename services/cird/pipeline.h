@@ -79,6 +79,7 @@ class Pipeline final : public events::RebalanceHandler {
     v1::OutboxRecord record;  // counted in the metrics once Kafka has it
   };
 
+  [[nodiscard]] Result<void> Loop();
   void Add(events::Record record);
   [[nodiscard]] Result<void> Flush();
   [[nodiscard]] Result<void> FlushPartition(std::uint32_t partition, Pending& pending);
@@ -120,6 +121,8 @@ class Pipeline final : public events::RebalanceHandler {
   std::optional<google::protobuf::Timestamp> watermark_;  // newest event time (event mode)
   std::uint64_t next_tag_ = 1;
   std::optional<Error> deferred_error_;                   // an error inside a callback
+  bool failed_ = false;                                   // Run returned an error
+  std::map<std::uint32_t, std::set<std::uint64_t>> in_flight_seqs_;  // per partition
 
   PipelineCounters counters_;
 };

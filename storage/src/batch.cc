@@ -92,15 +92,12 @@ void BatchBuilder::AddDeadLetter(v1::DeadLetter dead_letter) {
 
 EventOutcome BatchBuilder::Reject(const std::string& initiative_id, std::string reason_code,
                                   std::string reason, const std::string& source_topic,
-                                  std::int64_t source_offset, std::string value) {
-  v1::DeadLetter dead_letter;
+                                  std::int64_t source_offset, v1::DeadLetter dead_letter) {
   dead_letter.set_reason_code(reason_code);
   dead_letter.set_reason(reason);
   dead_letter.set_source_topic(source_topic);
   dead_letter.set_source_partition(static_cast<std::int32_t>(partition_));
   dead_letter.set_source_offset(source_offset);
-  dead_letter.set_key(initiative_id);  // the Kafka message key of an inbound event
-  dead_letter.set_value(std::move(value));
   *dead_letter.mutable_recorded_at() = now_;
   AddDeadLetter(std::move(dead_letter));
 
@@ -162,7 +159,7 @@ Result<EventOutcome> BatchBuilder::Fold(Candidate candidate) {
   if (projection.disposition == Projection::Disposition::kRejected) {
     return Reject(id, std::move(projection.reason_code), std::move(projection.reason),
                   stored.source_topic(), stored.source_offset(),
-                  std::move(candidate.dead_letter_value));
+                  std::move(candidate.dead_letter));
   }
   if (projection.state.revision() != stored.revision()) {
     Fatal("projector returned revision " + std::to_string(projection.state.revision()) +

@@ -42,8 +42,9 @@ class BatchBuilder {
     std::string dedupe_id;
     // The payload (value_chain or timer), source_topic and source_offset; Fold fills the rest.
     v1::StoredEvent event;
-    // The bytes a dead letter carries as its value when the projector rejects the event.
-    std::string dead_letter_value;
+    // What a dead letter carries (key, value, headers) when the projector rejects the event;
+    // Reject adds the reason, the source and the time.
+    v1::DeadLetter dead_letter;
     // FireDueTimers only: the due-time index key being fired; it is deleted whatever the outcome.
     std::string fired_timer_key;
   };
@@ -52,10 +53,11 @@ class BatchBuilder {
   // builder must then be dropped.
   [[nodiscard]] Result<EventOutcome> Fold(Candidate candidate);
 
-  // Stages a dead letter for an event refused before the projector saw it.
+  // Stages a dead letter for a refused event: `dead_letter` holds the original record (key,
+  // value, headers); the reason, source topic and offset, partition and time are set here.
   EventOutcome Reject(const std::string& initiative_id, std::string reason_code, std::string reason,
                       const std::string& source_topic, std::int64_t source_offset,
-                      std::string value);
+                      v1::DeadLetter dead_letter);
 
   // Stages a dead letter as is (its seq is assigned here).
   void AddDeadLetter(v1::DeadLetter dead_letter);

@@ -209,7 +209,7 @@ google::protobuf::Timestamp FromMillis(std::uint64_t ms) {
 }
 
 std::string TimerDedupeId(std::string_view initiative_id, v1::AlertKind kind,
-                          std::string_view kpi, std::uint64_t due_ms) {
+                          std::string_view kpi, std::uint64_t due_ms, std::uint64_t revision) {
   std::string id(initiative_id);
   id += '/';
   id += std::to_string(static_cast<int>(kind));
@@ -217,6 +217,8 @@ std::string TimerDedupeId(std::string_view initiative_id, v1::AlertKind kind,
   id.append(kpi);
   id += '/';
   id += std::to_string(due_ms);
+  id += '@';
+  id += std::to_string(revision);
   return id;
 }
 
@@ -229,7 +231,7 @@ std::optional<std::string> DedupeKeyOf(std::uint32_t partition, std::string_view
       const v1::TimerElapsed& timer = event.timer();
       return DedupeKey(partition, kTimerSource,
                        TimerDedupeId(initiative_id, timer.kind(), timer.kpi(),
-                                     DueMillis(timer.due_at())));
+                                     DueMillis(timer.due_at()), event.revision()));
     }
     case v1::StoredEvent::KIND_NOT_SET:
       break;

@@ -105,9 +105,13 @@ struct TimerKeyParts {
 [[nodiscard]] google::protobuf::Timestamp FromMillis(std::uint64_t ms);
 
 // --- dedupe identity ----------------------------------------------------------------------------
-// The dedupe id of a fired timer: per initiative, "<initiative>/<kind number>/<kpi>/<due ms>".
+// The dedupe id of a fired timer: per initiative,
+// "<initiative>/<kind number>/<kpi>/<due ms>@<revision the TimerElapsed gets>". The revision makes
+// a timer that is re-armed at the same due-time (an alert resolved and caused again) a new
+// firing, while a batch replayed after a crash still gets the same id.
 [[nodiscard]] std::string TimerDedupeId(std::string_view initiative_id, v1::AlertKind kind,
-                                        std::string_view kpi, std::uint64_t due_ms);
+                                        std::string_view kpi, std::uint64_t due_ms,
+                                        std::uint64_t revision);
 // The dedupe key a stored event must have; nullopt when the event has no payload.
 [[nodiscard]] std::optional<std::string> DedupeKeyOf(std::uint32_t partition,
                                                      std::string_view initiative_id,

@@ -68,9 +68,17 @@ class RocksRegister final : public Register {
     BatchBuilder batch(*db_, request.partition, projector, clock_->Now(), std::move(*meta));
     for (const InboundEvent& inbound : request.events) {
       const v1::ValueChainEvent& event = inbound.event;
+      // The dead letter keeps the record as it arrived when the caller has it, else the event.
+      v1::DeadLetter original;
+      if (inbound.original) {
+        original = *inbound.original;
+      } else {
+        original.set_key(event.initiative_id());
+        original.set_value(SerializeOrEmpty(event));
+      }
       if (std::string problem = KeyProblem(event); !problem.empty()) {
         batch.Reject(event.initiative_id(), "INVALID_EVENT", std::move(problem),
-                     inbound.source_topic, inbound.source_offset, SerializeOrEmpty(event));
+                     inbound.source_topic, inbound.source_offset, std::move(original));
         continue;
       }
       BatchBuilder::Candidate candidate;
@@ -80,7 +88,7 @@ class RocksRegister final : public Register {
       *candidate.event.mutable_value_chain() = event;
       candidate.event.set_source_topic(inbound.source_topic);
       candidate.event.set_source_offset(inbound.source_offset);
-      candidate.dead_letter_value = SerializeOrEmpty(event);
+      candidate.dead_letter = std::move(original);
       if (auto folded = batch.Fold(std::move(candidate)); !folded) {
         return std::unexpected(folded.error());
       }
@@ -131,7 +139,8 @@ class RocksRegister final : public Register {
       candidate.initiative_id = parts->initiative_id;
       candidate.dedupe_source = std::string(internal::kTimerSource);
       candidate.dedupe_id = internal::TimerDedupeId(parts->initiative_id, parts->kind,
-                                                    parts->kpi, parts->due_ms);
+                                                    parts->kpi, parts->due_ms,
+                                                    (*current)->revision() + 1);
       v1::TimerElapsed* elapsed = candidate.event.mutable_timer();
       elapsed->set_kind(timer->kind());
       elapsed->set_kpi(timer->kpi());
@@ -139,7 +148,8 @@ class RocksRegister final : public Register {
       *elapsed->mutable_fired_at() = now;
       candidate.event.set_source_topic(std::string(internal::kTimerSource));
       candidate.event.set_source_offset(-1);
-      candidate.dead_letter_value = SerializeOrEmpty(*elapsed);
+      candidate.dead_letter.set_key(parts->initiative_id);
+      candidate.dead_letter.set_value(SerializeOrEmpty(*elapsed));
       candidate.fired_timer_key = key;
       if (auto folded = batch.Fold(std::move(candidate)); !folded) {
         return std::unexpected(folded.error());
@@ -281,8 +291,8 @@ class RocksRegister final : public Register {
     return stats;
   }
 
-  Result<Summary> Summarize(const std::vector<std::uint32_t>& partitions) override {
-    Summary summary;
+  Result<void> ScanInitiatives(const std::vector<std::uint32_t>& partitions,
+                               const std::function<bool(const v1::Initiative&)>& visit) override {
     for (std::uint32_t partition : partitions) {
       for (Scan scan = Scan::Prefix(*db_, Cf::kProjections, internal::PartitionPrefix(partition));;
            scan.Next()) {
@@ -292,13 +302,23 @@ class RocksRegister final : public Register {
         }
         auto state = Db::Parse<v1::Initiative>(Cf::kProjections, scan.key(), scan.value());
         if (!state) return std::unexpected(state.error());
-        ++summary.initiatives;
-        ++summary.by_step[state->step()];
-        if (state->step() == v1::STEP_CLOSED) ++summary.by_outcome[state->outcome()];
-        for (const auto& alert : state->firing_alerts()) ++summary.firing[alert.kind()];
-        if (state->iteration() > 1) summary.iterations_beyond_first += state->iteration() - 1;
+        if (!visit(*state)) return {};
       }
     }
+    return {};
+  }
+
+  Result<Summary> Summarize(const std::vector<std::uint32_t>& partitions) override {
+    Summary summary;
+    auto scanned = ScanInitiatives(partitions, [&](const v1::Initiative& state) {
+      ++summary.initiatives;
+      ++summary.by_step[state.step()];
+      if (state.step() == v1::STEP_CLOSED) ++summary.by_outcome[state.outcome()];
+      for (const auto& alert : state.firing_alerts()) ++summary.firing[alert.kind()];
+      if (state.iteration() > 1) summary.iterations_beyond_first += state.iteration() - 1;
+      return true;
+    });
+    if (!scanned) return std::unexpected(scanned.error());
     return summary;
   }
 

@@ -170,7 +170,7 @@ std::map<std::string, v1::Output> Oracle(const std::vector<v1::ValueChainEvent>&
   for (const auto& e : events) {
     EXPECT_TRUE(services::FireDueUntil(**reg, 0, e.event_time(), *projector).has_value());
     storage::AppendRequest request;
-    request.events.push_back({e, "oracle", 0});
+    request.events.push_back({e, "oracle", 0, std::nullopt});
     EXPECT_TRUE((*reg)->Append(request, *projector).has_value());
     if (e.event_time().seconds() > latest.seconds()) latest = e.event_time();
   }
@@ -223,11 +223,30 @@ TEST_F(PipelineTest, BadRecordsGoToTheDeadLetterTopicWithTheirReason) {
   oversized.value = std::string(70 * 1024, 'x');
   Publish(oversized);
   Publish(events::EncodeEvent(Baseline("DLQ-1", "b2", 2), events::DataFormat::kProtobuf));
+  // Valid on the wire, but for an initiative never proposed: the model rejects it.
+  const auto orphan = events::EncodeEvent(Baseline("DLQ-1", "b3", 3), events::DataFormat::kJson);
+  events::Record orphan_record = orphan;
+  orphan_record.key = "NOBODY";
+  orphan_record.value = std::string(*orphan.value);
+  for (auto& [k, v] : orphan_record.headers) {
+    if (k == "ce_subject") v = "NOBODY";
+  }
+  orphan_record.value->replace(orphan_record.value->find("DLQ-1"), 5, "NOBODY");
+  Publish(orphan_record);
   FlushProducer();
 
   auto cird = StartCird();
-  const auto dead = Read(kDeadLetters, 3);
-  ASSERT_EQ(dead.size(), 3u);
+  auto dead = Read(kDeadLetters, 4);
+  ASSERT_EQ(dead.size(), 4u);
+  // The model's rejection keeps the record as it arrived: original key, value and headers.
+  auto it = std::find_if(dead.begin(), dead.end(), [](const events::Record& r) {
+    return r.Header("cir_dlq_reason_code").value_or("") == "UNKNOWN_INITIATIVE";
+  });
+  ASSERT_NE(it, dead.end());
+  EXPECT_EQ(it->key.value_or(""), "NOBODY");
+  EXPECT_EQ(it->value, orphan_record.value);
+  EXPECT_EQ(it->Header("ce_id").value_or(""), "b3");
+  dead.erase(it);
   const std::vector<std::string> want_codes = {"DECODE_ERROR", "MISSING_ATTRIBUTE", "OVERSIZED"};
   for (std::size_t i = 0; i < dead.size(); ++i) {
     const auto& d = dead[i];
@@ -238,7 +257,9 @@ TEST_F(PipelineTest, BadRecordsGoToTheDeadLetterTopicWithTheirReason) {
     EXPECT_EQ(d.key.value_or(""), "DLQ-1");
   }
   EXPECT_EQ(dead[0].value.value_or(""), "{not json");
-  EXPECT_EQ(dead[2].value->size(), 70u * 1024);
+  // An oversized record keeps its first 64 KiB (it must fit the dead-letter topic) and says so.
+  EXPECT_EQ(dead[2].value->size(), 64u * 1024);
+  EXPECT_EQ(dead[2].Header("cir_dlq_value_truncated_from").value_or(""), std::to_string(70 * 1024));
   EXPECT_EQ(dead[1].Header("ce_source").value_or(""), "//test/pipeline");  // original headers kept
 
   // The valid records around them were appended: VISION, then CURRENT_STATE.
@@ -250,7 +271,7 @@ TEST_F(PipelineTest, BadRecordsGoToTheDeadLetterTopicWithTheirReason) {
   auto reg = OpenRegister(dir_ / "register");
   ASSERT_NE(reg, nullptr);
   EXPECT_EQ(AppendedIds(*reg, "DLQ-1").size(), 2u);
-  EXPECT_EQ(StoredOffsets(*reg), 5);  // every record consumed, none blocking the partition
+  EXPECT_EQ(StoredOffsets(*reg), 6);  // every record consumed, none blocking the partition
 }
 
 TEST_F(PipelineTest, SameEventPublishedTwiceIsAppendedOnce) {

@@ -115,6 +115,35 @@ TEST_F(CirctlTest, ReplayingTheSameEventsAgainAppendsNothing) {
   EXPECT_NE(err_.str().find("0 appended, 2 duplicates skipped"), std::string::npos) << err_.str();
 }
 
+// A due-time re-armed at the same instant after its alert resolved fires again (the timer's
+// dedupe id carries the revision that armed it), and the register still verifies.
+TEST_F(CirctlTest, ReArmedDueTimeFiresAgain) {
+  auto line = [](const std::string& id, const std::string& day, const std::string& payload) {
+    return R"({"id":")" + id + R"(","source":"//t","initiativeId":"I1","activity":"ACTIVITY_IMPROVE","eventTime":"2026-)" +
+           day + R"(T00:00:00Z",)" + payload + "}\n";
+  };
+  const std::string file = Write(
+      "overdue.jsonl",
+      std::string(kProposed) + "\n" + kBaseline + "\n" +
+          line("t", "01-03", R"("targetSet":{"kpi":"k","targetValue":10,"direction":"DIRECTION_INCREASE","deadline":"2026-01-20T00:00:00Z"})") +
+          line("m1", "01-25", R"("kpiMeasured":{"kpi":"k","value":12})") +
+          line("m2", "01-26", R"("kpiMeasured":{"kpi":"k","value":4})") +
+          line("m3", "01-27", R"("kpiMeasured":{"kpi":"k","value":5})"));
+  ASSERT_EQ(Replay(file), kExitOk) << err_.str();
+  int firing = 0, resolved = 0;
+  for (const auto& l : OutLines()) {
+    if (l.find("ALERT_KIND_TARGET_OVERDUE") == std::string::npos) continue;
+    if (l.find("ALERT_STATE_FIRING") != std::string::npos) ++firing;
+    if (l.find("ALERT_STATE_RESOLVED") != std::string::npos) ++resolved;
+  }
+  EXPECT_EQ(firing, 2) << out_.str();   // at the deadline, and again once the KPI slid back
+  EXPECT_EQ(resolved, 1) << out_.str();  // when the KPI met the target
+  std::ostringstream out, err;
+  VerifyOptions verify;
+  verify.data_dir = (dir_ / "register").string();
+  EXPECT_EQ(Verify(verify, out, err), kExitOk) << out.str();
+}
+
 TEST_F(CirctlTest, ShowJsonHasTheProjectionAndHistory) {
   ASSERT_EQ(Replay(Write("ok.jsonl", std::string(kProposed) + "\n" + kBaseline + "\n")), kExitOk);
   std::ostringstream out, err;

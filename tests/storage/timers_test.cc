@@ -141,17 +141,19 @@ TEST_F(TimersTest, AFiredTimerThatTheProjectorKeepsCannotLoop) {
   EXPECT_EQ(NextDueSeconds(), std::nullopt);
   EXPECT_TRUE(Value(reg_->FireDueTimers(0, Ts(100'000), 10, sticky)).events.empty());
   EXPECT_EQ(Value(reg_->GetInitiative(0, "a"))->timers_size(), 1);
-  // Verify sees the disagreement; Rebuild puts the key back, and the dedupe index then stops the
-  // second firing of the same due-time (a duplicate, whose key is dropped again).
+  // Verify sees the disagreement; Rebuild puts the key back. The timer is then armed anew (at a
+  // later revision), so it fires once more — and its key is dropped again: still no loop.
   EXPECT_EQ(Value(reg_->Verify(sticky)).problems.size(), 1u);
   EXPECT_EQ(Value(reg_->Rebuild(sticky)), 0u);
   EXPECT_EQ(NextDueSeconds(), 1000 + kHour);
   const AppendResult again = Value(reg_->FireDueTimers(0, Ts(100'000), 10, sticky));
   ASSERT_EQ(again.events.size(), 1u);
-  EXPECT_EQ(again.events[0].status, Status::kDuplicate);
-  EXPECT_EQ(again.events[0].revision, 2u);
+  EXPECT_EQ(again.events[0].status, Status::kAppended);
+  EXPECT_EQ(again.events[0].revision, 3u);
+  EXPECT_EQ(again.events[0].reason_code, "TIMER_NOT_CLEARED");
   EXPECT_EQ(NextDueSeconds(), std::nullopt);
-  EXPECT_EQ(Value(reg_->History(0, "a")).size(), 2u);
+  EXPECT_TRUE(Value(reg_->FireDueTimers(0, Ts(100'000), 10, sticky)).events.empty());
+  EXPECT_EQ(Value(reg_->History(0, "a")).size(), 3u);
 }
 
 TEST_F(TimersTest, AStaleIndexKeyIsDroppedWithoutFiring) {

@@ -61,11 +61,27 @@ class Fold {
     for (v1::Principle p : PrinciplesOf(to)) t.add_principles(p);
     *t.mutable_time() = now_;
 
+    if (from != v1::STEP_UNSPECIFIED) AddStepTime(from);
     s_.set_step(to);
     *s_.mutable_step_entered_at() = now_;
     *s_.mutable_last_progress_at() = now_;
     // A stall was about the step that was left.
     Resolve(v1::ALERT_KIND_STALLED, "step changed to " + StepName(to));
+  }
+
+  // Adds the time since the current step was entered to that step's total (cycle time).
+  void AddStepTime(Step step) {
+    v1::StepTime* entry = nullptr;
+    for (auto& t : *s_.mutable_step_times()) {
+      if (t.step() == step) entry = &t;
+    }
+    if (entry == nullptr) {
+      entry = s_.add_step_times();
+      entry->set_step(step);
+    }
+    const std::int64_t spent = now_.seconds() - s_.step_entered_at().seconds();
+    entry->set_seconds(entry->seconds() + std::max<std::int64_t>(spent, 0));
+    entry->set_visits(entry->visits() + 1);
   }
 
   // Fires an alert unless one of the same kind, step and KPI is firing already.
@@ -698,6 +714,11 @@ Decision Apply(const Config& config, const v1::Initiative* current, const v1::St
       return d;
   }
   *s.mutable_updated_at() = f.now();
+  if (std::find(s.activities().begin(), s.activities().end(), e.activity()) ==
+      s.activities().end()) {
+    s.add_activities(e.activity());
+    std::sort(s.mutable_activities()->begin(), s.mutable_activities()->end());
+  }
   ComputeTimers(config, f);
   d.state = std::move(f.state());
   return d;

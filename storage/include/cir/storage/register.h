@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -58,6 +59,9 @@ struct InboundEvent {
   v1::ValueChainEvent event;
   std::string source_topic;   // Kafka topic, or "file:<path>" for offline replay
   std::int64_t source_offset = -1;
+  // The record as it arrived (key, value, headers), for the dead letter if the projector rejects
+  // the event. Absent: the dead letter carries the initiative id and the event's protobuf bytes.
+  std::optional<v1::DeadLetter> original;
 };
 
 struct AppendRequest {
@@ -153,8 +157,9 @@ class Register {
   // Fires up to `limit` timers of `partition` whose due-time is <= `now`, oldest first: each
   // becomes a TimerElapsed event appended to its initiative through the projector, exactly as
   // Append folds an inbound event, all in one WriteBatch. Its dedupe key is source "cir/timer",
-  // id "<initiative>/<kind number>/<kpi>/<due unix ms>", so a due-time fires at most once per
-  // initiative. A fired timer leaves the index even if the projector keeps it (its outcome then
+  // id "<initiative>/<kind number>/<kpi>/<due unix ms>@<revision>", so one arming of a due-time
+  // fires at most once (a crash-replayed batch gets the same id), while a timer re-armed at the
+  // same due-time after its alert resolved fires again. A fired timer leaves the index even if the projector keeps it (its outcome then
   // has reason_code "TIMER_NOT_CLEARED"). Index keys the projection no longer lists are dropped
   // without firing. Due-times have millisecond resolution: never early, at most 1 ms late.
   // Cost grows with the timers due, not with the size of the register.
@@ -207,6 +212,13 @@ class Register {
 
   // Counters since the register was created (persisted with the data).
   [[nodiscard]] virtual Result<Stats> GetStats() = 0;
+
+  // Calls `visit` with every projection of `partitions` (partition order, then initiative id
+  // order) until it returns false. Any thread, concurrently with writers (a snapshot per
+  // partition).
+  [[nodiscard]] virtual Result<void> ScanInitiatives(
+      const std::vector<std::uint32_t>& partitions,
+      const std::function<bool(const v1::Initiative&)>& visit) = 0;
 
   // Adds up the projections of `partitions` (a scan: O(initiatives); call it off the hot path).
   // Thread-safety: any thread, concurrently with writers (reads a consistent snapshot).
