@@ -1,10 +1,12 @@
 // circtl: the command-line tool for the continual improvement register.
 #include <CLI/CLI.hpp>
 
+#include <cstdlib>
 #include <iostream>
 
 #include "model_flags.h"
 #include "offline.h"
+#include "online.h"
 
 int main(int argc, char** argv) {
   using namespace cir::services;
@@ -64,6 +66,61 @@ int main(int argc, char** argv) {
       ->envname("CIR_DATA_DIR");
   model_flags.Register(*rebuild_cmd);
 
+  // ---- online: cird's API, or Kafka ----
+  ApiTarget api;
+  auto add_api = [&api](CLI::App* cmd) {
+    cmd->add_option("--api", api.url, "cird's HTTP address")
+        ->envname("CIRCTL_API")
+        ->default_str("http://127.0.0.1:8080");
+    cmd->add_flag("--json", api.json, "print the API's JSON instead of a table");
+  };
+  std::string id;
+  CLI::App* get_cmd = app.add_subcommand("get", "Show one initiative through cird's API: step, "
+                                                "principles, targets with progress, alerts.");
+  add_api(get_cmd);
+  get_cmd->add_option("id", id, "initiative id")->required();
+
+  ListFilters filters;
+  CLI::App* list_cmd = app.add_subcommand("list", "List initiatives through cird's API.");
+  add_api(list_cmd);
+  list_cmd->add_option("--step", filters.step, "vision … momentum, closed");
+  list_cmd->add_option("--outcome", filters.outcome, "successful, unsuccessful, withdrawn");
+  list_cmd->add_option("--activity", filters.activity, "plan, engage, design_transition, …");
+  list_cmd->add_option("--owner", filters.owner, "owner, exactly");
+  list_cmd->add_option("--tag", filters.tag, "a tag the initiative carries");
+  list_cmd->add_option("--alert-kind", filters.alert_kind, "with an alert of this kind firing");
+  list_cmd->add_option("--sort", filters.sort, "id (default), updated_at, created_at, step");
+  list_cmd->add_option("--page-size", filters.page_size, "initiatives per page (1..200)");
+  list_cmd->add_flag("--all", filters.all, "follow every page");
+
+  bool transitions = false;
+  CLI::App* history_cmd = app.add_subcommand(
+      "history", "An initiative's events (or, with --transitions, its step transitions).");
+  add_api(history_cmd);
+  history_cmd->add_option("id", id, "initiative id")->required();
+  history_cmd->add_flag("--transitions", transitions, "step transitions instead of events");
+
+  std::string kind;
+  CLI::App* alerts_cmd = app.add_subcommand("alerts", "Momentum alerts firing now.");
+  add_api(alerts_cmd);
+  alerts_cmd->add_option("--kind", kind, "stalled, target_at_risk, …");
+
+  CLI::App* stats_cmd = app.add_subcommand(
+      "stats", "Counts per step and outcome, alerts firing by kind, cycle time per step.");
+  add_api(stats_cmd);
+
+  PublishOptions publish;
+  CLI::App* publish_cmd = app.add_subcommand(
+      "publish", "Validate value-chain events (a JSON-lines FILE and/or --event JSON) and publish "
+                 "them: to cird's API (--api; bearer token from CIRCTL_API_TOKEN) or to Kafka "
+                 "directly (--brokers, --topic) as CloudEvents.");
+  publish_cmd->add_option("file", publish.file, "JSON lines; - for standard input");
+  publish_cmd->add_option("--event", publish.events, "one event as JSON (repeatable)");
+  publish_cmd->add_option("--api", publish.api_url, "cird's HTTP address");
+  publish_cmd->add_option("--brokers", publish.brokers, "Kafka bootstrap servers")
+      ->envname("CIRCTL_BROKERS");
+  publish_cmd->add_option("--topic", publish.topic, "value-chain topic")->capture_default_str();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -75,6 +132,16 @@ int main(int argc, char** argv) {
   if (!config) {
     std::cerr << "circtl: " << config.error().message << "\n";
     return kExitUsage;
+  }
+  if (api.url.empty()) api.url = "http://127.0.0.1:8080";
+  if (*get_cmd) return GetInitiative(api, id, std::cout, std::cerr);
+  if (*list_cmd) return ListInitiatives(api, filters, std::cout, std::cerr);
+  if (*history_cmd) return History(api, id, transitions, std::cout, std::cerr);
+  if (*alerts_cmd) return Alerts(api, kind, std::cout, std::cerr);
+  if (*stats_cmd) return RegisterStats(api, std::cout, std::cerr);
+  if (*publish_cmd) {
+    if (const char* token = std::getenv("CIRCTL_API_TOKEN")) publish.token = token;
+    return Publish(publish, std::cout, std::cerr);
   }
   if (*replay_cmd) {
     replay.data_dir = data_dir;

@@ -130,6 +130,25 @@ class PipelineTest : public ::testing::Test {
 
   events::KafkaSettings Settings() const { return {mock_->Bootstraps(), {}}; }
 
+  // The HTTP port the running cird logged ("http listening"), waiting for it up to 20 s.
+  int HttpPort() {
+    int port = 0;
+    WaitFor(
+        [&] {
+          std::ifstream log(dir_ / "cird.log");
+          for (std::string line; std::getline(log, line);) {
+            const auto at = line.find("\"msg\":\"http listening\"");
+            const auto p = line.find("\"port\":");
+            if (at != std::string::npos && p != std::string::npos) {
+              port = std::atoi(line.c_str() + p + 7);
+            }
+          }
+          return port > 0;
+        },
+        milliseconds(20000));
+    return port;
+  }
+
   std::unique_ptr<CirdProcess> StartCird(std::vector<std::string> extra = {}) {
     return std::make_unique<CirdProcess>(mock_->Bootstraps(), dir_ / "register", dir_ / "cird.log",
                                          std::move(extra));

@@ -1,0 +1,334 @@
+// The read API over real HTTP, against a cird on the mock cluster that has taken in the sample
+// scenario: every endpoint, every filter, pagination, the write door, and bad requests with their
+// status and JSON error body. Then circtl, the real binary, against the same cird.
+#include <nlohmann/json.hpp>
+
+#include <array>
+#include <cstdio>
+#include <fstream>
+#include <set>
+
+#include "harness.h"
+#include "http_client.h"
+
+namespace cir::testing {
+namespace {
+
+using nlohmann::json;
+constexpr const char* kToken = "test-token-0123456789";
+
+struct Reply {
+  int status = 0;
+  json body;
+};
+
+class ApiTest : public PipelineTest {
+ protected:
+  void SetUp() override {
+    PipelineTest::SetUp();
+    setenv("CIRD_API_TOKEN", kToken, 1);
+    std::ifstream in(CIR_SAMPLE_SCENARIO);
+    for (std::string line; std::getline(in, line);) {
+      if (line.empty() || line[0] == '#') continue;
+      auto event = events::DecodeJson(line, events::Limits{});
+      ASSERT_TRUE(event.has_value());
+      Publish(events::EncodeEvent(*event, events::DataFormat::kJson));
+    }
+    FlushProducer();
+    cird_ = StartCird();
+    port_ = HttpPort();
+    ASSERT_GT(port_, 0);
+    base_ = "http://127.0.0.1:" + std::to_string(port_);
+    ASSERT_TRUE(WaitFor(
+        [&] {
+          auto r = Get("/v1/register/stats");
+          return r.status == 200 && r.body.value("events_appended", 0) == 42 &&
+                 r.body["alerts_firing_by_kind"].size() == 3;
+        },
+        milliseconds(60000)));
+  }
+  void TearDown() override {
+    if (cird_) {
+      EXPECT_EQ(cird_->Terminate(), 0);
+    }
+    unsetenv("CIRD_API_TOKEN");
+    PipelineTest::TearDown();
+  }
+
+  Reply Call(const std::string& method, const std::string& path, const std::string& body = "",
+             std::map<std::string, std::string> headers = {}) {
+    auto reply = services::HttpCall(method, base_ + path, body, headers);
+    EXPECT_TRUE(reply.has_value()) << reply.error().message;
+    if (!reply) return {};
+    Reply r;
+    r.status = reply->status;
+    r.body = json::parse(reply->body, nullptr, false);
+    EXPECT_FALSE(r.body.is_discarded()) << method << " " << path << ": not JSON: " << reply->body;
+    return r;
+  }
+  Reply Get(const std::string& path) { return Call("GET", path); }
+
+  std::vector<std::string> Ids(const std::string& path) {
+    auto r = Get(path);
+    EXPECT_EQ(r.status, 200) << path << " " << r.body.dump();
+    std::vector<std::string> ids;
+    for (const auto& s : r.body["initiatives"]) ids.push_back(s["initiative_id"]);
+    return ids;
+  }
+
+  // Runs the real circtl; returns its exit code and standard output.
+  std::pair<int, std::string> Circtl(const std::string& args) {
+    const std::string command = std::string(CIR_CIRCTL_BINARY) + " " + args + " 2>&1";
+    FILE* pipe = popen(command.c_str(), "r");
+    std::string out;
+    std::array<char, 4096> buffer;
+    while (std::fgets(buffer.data(), buffer.size(), pipe) != nullptr) out += buffer.data();
+    const int status = pclose(pipe);
+    return {WEXITSTATUS(status), out};
+  }
+
+  std::unique_ptr<CirdProcess> cird_;
+  int port_ = 0;
+  std::string base_;
+};
+
+using IdList = std::vector<std::string>;
+
+TEST_F(ApiTest, EveryEndpointAndFilter) {
+  EXPECT_EQ(Ids("/v1/initiatives"), (IdList{"CHANGE-FAIL", "CSAT", "DEPLOY-LEAD", "INC-MTTR"}));
+  EXPECT_EQ(Ids("/v1/initiatives?step=closed"), (IdList{"CHANGE-FAIL", "DEPLOY-LEAD", "INC-MTTR"}));
+  EXPECT_EQ(Ids("/v1/initiatives?step=STEP_ACTION"), (IdList{"CSAT"}));
+  EXPECT_EQ(Ids("/v1/initiatives?outcome=successful"),
+            (IdList{"CHANGE-FAIL", "DEPLOY-LEAD", "INC-MTTR"}));
+  EXPECT_EQ(Ids("/v1/initiatives?activity=engage"), (IdList{"CSAT"}));
+  EXPECT_EQ(Ids("/v1/initiatives?owner=platform"), (IdList{"CHANGE-FAIL", "DEPLOY-LEAD"}));
+  EXPECT_EQ(Ids("/v1/initiatives?tag=incidents"), (IdList{"INC-MTTR"}));
+  EXPECT_EQ(Ids("/v1/initiatives?alert_kind=stalled"), (IdList{"CSAT"}));
+  EXPECT_EQ(Ids("/v1/initiatives?alert_kind=benefit_erosion"), (IdList{"DEPLOY-LEAD"}));
+  EXPECT_EQ(Ids("/v1/initiatives?step=closed&owner=platform&outcome=successful"),
+            (IdList{"CHANGE-FAIL", "DEPLOY-LEAD"}));
+  EXPECT_EQ(Ids("/v1/initiatives?step=vision"), IdList{});
+  // Sorted by when they were last updated: CSAT (May), CHANGE-FAIL (May 4), INC-MTTR (April 15),
+  // DEPLOY-LEAD (June) — ascending.
+  EXPECT_EQ(Ids("/v1/initiatives?sort=updated_at"),
+            (IdList{"INC-MTTR", "CSAT", "CHANGE-FAIL", "DEPLOY-LEAD"}));
+  EXPECT_EQ(Ids("/v1/initiatives?sort=created_at"),
+            (IdList{"INC-MTTR", "DEPLOY-LEAD", "CSAT", "CHANGE-FAIL"}));
+
+  auto one = Get("/v1/initiatives/CSAT");
+  ASSERT_EQ(one.status, 200);
+  EXPECT_EQ(one.body["initiative"]["step"], "STEP_ACTION");
+  EXPECT_EQ(one.body["principles"],
+            (json{"PRINCIPLE_FOCUS_ON_VALUE", "PRINCIPLE_PROGRESS_ITERATIVELY_WITH_FEEDBACK",
+                  "PRINCIPLE_COLLABORATE_AND_PROMOTE_VISIBILITY"}));
+  ASSERT_EQ(one.body["targets"].size(), 1u);
+  EXPECT_EQ(one.body["targets"][0]["kpi"], "csat_score");
+  EXPECT_DOUBLE_EQ(one.body["targets"][0]["progress"].get<double>(), (34.0 - 32.0) / (45 - 32));
+  EXPECT_EQ(one.body["targets"][0]["met"], false);
+
+  auto events = Get("/v1/initiatives/INC-MTTR/events?page_size=200");
+  ASSERT_EQ(events.status, 200);
+  EXPECT_EQ(events.body["total"], 13);
+  EXPECT_EQ(events.body["events"][0]["value_chain"]["id"], "inc-mttr-001");
+
+  // Transitions, refolded from the history, are exactly the ones emitted (the golden file).
+  auto transitions = Get("/v1/initiatives/CHANGE-FAIL/transitions?page_size=200");
+  ASSERT_EQ(transitions.status, 200);
+  std::vector<std::string> want;
+  std::ifstream expected(CIR_SAMPLE_EXPECTED);
+  for (std::string line; std::getline(expected, line);) {
+    auto o = json::parse(line);
+    if (o.contains("transition") && o["transition"]["initiative_id"] == "CHANGE-FAIL") {
+      want.push_back(o["transition"].dump());
+    }
+  }
+  std::vector<std::string> got;
+  for (const auto& t : transitions.body["transitions"]) got.push_back(t.dump());
+  EXPECT_EQ(got, want);
+
+  auto alerts = Get("/v1/alerts?state=firing");
+  ASSERT_EQ(alerts.status, 200);
+  EXPECT_EQ(alerts.body["alerts"].size(), 3u);
+  auto stalled = Get("/v1/alerts?kind=STALLED");
+  ASSERT_EQ(stalled.body["alerts"].size(), 1u);
+  EXPECT_EQ(stalled.body["alerts"][0]["initiative_id"], "CSAT");
+
+  auto stats = Get("/v1/register/stats");
+  ASSERT_EQ(stats.status, 200);
+  EXPECT_EQ(stats.body["initiatives"], 4);
+  EXPECT_EQ(stats.body["by_step"]["STEP_CLOSED"], 3);
+  EXPECT_EQ(stats.body["by_outcome"]["OUTCOME_SUCCESSFUL"], 3);
+  EXPECT_EQ(stats.body["alerts_firing_by_kind"]["ALERT_KIND_TARGET_AT_RISK"], 1);
+  EXPECT_GT(stats.body["cycle_time_by_step"]["STEP_PLAN"]["mean_seconds"].get<double>(), 0);
+}
+
+TEST_F(ApiTest, PaginationHasNoGapsOrRepeats) {
+  for (const std::string sort : {"id", "updated_at", "step"}) {
+    std::vector<std::string> seen;
+    std::string token;
+    int pages = 0;
+    do {
+      auto r = Get("/v1/initiatives?sort=" + sort + "&page_size=1" +
+                   (token.empty() ? "" : "&page_token=" + token));
+      ASSERT_EQ(r.status, 200) << r.body.dump();
+      ASSERT_EQ(r.body["initiatives"].size(), 1u);
+      seen.push_back(r.body["initiatives"][0]["initiative_id"]);
+      token = r.body.value("next_page_token", "");
+      ASSERT_LT(++pages, 10);
+    } while (!token.empty());
+    std::set<std::string> unique(seen.begin(), seen.end());
+    EXPECT_EQ(seen.size(), 4u) << sort;
+    EXPECT_EQ(unique.size(), 4u) << sort;
+    EXPECT_EQ(seen, Ids("/v1/initiatives?sort=" + sort)) << sort;
+  }
+  // Histories page too: 13 events in pages of 5.
+  std::vector<std::string> ids;
+  std::string token;
+  do {
+    auto r = Get("/v1/initiatives/INC-MTTR/events?page_size=5" +
+                 (token.empty() ? "" : "&page_token=" + token));
+    ASSERT_EQ(r.status, 200);
+    for (const auto& e : r.body["events"]) ids.push_back(e["revision"]);
+    token = r.body.value("next_page_token", "");
+  } while (!token.empty());
+  EXPECT_EQ(ids.size(), 13u);
+  EXPECT_EQ(std::set<std::string>(ids.begin(), ids.end()).size(), 13u);
+}
+
+TEST_F(ApiTest, PublishThroughTheApiThenRead) {
+  const std::string event =
+      R"({"id":"api-1","source":"//api-test","initiativeId":"API-1","activity":"ACTIVITY_PLAN","eventTime":"2026-07-01T00:00:00Z","initiativeProposed":{"title":"t","vision":"v","organisationalGoal":"g","owner":"api","registerLevel":"REGISTER_LEVEL_TEAM"}})";
+  auto r = Call("POST", "/v1/events", event,
+                {{"Content-Type", "application/json"}, {"Authorization", std::string("Bearer ") + kToken}});
+  ASSERT_EQ(r.status, 202) << r.body.dump();
+  EXPECT_EQ(r.body["accepted"][0]["id"], "api-1");
+  ASSERT_TRUE(WaitFor([&] { return Get("/v1/initiatives/API-1").status == 200; },
+                      milliseconds(30000)));
+  EXPECT_EQ(Get("/v1/initiatives/API-1").body["initiative"]["step"], "STEP_VISION");
+}
+
+struct BadRequest {
+  const char* what;
+  std::string method, path, body;
+  std::map<std::string, std::string> headers;
+  int status;
+  const char* message_has;
+};
+
+TEST_F(ApiTest, BadRequestsGetA4xxWithAJsonErrorBody) {
+  const std::map<std::string, std::string> auth = {{"Content-Type", "application/json"},
+                                                   {"Authorization", std::string("Bearer ") + kToken}};
+  const std::string valid =
+      R"({"id":"x","source":"//s","initiativeId":"X","activity":"ACTIVITY_PLAN","eventTime":"2026-07-01T00:00:00Z","kpiMeasured":{"kpi":"k","value":1}})";
+  const std::vector<BadRequest> cases = {
+      {"bad JSON", "POST", "/v1/events", "{nope", auth, 400, "not a JSON object"},
+      {"unknown field", "POST", "/v1/events", valid.substr(0, valid.size() - 1) + R"(,"colour":"red"})",
+       auth, 400, "invalid"},
+      {"missing id", "POST", "/v1/events",
+       R"({"source":"//s","initiativeId":"X","activity":"ACTIVITY_PLAN","eventTime":"2026-07-01T00:00:00Z","kpiMeasured":{"kpi":"k","value":1}})",
+       auth, 400, "invalid"},
+      {"oversized body", "POST", "/v1/events", std::string(2 << 20, ' '), auth, 413, "body"},
+      {"bad page token", "GET", "/v1/initiatives?page_token=!!!", "", {}, 400, "page_token"},
+      {"token of another query", "GET", "/v1/initiatives?step=closed&page_token=YWJj", "", {}, 400,
+       "page_token"},
+      {"unknown initiative", "GET", "/v1/initiatives/NOPE", "", {}, 404, "NOPE"},
+      {"wrong method", "DELETE", "/v1/initiatives", "", {}, 405, "not allowed"},
+      {"bad token", "POST", "/v1/events", valid,
+       {{"Content-Type", "application/json"}, {"Authorization", "Bearer wrong"}}, 401, "token"},
+      {"no token", "POST", "/v1/events", valid, {{"Content-Type", "application/json"}}, 401,
+       "Authorization"},
+      {"wrong content type", "POST", "/v1/events", valid,
+       {{"Content-Type", "text/plain"}, {"Authorization", std::string("Bearer ") + kToken}}, 415,
+       "application/json"},
+      {"unknown query parameter", "GET", "/v1/initiatives?colour=red", "", {}, 400, "colour"},
+      {"page size too large", "GET", "/v1/initiatives?page_size=5000", "", {}, 400, "page_size"},
+      {"unknown step", "GET", "/v1/initiatives?step=dreaming", "", {}, 400, "dreaming"},
+      {"resolved alerts", "GET", "/v1/alerts?state=resolved", "", {}, 400, "firing"},
+      {"unknown path", "GET", "/v2/initiatives", "", {}, 404, "no such path"},
+      {"unknown sub-resource", "GET", "/v1/initiatives/CSAT/secrets", "", {}, 404, "no such path"},
+      // Dot segments are resolved before routing (no path can leave /v1), NUL is refused.
+      {"path escape", "GET", "/v1/initiatives/../../etc/passwd", "", {}, 404, "no such path: /etc"},
+      {"encoded path escape", "GET", "/v1/initiatives/x%2F..%2F..%2Fetc", "", {}, 404,
+       "no such path: /v1/etc"},
+      {"NUL in an id", "GET", "/v1/initiatives/%00abc", "", {}, 400, "printable"},
+  };
+  for (const auto& c : cases) {
+    auto r = Call(c.method, c.path, c.body, c.headers);
+    EXPECT_EQ(r.status, c.status) << c.what << ": " << r.body.dump();
+    ASSERT_TRUE(r.body.is_object() && r.body.contains("error")) << c.what;
+    EXPECT_EQ(r.body["error"]["code"], c.status) << c.what;
+    EXPECT_NE(r.body["error"]["message"].get<std::string>().find(c.message_has), std::string::npos)
+        << c.what << ": " << r.body.dump();
+  }
+  // A batch with bad events names each of them by index, and publishes none.
+  auto r = Call("POST", "/v1/events",
+                R"({"events":[)" + valid + R"(,{"id":"y"},)" + valid + "]}", auth);
+  EXPECT_EQ(r.status, 400);
+  ASSERT_EQ(r.body["error"]["details"].size(), 1u);
+  EXPECT_EQ(r.body["error"]["details"][0]["index"], 1);
+}
+
+TEST_F(ApiTest, CirctlAgainstTheApiAndKafka) {
+  const std::string api = "--api " + base_;
+  auto [code, out] = Circtl("list " + api + " --step closed");
+  EXPECT_EQ(code, 0) << out;
+  EXPECT_NE(out.find("CHANGE-FAIL"), std::string::npos) << out;
+  EXPECT_EQ(out.find("CSAT"), std::string::npos) << out;
+
+  std::tie(code, out) = Circtl("get " + api + " CSAT");
+  EXPECT_EQ(code, 0) << out;
+  EXPECT_NE(out.find("step       ACTION"), std::string::npos) << out;
+  EXPECT_NE(out.find("progress 15%"), std::string::npos) << out;
+
+  std::tie(code, out) = Circtl("history " + api + " CHANGE-FAIL --transitions");
+  EXPECT_EQ(code, 0) << out;
+  EXPECT_NE(out.find("REVIEW -> PLAN  iteration 2"), std::string::npos) << out;
+
+  std::tie(code, out) = Circtl("alerts " + api + " --kind stalled --json");
+  EXPECT_EQ(code, 0) << out;
+  EXPECT_EQ(json::parse(out)["alerts"].size(), 1u);
+
+  std::tie(code, out) = Circtl("stats " + api);
+  EXPECT_EQ(code, 0) << out;
+  EXPECT_NE(out.find("events appended  42"), std::string::npos) << out;
+
+  std::tie(code, out) = Circtl("get " + api + " NOPE");
+  EXPECT_EQ(code, 1) << out;  // not found: exit 1
+  std::tie(code, out) = Circtl("get --api http://127.0.0.1:1 CSAT");
+  EXPECT_EQ(code, 3) << out;  // unreachable: exit 3
+
+  // publish to Kafka directly, then get shows the new state.
+  const std::string file = (dir_ / "new.jsonl").string();
+  std::ofstream(file)
+      << R"({"id":"c-1","source":"//circtl-test","initiativeId":"CLI-1","activity":"ACTIVITY_PLAN","eventTime":"2026-07-01T00:00:00Z","initiativeProposed":{"title":"t","vision":"v","organisationalGoal":"g","owner":"cli","registerLevel":"REGISTER_LEVEL_TEAM"}})"
+      << "\n{broken\n"
+      << R"({"id":"c-2","source":"//circtl-test","initiativeId":"CLI-1","activity":"ACTIVITY_ENGAGE","eventTime":"2026-07-02T00:00:00Z","baselineMeasured":{"kpi":"k","value":3,"method":"MEASUREMENT_METHOD_SURVEY"}})"
+      << "\n";
+  std::tie(code, out) = Circtl("publish --brokers " + mock_->Bootstraps() + " " + file);
+  EXPECT_EQ(code, 1) << out;  // one bad line
+  EXPECT_NE(out.find(file + ":2:"), std::string::npos) << out;
+  EXPECT_NE(out.find("published 2 events, 1 bad"), std::string::npos) << out;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        auto [c, o] = Circtl("get " + api + " CLI-1");
+        return c == 0 && o.find("step       CURRENT_STATE") != std::string::npos;
+      },
+      milliseconds(30000)));
+
+  // publish through the API.
+  setenv("CIRCTL_API_TOKEN", kToken, 1);
+  std::tie(code, out) = Circtl(
+      "publish " + api +
+      R"( --event '{"id":"c-3","source":"//circtl-test","initiativeId":"CLI-1","activity":"ACTIVITY_IMPROVE","eventTime":"2026-07-03T00:00:00Z","targetSet":{"kpi":"k","targetValue":5,"direction":"DIRECTION_INCREASE","deadline":"2026-12-01T00:00:00Z"}}')");
+  unsetenv("CIRCTL_API_TOKEN");
+  EXPECT_EQ(code, 0) << out;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        auto [c, o] = Circtl("get " + api + " CLI-1");
+        return c == 0 && o.find("step       TARGET_STATE") != std::string::npos;
+      },
+      milliseconds(30000)));
+}
+
+}  // namespace
+}  // namespace cir::testing
