@@ -56,9 +56,17 @@ for p in dash["panels"]:
         if t.get("datasource", {}).get("uid") != "${datasource}":
             problems.append("dashboard panel %r: a query does not use ${datasource}" % p["title"])
 
+# The OpenAPI document names the routes cird serves, and nothing else.
+api = yaml.safe_load(open(os.path.join(ops, "openapi.yaml")))
+source = open(os.path.join(ops, "..", "services", "cird", "api.cc")).read()
+for path in api["paths"]:
+    route = path.split("{")[0]
+    if '"%s"' % route not in source and '"%s"' % route.rstrip("/") not in source:
+        problems.append("openapi.yaml: %s is not a route of services/cird/api.cc" % path)
+
 for problem in problems:
     print("PROBLEM: " + problem)
 if problems:
     sys.exit(1)
-print("ops files consistent: %d alerts with runbooks, %d dashboard panels"
-      % (len(alerts), len(dash["panels"])))
+print("ops files consistent: %d alerts with runbooks, %d dashboard panels, %d API paths"
+      % (len(alerts), len(dash["panels"]), len(api["paths"])))
