@@ -154,10 +154,18 @@ void Pipeline::Add(events::Record record) {
   auto event = events::DecodeRecord(record, config_.limits);
   if (event) {
     // Kept whole in case the model rejects the event (UNKNOWN_INITIATIVE, …): dead letters carry
-    // the original key, value and headers.
-    v1::DeadLetter original = events::MakeDeadLetter(record, events::Rejection{});
-    pending.items.push_back(Item{storage::InboundEvent{std::move(*event), record.topic,
-                                                       record.offset, std::move(original)},
+    // the original key, value and headers. Moved, not copied: the record is not used again.
+    v1::DeadLetter original;
+    if (record.key) original.set_key(std::move(*record.key));
+    if (record.value) original.set_value(std::move(*record.value));
+    for (auto& [key, value] : record.headers) {
+      auto* header = original.add_headers();
+      header->set_key(std::move(key));
+      header->set_value(std::move(value));
+    }
+    const std::int64_t offset = record.offset;
+    pending.items.push_back(Item{storage::InboundEvent{std::move(*event), std::move(record.topic),
+                                                       offset, std::move(original)},
                                  std::nullopt});
   } else {
     v1::DeadLetter dl = events::MakeDeadLetter(record, event.error());
