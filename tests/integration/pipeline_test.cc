@@ -303,10 +303,17 @@ TEST_F(PipelineTest, StoppedWithSigtermAndStartedAgainResumesExactly) {
   }
   FlushProducer();
   auto cird = StartCird();
-  ASSERT_TRUE(WaitFor([&] { return !Read(kTransitions, 1, milliseconds(2000)).empty(); },
-                      milliseconds(30000)));
-  // Let it take in the first half, then stop it.
-  std::this_thread::sleep_for(milliseconds(1500));
+  // Let it take in the first half: wait until its outputs stop growing, then stop it.
+  std::size_t last = 0;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        const std::size_t now = Read(kTransitions, 1, milliseconds(2000)).size() +
+                                Read(kAlerts, 0, milliseconds(1000)).size();
+        const bool settled = now > 0 && now == last;
+        last = now;
+        return settled;
+      },
+      milliseconds(60000)));
   ASSERT_EQ(cird->Terminate(), 0);
   {
     auto reg = OpenRegister(dir_ / "register");
