@@ -143,6 +143,11 @@ void Config::Register(CLI::App& app) {
       ->check(CLI::IsMember({"debug", "info", "warn", "error"}))
       ->capture_default_str();
   model_flags.Register(app);
+  app.footer(
+      "Secrets come from the environment only, never from flags: CIRD_KAFKA_SASL_USERNAME and "
+      "CIRD_KAFKA_SASL_PASSWORD (set together; they become sasl.username/sasl.password), and "
+      "CIRD_API_TOKEN (at least 16 characters; turns on POST /v1/events with "
+      "'Authorization: Bearer <token>').");
 }
 
 Result<void> Config::Validate() const {
