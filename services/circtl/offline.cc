@@ -262,23 +262,12 @@ int Show(const ShowOptions& options, std::ostream& out, std::ostream& err) {
         << "\n";
     return kExitBadInput;
   }
-  auto partitions = reg->Partitions();
-  if (!partitions) {
-    err << "circtl: " << partitions.error().ToString() << "\n";
+  auto found_history = reg->FindHistory(options.initiative_id);
+  if (!found_history) {
+    err << "circtl: " << found_history.error().ToString() << "\n";
     return kExitRegisterError;
   }
-  std::vector<v1::StoredEvent> history;
-  for (std::uint32_t p : *partitions) {
-    auto events = reg->History(p, options.initiative_id);
-    if (!events) {
-      err << "circtl: " << events.error().ToString() << "\n";
-      return kExitRegisterError;
-    }
-    if (!events->empty()) {
-      history = std::move(*events);
-      break;
-    }
-  }
+  const std::vector<v1::StoredEvent>& history = *found_history;
   if (options.json) {
     out << "{\"initiative\":" << events::ToJson(**found) << ",\"history\":[";
     for (std::size_t i = 0; i < history.size(); ++i) {

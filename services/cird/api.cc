@@ -328,17 +328,9 @@ HttpResponse Api::Initiative(const HttpRequest& request) const {
     return Ok(body);
   }
 
-  auto partitions = reg->Partitions();
-  if (!partitions) return JsonError(500, partitions.error().ToString());
-  std::vector<v1::StoredEvent> history;
-  for (std::uint32_t p : *partitions) {
-    auto events = reg->History(p, rest);
-    if (!events) return JsonError(500, events.error().ToString());
-    if (!events->empty()) {
-      history = std::move(*events);
-      break;
-    }
-  }
+  auto found_history = reg->FindHistory(rest);
+  if (!found_history) return JsonError(500, found_history.error().ToString());
+  const std::vector<v1::StoredEvent>& history = *found_history;
   const std::string fingerprint = Base64Url(sub + "|" + rest);
   auto paging = ReadPaging(request, fingerprint, options_, 1);
   if (auto* error = std::get_if<HttpResponse>(&paging)) return *error;

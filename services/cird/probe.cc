@@ -265,8 +265,10 @@ Probe::Probe(const std::string& version)
   for (const char* reason : {"UNKNOWN_KPI", "INITIATIVE_CLOSED", "STALE_TIMER"}) {
     ignored_.Add({{"reason", reason}});
   }
+  static_assert(std::tuple_size_v<decltype(appended_by_activity_)> == v1::Activity_ARRAYSIZE);
   for (int a = v1::ACTIVITY_PLAN; a <= v1::Activity_MAX; ++a) {
-    appended_.Add({{"activity", Label(v1::Activity_Name(static_cast<v1::Activity>(a)), 9)}});
+    appended_by_activity_[static_cast<std::size_t>(a)] = &appended_.Add(
+        {{"activity", Label(v1::Activity_Name(static_cast<v1::Activity>(a)), 9)}});
   }
   heartbeat_ms_ = NowMs();
 }
@@ -274,7 +276,8 @@ Probe::Probe(const std::string& version)
 void Probe::RecordConsumed(const std::string& topic) { consumed_.Add({{"topic", topic}}).Increment(); }
 
 void Probe::EventAppended(v1::Activity activity, double event_to_append_seconds) {
-  appended_.Add({{"activity", Label(v1::Activity_Name(activity), 9)}}).Increment();
+  // Validation admits only known, specified activities (index 0 stays empty on purpose).
+  appended_by_activity_.at(static_cast<std::size_t>(activity))->Increment();
   append_lag_.Observe(std::max(0.0, event_to_append_seconds));
 }
 

@@ -13,6 +13,7 @@
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <map>
@@ -89,6 +90,8 @@ class Probe {
 
   prometheus::Family<prometheus::Counter>& consumed_;
   prometheus::Family<prometheus::Counter>& appended_;
+  // appended_'s counter per cir.v1.Activity value, resolved once (EventAppended is per event).
+  std::array<prometheus::Counter*, 7> appended_by_activity_{};
   prometheus::Family<prometheus::Counter>& ignored_;
   prometheus::Counter& duplicates_;
   prometheus::Family<prometheus::Counter>& dead_letters_;

@@ -209,6 +209,16 @@ class RocksRegister final : public Register {
     return events;
   }
 
+  Result<std::vector<v1::StoredEvent>> FindHistory(const std::string& initiative_id) override {
+    auto partitions = Partitions();
+    if (!partitions) return std::unexpected(partitions.error());
+    for (std::uint32_t partition : *partitions) {
+      auto events = History(partition, initiative_id);
+      if (!events || !events->empty()) return events;
+    }
+    return std::vector<v1::StoredEvent>();
+  }
+
   Result<std::vector<std::uint32_t>> Partitions() override {
     std::vector<std::uint32_t> partitions;
     for (Scan scan(*db_, Cf::kMeta, std::string(), std::nullopt);; scan.Next()) {

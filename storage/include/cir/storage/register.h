@@ -184,6 +184,11 @@ class Register {
   [[nodiscard]] virtual Result<std::vector<v1::StoredEvent>> History(
       std::uint32_t partition, const std::string& initiative_id) = 0;
 
+  // The initiative's stream from whichever partition holds it (the partition-less form, as
+  // FindInitiative). Empty when unknown.
+  [[nodiscard]] virtual Result<std::vector<v1::StoredEvent>> FindHistory(
+      const std::string& initiative_id) = 0;
+
   // The partitions that hold any data, ascending.
   [[nodiscard]] virtual Result<std::vector<std::uint32_t>> Partitions() = 0;
 
