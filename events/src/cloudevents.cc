@@ -3,8 +3,11 @@
 #include <google/protobuf/util/time_util.h>
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <nlohmann/json.hpp>
+
+#include "cir/utf8.h"
 
 namespace cir::events {
 namespace {
@@ -16,18 +19,6 @@ Rejected Reject(std::string code, std::string reason) {
   return Rejected(Rejection{std::move(code), std::move(reason)});
 }
 
-std::string Lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-// The media type without parameters, lower case: "application/json; charset=utf-8" → "application/json".
-std::string MediaType(std::string_view content_type) {
-  std::string type = Lower(content_type.substr(0, content_type.find(';')));
-  type.erase(std::remove_if(type.begin(), type.end(), [](char c) { return c == ' '; }), type.end());
-  return type;
-}
 
 struct Attributes {
   std::string specversion, id, source, type, time, subject;
@@ -38,7 +29,7 @@ struct Attributes {
 std::expected<void, Rejection> Reconcile(v1::ValueChainEvent& event, const Attributes& ce,
                                          const std::optional<std::string>& key) {
   if (ce.specversion != kSpecVersion) {
-    return Reject("BAD_ATTRIBUTE", "specversion '" + ce.specversion + "' is not 1.0");
+    return Reject("BAD_ATTRIBUTE", "specversion '" + utf8::Quote(ce.specversion) + "' is not 1.0");
   }
   auto fill = [](std::string* field, const std::string& attr, const char* name)
       -> std::expected<void, Rejection> {
@@ -46,8 +37,9 @@ std::expected<void, Rejection> Reconcile(v1::ValueChainEvent& event, const Attri
     if (field->empty()) {
       *field = attr;
     } else if (*field != attr) {
-      return Reject("ATTRIBUTE_MISMATCH", std::string(name) + " '" + attr +
-                                              "' disagrees with the data's '" + *field + "'");
+      return Reject("ATTRIBUTE_MISMATCH", std::string(name) + " '" + utf8::Quote(attr) +
+                                              "' disagrees with the data's '" +
+                                              utf8::Quote(*field) + "'");
     }
     return {};
   };
@@ -60,18 +52,19 @@ std::expected<void, Rejection> Reconcile(v1::ValueChainEvent& event, const Attri
   if (!ce.time.empty()) {
     google::protobuf::Timestamp t;
     if (!TimeUtil::FromString(ce.time, &t)) {
-      return Reject("BAD_ATTRIBUTE", "time '" + ce.time + "' is not RFC 3339");
+      return Reject("BAD_ATTRIBUTE", "time '" + utf8::Quote(ce.time) + "' is not RFC 3339");
     }
     if (!event.has_event_time()) {
       *event.mutable_event_time() = t;
-    } else if (TimeUtil::TimestampToNanoseconds(t) !=
-               TimeUtil::TimestampToNanoseconds(event.event_time())) {
-      return Reject("ATTRIBUTE_MISMATCH", "time '" + ce.time + "' disagrees with event_time");
+    } else if (t.seconds() != event.event_time().seconds() ||
+               t.nanos() != event.event_time().nanos()) {
+      return Reject("ATTRIBUTE_MISMATCH",
+                    "time '" + utf8::Quote(ce.time) + "' disagrees with event_time");
     }
   }
   if (event.payload_case() != v1::ValueChainEvent::PAYLOAD_NOT_SET && ce.type != TypeOf(event)) {
-    return Reject("ATTRIBUTE_MISMATCH",
-                  "type '" + ce.type + "' does not match the payload (" + TypeOf(event) + ")");
+    return Reject("ATTRIBUTE_MISMATCH", "type '" + utf8::Quote(ce.type) +
+                                            "' does not match the payload (" + TypeOf(event) + ")");
   }
   return {};
 }
@@ -86,7 +79,7 @@ std::expected<v1::ValueChainEvent, Rejection> DecodeData(std::string_view media_
     parsed = ParseJson(data, limits);
   } else {
     return Reject("UNSUPPORTED_CONTENT_TYPE",
-                  "content-type '" + std::string(media_type) +
+                  "content-type '" + utf8::Quote(media_type) +
                       "' (use application/protobuf, application/json or "
                       "application/cloudevents+json)");
   }
@@ -96,6 +89,10 @@ std::expected<v1::ValueChainEvent, Rejection> DecodeData(std::string_view media_
 
 std::expected<v1::ValueChainEvent, Rejection> DecodeStructured(const Record& record,
                                                                const Limits& limits) {
+  // The envelope holds the data one level down: the data may nest as deep as binary mode allows.
+  if (auto strict = CheckJson(*record.value, limits.max_json_depth + 1); !strict) {
+    return Reject("DECODE_ERROR", "structured-mode value: " + strict.error().message);
+  }
   const nlohmann::json doc = nlohmann::json::parse(*record.value, nullptr, /*allow_exceptions=*/false);
   if (doc.is_discarded() || !doc.is_object()) {
     return Reject("DECODE_ERROR", "structured-mode value is not a JSON object");
@@ -111,11 +108,17 @@ std::expected<v1::ValueChainEvent, Rejection> DecodeStructured(const Record& rec
   }
   for (auto [name, field] : {std::pair{"time", &ce.time}, std::pair{"subject", &ce.subject}}) {
     auto it = doc.find(name);
-    if (it != doc.end() && it->is_string()) *field = it->get<std::string>();
+    if (it == doc.end()) continue;
+    if (!it->is_string()) {
+      return Reject("BAD_ATTRIBUTE", std::string("structured event's '") + name +
+                                         "' is not a string");
+    }
+    *field = it->get<std::string>();
   }
   if (ce.type.rfind(kTypePrefix, 0) != 0) {
-    return Reject("BAD_ATTRIBUTE", "type '" + ce.type + "' is not a cir event type (" +
-                                       std::string(kTypePrefix) + "…)");
+    return Reject("BAD_ATTRIBUTE", "type '" + utf8::Quote(ce.type) +
+                                       "' is not a cir event type (" + std::string(kTypePrefix) +
+                                       "…)");
   }
   auto data = doc.find("data");
   if (data == doc.end() || !data->is_object()) {
@@ -123,13 +126,26 @@ std::expected<v1::ValueChainEvent, Rejection> DecodeStructured(const Record& rec
   }
   auto content = doc.find("datacontenttype");
   if (content != doc.end() &&
-      (!content->is_string() || MediaType(content->get<std::string>()) != "application/json")) {
+      (!content->is_string() ||
+       ParseMediaType(content->get<std::string>()).value_or("") != "application/json")) {
     return Reject("UNSUPPORTED_CONTENT_TYPE", "structured data must be application/json");
   }
   auto event = DecodeData("application/json", data->dump(), limits);
   if (!event) return event;
   if (auto r = Reconcile(*event, ce, record.key); !r) return Rejected(r.error());
   return event;
+}
+
+// The CloudEvents attribute headers of binary mode (and content-type): each may appear once.
+constexpr std::array<std::string_view, 7> kAttributeHeaders = {
+    "ce_specversion", "ce_id", "ce_source", "ce_type", "ce_time", "ce_subject", "content-type"};
+
+// Cuts `text` to `max` bytes, recording what was cut in `note`.
+void Cut(std::string& text, std::size_t max, std::string_view what, std::string& note) {
+  if (text.size() <= max) return;
+  note += (note.empty() ? "" : ",") + std::string(what) + ":" + std::to_string(text.size()) +
+          "->" + std::to_string(max);
+  text.resize(max);
 }
 
 }  // namespace
@@ -139,6 +155,55 @@ std::optional<std::string_view> Record::Header(std::string_view name) const {
     if (k == name) return std::string_view(v);
   }
   return std::nullopt;
+}
+
+std::optional<std::string> ParseMediaType(std::string_view content_type) {
+  const auto is_space = [](char c) { return c == ' ' || c == '\t'; };
+  const auto trim = [&](std::string_view text) {
+    while (!text.empty() && is_space(text.front())) text.remove_prefix(1);
+    while (!text.empty() && is_space(text.back())) text.remove_suffix(1);
+    return text;
+  };
+  // RFC 9110 token characters.
+  const auto token = [](std::string_view text) {
+    if (text.empty()) return false;
+    for (unsigned char c : text) {
+      if (!(std::isalnum(c) || std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) !=
+                                   std::string_view::npos)) {
+        return false;
+      }
+    }
+    return true;
+  };
+  const auto lower = [](std::string_view text) {
+    std::string out(text);
+    for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return out;
+  };
+  std::string_view rest = content_type;
+  const std::string_view type = trim(rest.substr(0, rest.find(';')));
+  const std::size_t slash = type.find('/');
+  if (slash == std::string_view::npos || !token(type.substr(0, slash)) ||
+      !token(type.substr(slash + 1))) {
+    return std::nullopt;
+  }
+  rest = rest.find(';') == std::string_view::npos ? std::string_view() : rest.substr(rest.find(';') + 1);
+  while (!rest.empty()) {
+    const std::string_view param = trim(rest.substr(0, rest.find(';')));
+    rest = rest.find(';') == std::string_view::npos ? std::string_view() : rest.substr(rest.find(';') + 1);
+    if (param.empty()) continue;
+    const std::size_t eq = param.find('=');
+    if (eq == std::string_view::npos || !token(param.substr(0, eq))) return std::nullopt;
+    std::string_view value = param.substr(eq + 1);
+    if (value.size() >= 2 && value.front() == '"' && value.back() == '"') {
+      value = value.substr(1, value.size() - 2);
+    } else if (!token(value)) {
+      return std::nullopt;
+    }
+    // Text is UTF-8 here, always; a producer that says otherwise would be misread.
+    if (lower(param.substr(0, eq)) == "charset" && lower(value) != "utf-8") return std::nullopt;
+  }
+  return lower(type);
 }
 
 std::string TypeOf(const v1::ValueChainEvent& event) {
@@ -163,12 +228,34 @@ std::expected<v1::ValueChainEvent, Rejection> DecodeRecord(const Record& record,
     return Reject("OVERSIZED", "record is " + std::to_string(size) + " bytes, at most " +
                                    std::to_string(limits.max_message_bytes) + " allowed");
   }
-  const std::string media = MediaType(record.Header("content-type").value_or(""));
+  for (std::string_view name : kAttributeHeaders) {
+    const auto count = std::count_if(record.headers.begin(), record.headers.end(),
+                                      [&](const auto& h) { return h.first == name; });
+    if (count > 1) {
+      return Reject("BAD_ATTRIBUTE", "header '" + std::string(name) + "' appears " +
+                                         std::to_string(count) + " times (at most once)");
+    }
+  }
+  if (record.key && !utf8::Valid(*record.key)) {
+    return Reject("BAD_ATTRIBUTE", "the record key '" + utf8::Quote(*record.key) +
+                                       "' is not valid UTF-8 (it is the initiative id)");
+  }
+  const auto content_type = record.Header("content-type");
+  std::string media;
+  if (content_type) {
+    auto parsed = ParseMediaType(*content_type);
+    if (!parsed) {
+      return Reject("UNSUPPORTED_CONTENT_TYPE",
+                    "content-type '" + utf8::Quote(*content_type) +
+                        "' is not a media type cir reads (a charset other than utf-8, or malformed)");
+    }
+    media = std::move(*parsed);
+  }
   std::expected<v1::ValueChainEvent, Rejection> event;
   if (media.rfind("application/cloudevents", 0) == 0) {
     if (media != "application/cloudevents+json") {
       return Reject("UNSUPPORTED_CONTENT_TYPE",
-                    "structured mode '" + media + "' (only application/cloudevents+json)");
+                    "structured mode '" + utf8::Quote(media) + "' (only application/cloudevents+json)");
     }
     event = DecodeStructured(record, limits);
   } else {
@@ -185,8 +272,17 @@ std::expected<v1::ValueChainEvent, Rejection> DecodeRecord(const Record& record,
     }
     ce.time = std::string(record.Header("ce_time").value_or(""));
     ce.subject = std::string(record.Header("ce_subject").value_or(""));
+    for (auto [name, field] : {std::pair{"ce_id", &ce.id}, std::pair{"ce_source", &ce.source},
+                               std::pair{"ce_type", &ce.type}, std::pair{"ce_time", &ce.time},
+                               std::pair{"ce_subject", &ce.subject}}) {
+      if (!utf8::Valid(*field)) {
+        return Reject("BAD_ATTRIBUTE", std::string(name) + " '" + utf8::Quote(*field) +
+                                           "' is not valid UTF-8");
+      }
+    }
     if (ce.type.rfind(kTypePrefix, 0) != 0) {
-      return Reject("BAD_ATTRIBUTE", "ce_type '" + ce.type + "' is not a cir event type (" +
+      return Reject("BAD_ATTRIBUTE", "ce_type '" + utf8::Quote(ce.type) +
+                                         "' is not a cir event type (" +
                                          std::string(kTypePrefix) + "…)");
     }
     if (media.empty()) {
@@ -206,7 +302,10 @@ std::expected<v1::ValueChainEvent, Rejection> DecodeRecord(const Record& record,
 Record EncodeEvent(const v1::ValueChainEvent& event, DataFormat format) {
   Record record;
   record.key = event.initiative_id();
-  record.value = format == DataFormat::kProtobuf ? event.SerializeAsString() : ToJson(event);
+  // A validated event always prints; an unprintable one is sent as protobuf instead.
+  auto json = format == DataFormat::kJson ? ToJson(event) : Result<std::string>();
+  const bool as_json = format == DataFormat::kJson && json.has_value();
+  record.value = as_json ? *json : event.SerializeAsString();
   record.headers = {
       {"ce_specversion", std::string(kSpecVersion)},
       {"ce_id", event.id()},
@@ -214,8 +313,7 @@ Record EncodeEvent(const v1::ValueChainEvent& event, DataFormat format) {
       {"ce_type", TypeOf(event)},
       {"ce_time", TimeUtil::ToString(event.event_time())},
       {"ce_subject", event.initiative_id()},
-      {"content-type",
-       format == DataFormat::kProtobuf ? "application/protobuf" : "application/json"},
+      {"content-type", as_json ? "application/json" : "application/protobuf"},
   };
   return record;
 }
@@ -260,45 +358,76 @@ Result<v1::Output> DecodeOutput(const Record& record) {
   return output;
 }
 
-v1::DeadLetter MakeDeadLetter(const Record& record, const Rejection& rejection) {
+v1::DeadLetter MakeDeadLetter(const Record& record, const Rejection& rejection,
+                              const Limits& limits) {
   v1::DeadLetter dl;
   dl.set_reason_code(rejection.reason_code);
-  dl.set_reason(rejection.reason);
+  dl.set_reason(utf8::Escape(rejection.reason));
   dl.set_source_topic(record.topic);
   dl.set_source_partition(record.partition);
   dl.set_source_offset(record.offset);
   if (record.key) dl.set_key(*record.key);
-  if (record.value) {
-    // An oversized record would be too large for the dead-letter topic as well: it keeps its
-    // first 64 KiB, and a header says how large it was.
-    constexpr std::size_t kKeep = 64 * 1024;
-    if (rejection.reason_code == "OVERSIZED" && record.value->size() > kKeep) {
-      dl.set_value(record.value->substr(0, kKeep));
-      auto* h = dl.add_headers();
-      h->set_key("cir_dlq_value_truncated_from");
-      h->set_value(std::to_string(record.value->size()));
-    } else {
-      dl.set_value(*record.value);
-    }
-  }
+  if (record.value) dl.set_value(*record.value);
   for (const auto& [k, v] : record.headers) {
     auto* h = dl.add_headers();
     h->set_key(k);
     h->set_value(v);
   }
+  FitDeadLetter(dl, limits.max_dead_letter_bytes);
   return dl;
+}
+
+std::size_t DeadLetterBytes(const v1::DeadLetter& dl) {
+  std::size_t size = dl.key().size() + dl.value().size() + dl.reason_code().size() +
+                     dl.reason().size() + dl.source_topic().size() + kDeadLetterHeaderReserve;
+  for (const auto& h : dl.headers()) size += h.key().size() + h.value().size() + 8;
+  return size;
+}
+
+void FitDeadLetter(v1::DeadLetter& dl, std::size_t max_bytes) {
+  if (DeadLetterBytes(dl) <= max_bytes) return;
+  // What must be cut is cut in an order that keeps the most useful bytes: the reason first (it
+  // is ours and can be long only by quoting input), then the headers, the key, and last the value,
+  // which keeps whatever room is left. The source offset always survives: with it the record
+  // can be read whole from the input topic while retention keeps it.
+  std::string note;
+  std::string reason = dl.reason();
+  Cut(reason, kMaxCutText, "reason", note);
+  dl.set_reason(utf8::Quote(reason, kMaxCutText));
+  const int headers = dl.headers_size();
+  if (headers > static_cast<int>(kMaxCutHeaders)) {
+    note += (note.empty() ? "" : ",") + std::string("headers:") + std::to_string(headers) + "->" +
+            std::to_string(kMaxCutHeaders);
+    dl.mutable_headers()->DeleteSubrange(static_cast<int>(kMaxCutHeaders),
+                                         headers - static_cast<int>(kMaxCutHeaders));
+  }
+  for (int i = 0; i < dl.headers_size(); ++i) {
+    auto* h = dl.mutable_headers(i);
+    Cut(*h->mutable_key(), kMaxCutText, "header[" + std::to_string(i) + "].name", note);
+    Cut(*h->mutable_value(), kMaxCutText, "header[" + std::to_string(i) + "].value", note);
+  }
+  Cut(*dl.mutable_key(), kMaxCutText, "key", note);
+  const std::size_t others = DeadLetterBytes(dl) - dl.value().size() + note.size() + 64;
+  const std::size_t room = max_bytes > others ? max_bytes - others : 0;
+  Cut(*dl.mutable_value(), room, "value", note);
+  dl.set_truncated(note);
 }
 
 Record EncodeDeadLetter(const v1::DeadLetter& dl) {
   Record record;
   record.key = dl.key();
   record.value = dl.value();
-  for (const auto& h : dl.headers()) record.headers.emplace_back(h.key(), h.value());
+  // The producer's own cir_dlq_* headers (if any) are dropped: these names are cird's.
+  for (const auto& h : dl.headers()) {
+    if (h.key().rfind("cir_dlq_", 0) == 0) continue;
+    record.headers.emplace_back(h.key(), h.value());
+  }
   record.headers.emplace_back("cir_dlq_reason_code", dl.reason_code());
   record.headers.emplace_back("cir_dlq_reason", dl.reason());
   record.headers.emplace_back("cir_dlq_source_topic", dl.source_topic());
   record.headers.emplace_back("cir_dlq_source_partition", std::to_string(dl.source_partition()));
   record.headers.emplace_back("cir_dlq_source_offset", std::to_string(dl.source_offset()));
+  if (!dl.truncated().empty()) record.headers.emplace_back("cir_dlq_truncated", dl.truncated());
   return record;
 }
 

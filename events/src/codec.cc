@@ -1,11 +1,17 @@
 #include "cir/events/codec.h"
 
+#include <google/protobuf/descriptor.h>
 #include <google/protobuf/util/json_util.h>
 
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <nlohmann/json.hpp>
+#include <set>
 #include <string>
+#include <vector>
+
+#include "cir/utf8.h"
 
 namespace cir::events {
 namespace {
@@ -44,6 +50,8 @@ class Checker {
     if (value.size() > max) {
       error_ = std::string(path) + ": " + std::to_string(value.size()) + " bytes, at most " +
                std::to_string(max) + " allowed";
+    } else if (!utf8::Valid(value)) {
+      error_ = std::string(path) + ": not valid UTF-8";
     } else if (kind == Kind::kLine && !IsPrintable(value)) {
       error_ = std::string(path) + ": control characters are not allowed";
     } else if (value.find('\0') != std::string::npos) {
@@ -200,10 +208,100 @@ Result<void> CheckSize(std::string_view bytes, const Limits& limits) {
   return {};
 }
 
+
+// The SAX handler behind CheckJson: nlohmann's SAX parser is iterative, so depth costs no stack;
+// the handler counts depth and remembers the keys of every open object.
+class StrictJson final : public nlohmann::json_sax<nlohmann::json> {
+ public:
+  explicit StrictJson(std::size_t max_depth) : max_depth_(max_depth) {}
+
+  bool null() override { return true; }
+  bool boolean(bool) override { return true; }
+  bool number_integer(number_integer_t) override { return true; }
+  bool number_unsigned(number_unsigned_t) override { return true; }
+  bool number_float(number_float_t, const string_t&) override { return true; }
+  bool string(string_t&) override { return true; }
+  bool binary(binary_t&) override { return true; }
+  bool start_object(std::size_t) override {
+    keys_.emplace_back();
+    return Open();
+  }
+  bool key(string_t& name) override {
+    if (!keys_.back().insert(name).second) {
+      error_ = "duplicate key \"" + utf8::Quote(name) + "\"";
+      return false;
+    }
+    return true;
+  }
+  bool end_object() override {
+    keys_.pop_back();
+    --depth_;
+    return true;
+  }
+  bool start_array(std::size_t) override {
+    keys_.emplace_back();  // keeps keys_ aligned with depth_; arrays have no keys
+    return Open();
+  }
+  bool end_array() override {
+    keys_.pop_back();
+    --depth_;
+    return true;
+  }
+  bool parse_error(std::size_t position, const std::string&,
+                   const nlohmann::detail::exception& e) override {
+    // nlohmann's message quotes the offending token, which may be invalid UTF-8.
+    // "[json.exception.parse_error.101] parse error at line 1, column 3: syntax error …": the
+    // position is reported as a byte offset instead.
+    std::string what = e.what();
+    if (const auto bracket = what.find("] "); bracket != std::string::npos) {
+      what = what.substr(bracket + 2);
+    }
+    if (what.rfind("parse error at ", 0) == 0) {
+      if (const auto colon = what.find(": "); colon != std::string::npos) {
+        what = what.substr(colon + 2);
+      }
+    }
+    error_ = "at byte " + std::to_string(position) + ": " + utf8::Quote(what, 160);
+    return false;
+  }
+
+  const std::string& error() const { return error_; }
+
+ private:
+  bool Open() {
+    if (++depth_ > max_depth_) {
+      error_ = "nested deeper than " + std::to_string(max_depth_) + " levels";
+      return false;
+    }
+    return true;
+  }
+
+  const std::size_t max_depth_;
+  std::size_t depth_ = 0;
+  std::vector<std::set<std::string>> keys_;
+  std::string error_;
+};
+
 }  // namespace
+
+Result<void> CheckJson(std::string_view json, std::size_t max_depth) {
+  StrictJson handler(max_depth);
+  const bool ok = nlohmann::json::sax_parse(json, &handler, nlohmann::json::input_format_t::json,
+                                            /*strict=*/true, /*ignore_comments=*/false);
+  if (!ok) {
+    return Fail(ErrorCode::kInvalidArgument,
+                "not strict JSON: " + (handler.error().empty() ? std::string("malformed")
+                                                               : handler.error()));
+  }
+  return {};
+}
 
 Result<v1::ValueChainEvent> ParseJson(std::string_view json, const Limits& limits) {
   if (auto size = CheckSize(json, limits); !size) return std::unexpected(size.error());
+  if (auto strict = CheckJson(json, limits.max_json_depth); !strict) {
+    return Fail(ErrorCode::kInvalidArgument,
+                "not a ValueChainEvent in JSON: " + strict.error().message);
+  }
   v1::ValueChainEvent event;
   pb::util::JsonParseOptions options;
   options.ignore_unknown_fields = false;
@@ -211,7 +309,7 @@ Result<v1::ValueChainEvent> ParseJson(std::string_view json, const Limits& limit
       pb::util::JsonStringToMessage(pb::StringPiece(json.data(), json.size()), &event, options);
   if (!status.ok()) {
     return Fail(ErrorCode::kInvalidArgument, "not a ValueChainEvent in JSON: " +
-                                                 std::string(status.message()));
+                                                 utf8::Quote(std::string(status.message()), 200));
   }
   return event;
 }
@@ -234,7 +332,9 @@ Result<void> Validate(const v1::ValueChainEvent& e, const Limits& limits) {
   c.Time("event_time", e.has_event_time(), e.event_time());
   CheckPayload(c, e);
   if (!c.error().empty()) return Fail(ErrorCode::kInvalidArgument, c.error());
-  return {};
+  // Every string field, including those no rule above names: the register stores the event and
+  // must be able to parse it back.
+  return utf8::CheckMessage(e);
 }
 
 Result<v1::ValueChainEvent> DecodeJson(std::string_view json, const Limits& limits) {
@@ -244,18 +344,17 @@ Result<v1::ValueChainEvent> DecodeJson(std::string_view json, const Limits& limi
   return event;
 }
 
-std::string ToJson(const pb::Message& message) {
+Result<std::string> ToJson(const pb::Message& message) {
   std::string out;
   pb::util::JsonPrintOptions options;
   options.preserve_proto_field_names = true;
   options.add_whitespace = false;
-  // Printing a message we built cannot fail short of a bug (e.g. invalid UTF-8 in a string).
+  // protobuf's printer checks timestamps against its range and fails on strings that are not
+  // UTF-8; both are reported, never fatal (Validate keeps both out of the register).
   const auto status = pb::util::MessageToJsonString(message, &out, options);
   if (!status.ok()) {
-    // Only a bug gets here (every string was UTF-8-checked when it was parsed).
-    std::fprintf(stderr, "cir: cannot print %s as JSON: %s\n", message.GetTypeName().c_str(),
-                 std::string(status.message()).c_str());
-    std::abort();
+    return Fail(ErrorCode::kInternal, "cannot print " + message.GetTypeName() + " as JSON: " +
+                                          utf8::Quote(std::string(status.message()), 200));
   }
   return out;
 }

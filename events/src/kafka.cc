@@ -23,6 +23,30 @@ Error KafkaError(std::string_view what, rd_kafka_resp_err_t err) {
   return Error{ErrorCode::kUnavailable, std::string(what) + ": " + rd_kafka_err2str(err)};
 }
 
+// Errors that sending the same record again cannot fix: the record itself is refused.
+bool RecordRefused(rd_kafka_resp_err_t err) {
+  switch (err) {
+    case RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE:
+    case RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE:
+    case RD_KAFKA_RESP_ERR_INVALID_RECORD:
+    case RD_KAFKA_RESP_ERR_INVALID_MSG:
+    case RD_KAFKA_RESP_ERR_INVALID_MSG_SIZE:
+    case RD_KAFKA_RESP_ERR__BAD_MSG:
+    case RD_KAFKA_RESP_ERR__INVALID_ARG:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// A delivery or produce error: kInvalidArgument when the record can never be produced (the
+// caller moves it aside), kUnavailable when trying again may work.
+Error ProduceError(std::string_view what, rd_kafka_resp_err_t err) {
+  Error error = KafkaError(what, err);
+  if (RecordRefused(err)) error.code = ErrorCode::kInvalidArgument;
+  return error;
+}
+
 // A conf with cir's defaults, then the caller's pass-through properties (which win).
 Result<rd_kafka_conf_t*> MakeConf(
     const KafkaSettings& settings,
@@ -124,7 +148,7 @@ std::vector<PartitionLag> ParseLag(const char* json, size_t size) {
       if (lag < 0) lag = p.value("consumer_lag", std::int64_t{-1});
       if (lag < 0 && hi >= 0 && app >= 0) lag = std::max<std::int64_t>(hi - app, 0);
       if (lag < 0 && hi >= 0 && hi == lo) lag = 0;  // an empty partition: nothing to catch up on
-      lags.push_back({topic, partition, lag});
+      lags.push_back({topic, partition, lag, lo, hi});
     }
   }
   return lags;
@@ -142,7 +166,9 @@ class KafkaConsumer final : public Consumer {
                                     {"enable.auto.offset.store", "false"},
                                     {"enable.auto.commit", "true"},
                                     {"auto.commit.interval.ms", "1000"},
-                                    {"auto.offset.reset", "earliest"},
+                                    // An offset outside the log is an error, never a skip:
+                                    // OnOffsetGap decides (cird pauses; an operator accepts).
+                                    {"auto.offset.reset", "error"},
                                     {"partition.assignment.strategy", "cooperative-sticky"},
                                     {"isolation.level", "read_committed"},
                                     {"statistics.interval.ms", on_lag_ ? "5000" : "0"},
@@ -183,6 +209,13 @@ class KafkaConsumer final : public Consumer {
     } destroy{msg};
     if (msg->err == RD_KAFKA_RESP_ERR_NO_ERROR) return ToRecord(msg);
     if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) return std::nullopt;
+    if ((msg->err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET ||
+         msg->err == RD_KAFKA_RESP_ERR_OFFSET_OUT_OF_RANGE) &&
+        msg->rkt != nullptr) {
+      handler_->OnOffsetGap({rd_kafka_topic_name(msg->rkt), msg->partition, msg->offset},
+                            rd_kafka_message_errstr(msg));
+      return std::nullopt;
+    }
     char errstr[512];
     if (rd_kafka_fatal_error(rk_, errstr, sizeof errstr) != RD_KAFKA_RESP_ERR_NO_ERROR) {
       return Fail(ErrorCode::kUnavailable, "fatal Kafka consumer error: " + std::string(errstr));
@@ -216,6 +249,33 @@ class KafkaConsumer final : public Consumer {
     return {};
   }
 
+  Result<Watermarks> QueryWatermarks(const std::string& topic, std::int32_t partition,
+                                     milliseconds timeout) override {
+    Watermarks marks;
+    const rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(
+        rk_, topic.c_str(), partition, &marks.low, &marks.high, static_cast<int>(timeout.count()));
+    if (err) return std::unexpected(KafkaError("query watermarks of " + topic, err));
+    return marks;
+  }
+
+  Result<void> Seek(const TopicPartition& tp, milliseconds timeout) override {
+    auto* list = ToList({tp});
+    rd_kafka_error_t* error = rd_kafka_seek_partitions(rk_, list, static_cast<int>(timeout.count()));
+    std::string problem;
+    if (error != nullptr) {
+      problem = rd_kafka_error_string(error);
+      rd_kafka_error_destroy(error);
+    } else if (list->elems[0].err) {
+      problem = rd_kafka_err2str(list->elems[0].err);
+    }
+    rd_kafka_topic_partition_list_destroy(list);
+    if (!problem.empty()) {
+      return Fail(ErrorCode::kUnavailable, "seek " + tp.topic + "/" + std::to_string(tp.partition) +
+                                               ": " + problem);
+    }
+    return {};
+  }
+
   void Close() override {
     if (rk_ == nullptr) return;
     const rd_kafka_resp_err_t err = rd_kafka_consumer_close(rk_);
@@ -234,7 +294,9 @@ class KafkaConsumer final : public Consumer {
       self->handler_->OnAssign(assigned);
       auto* list = ToList(assigned);
       for (int i = 0; i < list->cnt; ++i) {
-        if (list->elems[i].offset < 0) list->elems[i].offset = RD_KAFKA_OFFSET_STORED;
+        // No offset in the register: nothing of the partition was consumed yet, whatever Kafka's
+        // committed offset says (the register is the source of truth).
+        if (list->elems[i].offset < 0) list->elems[i].offset = RD_KAFKA_OFFSET_BEGINNING;
       }
       if (cooperative) {
         if (rd_kafka_error_t* e = rd_kafka_incremental_assign(rk, list)) {
@@ -291,7 +353,7 @@ class KafkaProducer final : public Producer {
       if (!self->on_delivery_) return;
       const auto tag = reinterpret_cast<std::uintptr_t>(msg->_private);
       if (msg->err) {
-        self->on_delivery_(tag, KafkaError("delivery", msg->err));
+        self->on_delivery_(tag, ProduceError("delivery", msg->err));
       } else {
         self->on_delivery_(tag, std::nullopt);
       }
@@ -332,8 +394,10 @@ class KafkaProducer final : public Producer {
       if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
         return Fail(ErrorCode::kUnavailable, "producer queue full");
       }
-      // Anything else (record too large, unknown topic, fatal idempotence error) will not go
-      // away by trying again.
+      // A refused record (too large, invalid) is the record's problem: kInvalidArgument, so that
+      // the caller moves it aside. Anything else (unknown topic, fatal idempotence error) will not
+      // go away by trying again either, and is the producer's.
+      if (RecordRefused(err)) return std::unexpected(ProduceError("produce to " + topic, err));
       return Fail(ErrorCode::kIo, "produce to " + topic + ": " + rd_kafka_err2str(err));
     }
     return {};

@@ -13,6 +13,8 @@
 #include <string_view>
 #include <variant>
 
+#include "cir/utf8.h"
+
 namespace cir::log {
 
 enum class Level { kDebug, kInfo, kWarn, kError };
@@ -28,9 +30,24 @@ struct Field {
   Field(std::string_view k, Int v) : key(k), value(static_cast<std::int64_t>(v)) {}
 };
 
+// A JSON string literal of `text`; bytes that are not valid UTF-8 are written as `\\xNN`, so a
+// line is valid JSON whatever the input held.
 inline void AppendEscaped(std::string& out, std::string_view text) {
   out += '"';
-  for (unsigned char c : text) {
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x80) {
+      const std::size_t n = utf8::SequenceLength(text, i);
+      if (n == 0) {
+        char buf[8];
+        std::snprintf(buf, sizeof buf, "\\\\x%02X", c);
+        out += buf;
+      } else {
+        out.append(text.substr(i, n));
+        i += n - 1;
+      }
+      continue;
+    }
     switch (c) {
       case '"': out += "\\\""; break;
       case '\\': out += "\\\\"; break;

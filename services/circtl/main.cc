@@ -66,6 +66,26 @@ int main(int argc, char** argv) {
       ->envname("CIR_DATA_DIR");
   model_flags.Register(*rebuild_cmd);
 
+  VerifyOptions repair;
+  repair.repair = true;
+  CLI::App* repair_cmd = app.add_subcommand(
+      "repair", "Make a register readable that holds records protobuf cannot parse (invalid UTF-8 "
+                "written by cir before 0.2): re-encode them with the bad bytes escaped (\\xNN), "
+                "park outbox records beyond that, reindex the dedupe index, rebuild projections. "
+                "Stop cird first.");
+  repair_cmd->add_option("--data-dir", data_dir, "register directory")
+      ->required()
+      ->envname("CIR_DATA_DIR");
+  model_flags.Register(*repair_cmd);
+
+  bool parked_json = false;
+  CLI::App* parked_cmd = app.add_subcommand(
+      "parked", "List outbox records moved aside for good (refused by Kafka, or unreadable).");
+  parked_cmd->add_option("--data-dir", data_dir, "register directory")
+      ->required()
+      ->envname("CIR_DATA_DIR");
+  parked_cmd->add_flag("--json", parked_json, "one JSON object a line");
+
   // ---- online: cird's API, or Kafka ----
   ApiTarget api;
   auto add_api = [&api](CLI::App* cmd) {
@@ -157,6 +177,12 @@ int main(int argc, char** argv) {
     verify.data_dir = data_dir;
     verify.model = *config;
     return Verify(verify, std::cout, std::cerr);
+  }
+  if (*parked_cmd) return ListParked(data_dir, parked_json, std::cout, std::cerr);
+  if (*repair_cmd) {
+    repair.data_dir = data_dir;
+    repair.model = *config;
+    return Verify(repair, std::cout, std::cerr);
   }
   rebuild.data_dir = data_dir;
   rebuild.model = *config;

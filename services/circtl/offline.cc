@@ -137,7 +137,9 @@ class Replayer {
       for (const auto& record : *records) {
         seqs.push_back(record.seq());
         if (record.has_output()) {
-          out_ << events::ToJson(record.output()) << "\n";
+          auto line = events::ToJson(record.output());
+          if (!line) return Failed(line.error());
+          out_ << *line << "\n";
           ++outputs_;
         } else if (record.has_dead_letter()) {
           Bad("rejected: " + record.dead_letter().reason_code() + ": " +
@@ -269,11 +271,22 @@ int Show(const ShowOptions& options, std::ostream& out, std::ostream& err) {
   }
   const std::vector<v1::StoredEvent>& history = *found_history;
   if (options.json) {
-    out << "{\"initiative\":" << events::ToJson(**found) << ",\"history\":[";
-    for (std::size_t i = 0; i < history.size(); ++i) {
-      out << (i ? "," : "") << events::ToJson(history[i]);
+    std::string text;
+    auto initiative = events::ToJson(**found);
+    if (!initiative) {
+      err << "circtl: " << initiative.error().ToString() << "\n";
+      return kExitRegisterError;
     }
-    out << "]}\n";
+    text = "{\"initiative\":" + *initiative + ",\"history\":[";
+    for (std::size_t i = 0; i < history.size(); ++i) {
+      auto event = events::ToJson(history[i]);
+      if (!event) {
+        err << "circtl: " << event.error().ToString() << "\n";
+        return kExitRegisterError;
+      }
+      text += (i ? "," : "") + *event;
+    }
+    out << text << "]}\n";
   } else {
     PrintSummary(**found, history, out);
   }
@@ -284,6 +297,19 @@ int Verify(const VerifyOptions& options, std::ostream& out, std::ostream& err) {
   auto reg = OpenRegister(options.data_dir, /*create=*/false, true, nullptr, err);
   if (!reg) return kExitRegisterError;
   auto projector = model::MakeProjector(options.model);
+  if (options.repair) {
+    auto report = reg->Repair(*projector);
+    if (!report) {
+      err << "circtl: repair failed: " << report.error().ToString() << "\n";
+      return kExitRegisterError;
+    }
+    out << "repaired: " << report->records_rewritten << " records rewritten, "
+        << report->outbox_parked << " outbox records parked, " << report->dedupe_fixed
+        << " dedupe entries fixed, " << report->projections_rebuilt
+        << " projections differed after the rebuild\n";
+    for (const auto& problem : report->unrepairable) out << "UNREPAIRABLE: " << problem << "\n";
+    return report->unrepairable.empty() ? kExitOk : kExitBadInput;
+  }
   if (options.rebuild) {
     auto changed = reg->Rebuild(*projector);
     if (!changed) {
@@ -304,6 +330,45 @@ int Verify(const VerifyOptions& options, std::ostream& out, std::ostream& err) {
   out << (report->problems.empty() ? "register OK\n"
                                    : std::to_string(report->problems.size()) + " problems\n");
   return report->problems.empty() ? kExitOk : kExitBadInput;
+}
+
+int ListParked(const std::string& data_dir, bool json, std::ostream& out, std::ostream& err) {
+  auto reg = OpenRegister(data_dir, /*create=*/false, true, nullptr, err);
+  if (!reg) return kExitRegisterError;
+  auto parked = reg->Parked();
+  if (!parked) {
+    err << "circtl: " << parked.error().ToString() << "\n";
+    return kExitRegisterError;
+  }
+  for (const v1::ParkedRecord& p : *parked) {
+    v1::OutboxRecord record;
+    std::string what = "unreadable";
+    if (record.ParseFromString(p.record())) {
+      if (record.has_output()) {
+        what = record.output().has_transition() ? "transition " + record.output().transition().id()
+                                                : "alert " + record.output().alert().id();
+      } else if (record.has_dead_letter()) {
+        what = "dead letter " + record.dead_letter().reason_code() + " from " +
+               record.dead_letter().source_topic() + "/" +
+               std::to_string(record.dead_letter().source_partition()) + "@" +
+               std::to_string(record.dead_letter().source_offset());
+      }
+    }
+    if (json) {
+      auto line = events::ToJson(p);
+      if (!line) {
+        err << "circtl: " << line.error().ToString() << "\n";
+        return kExitRegisterError;
+      }
+      out << *line << "\n";
+    } else {
+      out << "partition " << p.partition() << " seq " << p.seq() << " parked "
+          << google::protobuf::util::TimeUtil::ToString(p.parked_at()) << ": " << what << ": "
+          << p.reason() << "\n";
+    }
+  }
+  if (!json) out << parked->size() << " parked records\n";
+  return kExitOk;
 }
 
 }  // namespace cir::services

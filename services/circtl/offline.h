@@ -47,9 +47,16 @@ struct ShowOptions {
 struct VerifyOptions {
   std::string data_dir;
   bool rebuild = false;  // rewrite projections from the streams instead of only checking
+  bool repair = false;   // make unreadable records readable, then reindex and rebuild
   model::Config model;
 };
 // Checks the register's invariants (or rebuilds its projections) and prints the findings.
 [[nodiscard]] int Verify(const VerifyOptions& options, std::ostream& out, std::ostream& err);
+
+// Lists the outbox records moved aside for good (Register::Parked): one line each with partition,
+// seq, when, why, and what it was (topic-bound output id or dead-letter reason); --json: one JSON
+// object a line.
+[[nodiscard]] int ListParked(const std::string& data_dir, bool json, std::ostream& out,
+                             std::ostream& err);
 
 }  // namespace cir::services

@@ -263,7 +263,12 @@ int Publish(const PublishOptions& options, std::ostream& out, std::ostream& err)
     for (std::size_t start = 0; start < good.size(); start += 500) {
       json batch = json::array();
       for (std::size_t i = start; i < good.size() && i < start + 500; ++i) {
-        batch.push_back(json::parse(events::ToJson(good[i])));
+        auto text = events::ToJson(good[i]);  // validated above, so it prints
+        if (!text) {
+          err << "circtl: " << text.error().message << "\n";
+          return kExitBadInput;
+        }
+        batch.push_back(json::parse(*text));
       }
       auto reply = HttpCall("POST", options.api_url + "/v1/events",
                             json{{"events", batch}}.dump(),

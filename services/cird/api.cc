@@ -1,5 +1,7 @@
 #include "api.h"
 
+#include "cir/log.h"
+
 #include <google/protobuf/util/json_util.h>
 #include <google/protobuf/util/time_util.h>
 
@@ -20,8 +22,16 @@ namespace {
 using nlohmann::json;
 namespace pb = google::protobuf;
 
+// A message in protobuf's JSON mapping. What the register holds always prints (Validate keeps
+// timestamps in range and strings UTF-8); if something does not, the item says so instead of
+// failing the whole response, and the log names it.
 json ToJsonValue(const pb::Message& message) {
-  return json::parse(events::ToJson(message));
+  auto text = events::ToJson(message);
+  if (!text) {
+    log::Error("cannot print a stored record", {{"error", text.error().message}});
+    return json{{"unprintable", text.error().message}};
+  }
+  return json::parse(*text);
 }
 
 HttpResponse Ok(const json& body, int status = 200) {

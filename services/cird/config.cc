@@ -106,6 +106,20 @@ void Config::Register(CLI::App& app) {
           std::map<std::string, TimeMode>{{"wall", TimeMode::kWall}, {"event", TimeMode::kEvent}},
           CLI::ignore_case))
       ->default_str("wall");
+  AddDuration(app, "--event-time-max-ahead", event_time_max_ahead, "CIRD_EVENT_TIME_MAX_AHEAD",
+              "with --time=event, how far past the wall clock event time may move timers");
+  app.add_option("--accept-offset-gap", accept_offset_gaps,
+                 "TOPIC:PARTITION (or 'all') whose stored offset is outside the partition's log "
+                 "(retention deleted unconsumed records, or the topic was recreated): resume it at "
+                 "the log start, counted in cir_offset_gaps_accepted_total; without this flag such "
+                 "a partition pauses and /readyz names it (repeatable)")
+      ->envname("CIRD_ACCEPT_OFFSET_GAPS")
+      ->delimiter(',');
+  app.add_option("--max-dead-letter-bytes", limits.max_dead_letter_bytes,
+                 "a dead letter is cut to this size (key, headers, then value; header "
+                 "cir_dlq_truncated says what) so that the producer always takes it")
+      ->envname("CIRD_MAX_DEAD_LETTER_BYTES")
+      ->capture_default_str();
   app.add_option("--source", source, "CloudEvents source of outputs (default //cird/<group id>)")
       ->envname("CIRD_SOURCE");
   app.add_option("--max-message-bytes", limits.max_message_bytes,
@@ -175,6 +189,26 @@ Result<void> Config::Validate() const {
     return bad("--embedded-partitions must be 1..1000");
   }
   if (limits.max_message_bytes < 1024) return bad("--max-message-bytes must be >= 1024");
+  {
+    std::size_t producer_max = 1000000;  // librdkafka's message.max.bytes default
+    for (const auto& [key, value] : KafkaProperties()) {
+      if (key == "message.max.bytes") producer_max = std::strtoull(value.c_str(), nullptr, 10);
+    }
+    if (limits.max_dead_letter_bytes < 64 * 1024 ||
+        limits.max_dead_letter_bytes > producer_max) {
+      return bad("--max-dead-letter-bytes must be 65536.." + std::to_string(producer_max) +
+                 " (the producer's message.max.bytes)");
+    }
+  }
+  if (event_time_max_ahead.count() < 0) return bad("--event-time-max-ahead must be >= 0");
+  for (const auto& gap : accept_offset_gaps) {
+    const auto colon = gap.rfind(':');
+    if (gap == "all") continue;
+    if (colon == std::string::npos || colon == 0 || colon + 1 == gap.size() ||
+        gap.find_first_not_of("0123456789", colon + 1) != std::string::npos) {
+      return bad("--accept-offset-gap '" + gap + "': expected TOPIC:PARTITION or all");
+    }
+  }
   if (http_port < 0 || http_port > 65535) return bad("--http-port must be 0..65535");
   if (stats_interval.count() <= 0) return bad("--stats-interval must be > 0");
   if (ready_max_lag < 0) return bad("--ready-max-lag must be >= 0");
@@ -194,6 +228,13 @@ Result<void> Config::Validate() const {
   }
   if (auto model = model_flags.ToConfig(); !model) return std::unexpected(model.error());
   return {};
+}
+
+bool Config::AcceptsOffsetGap(const std::string& topic, std::int32_t partition) const {
+  for (const auto& gap : accept_offset_gaps) {
+    if (gap == "all" || gap == topic + ":" + std::to_string(partition)) return true;
+  }
+  return false;
 }
 
 std::vector<std::pair<std::string, std::string>> Config::KafkaProperties() const {

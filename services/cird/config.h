@@ -52,6 +52,12 @@ struct Config {
   std::chrono::milliseconds shutdown_grace{10000};
   std::chrono::milliseconds startup_timeout{10000};
   TimeMode time_mode = TimeMode::kWall;
+  // --time=event: event time never counts beyond the wall clock plus this (a record dated 9999
+  // cannot fire every timer of the register).
+  std::chrono::milliseconds event_time_max_ahead{std::chrono::hours(24 * 30)};
+  // Partitions whose offset gap (stored offset outside the log) an operator accepted:
+  // "TOPIC:PARTITION" or "all". Others pause on a gap.
+  std::vector<std::string> accept_offset_gaps;
   std::string source;  // ce_source of outputs; default "//cird/<group id>"
   events::Limits limits;
   services::ModelFlags model_flags;
@@ -75,6 +81,8 @@ struct Config {
   [[nodiscard]] Result<void> Validate() const;
   // Kafka pass-through properties as pairs ("a=b" → {"a","b"}).
   [[nodiscard]] std::vector<std::pair<std::string, std::string>> KafkaProperties() const;
+  // Whether a gap in (topic, partition) was accepted with --accept-offset-gap.
+  [[nodiscard]] bool AcceptsOffsetGap(const std::string& topic, std::int32_t partition) const;
 };
 
 }  // namespace cir::cird

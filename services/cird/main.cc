@@ -107,7 +107,12 @@ Result<void> PrintOutputs(const cird::Config& config, const cird::Pipeline& pipe
       log::Warn("undecodable output", {{"error", output.error().message}});
       continue;
     }
-    std::cout << events::ToJson(*output) << std::endl;
+    auto line = events::ToJson(*output);
+    if (!line) {
+      log::Warn("unprintable output", {{"error", line.error().message}});
+      continue;
+    }
+    std::cout << *line << std::endl;
     ++printed;
     last_output = std::chrono::steady_clock::now();
   }

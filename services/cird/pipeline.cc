@@ -64,9 +64,7 @@ Result<void> Pipeline::Start() {
   }
   auto consumer = events::Consumer::Create(
       settings, config_.group_id, config_.input_topics, this,
-      [this](const std::vector<events::PartitionLag>& lags) {
-        for (const auto& lag : lags) probe_.ConsumerLag(lag.topic, lag.partition, lag.lag);
-      });
+      [this](const std::vector<events::PartitionLag>& lags) { OnLag(lags); });
   if (!consumer) return std::unexpected(consumer.error());
   consumer_ = std::move(*consumer);
   log::Info("pipeline started", {{"brokers", config_.brokers},
@@ -168,9 +166,10 @@ void Pipeline::Add(events::Record record) {
                                                        offset, std::move(original)},
                                  std::nullopt});
   } else {
-    v1::DeadLetter dl = events::MakeDeadLetter(record, event.error());
+    v1::DeadLetter dl = events::MakeDeadLetter(record, event.error(), config_.limits);
     *dl.mutable_recorded_at() = clock_.Now();
     log::Warn("dead letter", {{"reason_code", dl.reason_code()},
+                              {"truncated", dl.truncated()},
                               {"reason", dl.reason()},
                               {"topic", record.topic},
                               {"partition", record.partition},
@@ -189,7 +188,8 @@ Result<void> Pipeline::Flush() {
   return {};
 }
 
-Result<void> Pipeline::Commit(std::uint32_t partition, const storage::AppendRequest& request) {
+Result<std::uint64_t> Pipeline::Commit(std::uint32_t partition,
+                                       const storage::AppendRequest& request) {
   const auto started = Clock::now();
   auto result = reg_.Append(request, projector_);
   if (!result) {
@@ -199,15 +199,16 @@ Result<void> Pipeline::Commit(std::uint32_t partition, const storage::AppendRequ
                     result.error().message);
   }
   probe_.BatchAppended(std::chrono::duration<double>(Clock::now() - started).count());
-  const auto now_ns = TimeUtil::TimestampToNanoseconds(clock_.Now());
+  // Seconds, not nanoseconds: nanoseconds since 1970 overflow 64 bits after 2262.
+  const google::protobuf::Timestamp now = clock_.Now();
   for (std::size_t i = 0; i < result->events.size() && i < request.events.size(); ++i) {
     const auto& outcome = result->events[i];
     const auto& event = request.events[i].event;
     using Status = storage::EventOutcome::Status;
     if (outcome.status == Status::kAppended || outcome.status == Status::kIgnored) {
       const double lag =
-          static_cast<double>(now_ns - TimeUtil::TimestampToNanoseconds(event.event_time())) /
-          1e9;
+          static_cast<double>(now.seconds() - event.event_time().seconds()) +
+          static_cast<double>(now.nanos() - event.event_time().nanos()) / 1e9;
       probe_.EventAppended(event.activity(), lag);
       if (outcome.status == Status::kIgnored) probe_.EventIgnored(outcome.reason_code);
     } else if (outcome.status == Status::kDuplicate) {
@@ -225,7 +226,15 @@ Result<void> Pipeline::Commit(std::uint32_t partition, const storage::AppendRequ
     }
   }
   if (!result->outbox.empty()) dirty_.insert(partition);
-  return {};
+  return result->appended + result->ignored;
+}
+
+google::protobuf::Timestamp Pipeline::Bounded(const google::protobuf::Timestamp& t) const {
+  google::protobuf::Timestamp limit = clock_.Now();
+  const auto ahead = std::chrono::duration_cast<std::chrono::seconds>(config_.event_time_max_ahead);
+  // The wall clock is far from the end of the supported range (9999): no overflow here.
+  limit.set_seconds(limit.seconds() + ahead.count());
+  return t > limit ? limit : t;
 }
 
 Result<void> Pipeline::FlushPartition(std::uint32_t partition, Pending& pending) {
@@ -240,13 +249,10 @@ Result<void> Pipeline::FlushPartition(std::uint32_t partition, Pending& pending)
       const std::int64_t offset =
           item.event ? item.event->source_offset : item.dead_letter->source_offset();
       request.offsets.emplace_back(topic, offset + 1);
+      std::optional<google::protobuf::Timestamp> time;
       if (item.event) {
-        const auto& time = item.event->event.event_time();
-        if (!watermark_ || TimeUtil::TimestampToNanoseconds(*watermark_) <
-                               TimeUtil::TimestampToNanoseconds(time)) {
-          watermark_ = time;
-        }
-        auto fired = services::FireDueUntil(reg_, partition, time, projector_);
+        time = Bounded(item.event->event.event_time());
+        auto fired = services::FireDueUntil(reg_, partition, *time, projector_);
         if (!fired) return std::unexpected(fired.error());
         counters_.timers_fired.fetch_add(*fired);
         probe_.TimersFired(*fired);
@@ -255,7 +261,11 @@ Result<void> Pipeline::FlushPartition(std::uint32_t partition, Pending& pending)
       } else {
         request.dead_letters.push_back(std::move(*item.dead_letter));
       }
-      if (auto ok = Commit(partition, request); !ok) return ok;
+      auto taken = Commit(partition, request);
+      if (!taken) return std::unexpected(taken.error());
+      // Only an event the register took moves the shared watermark: a dead letter (or a
+      // duplicate) says nothing about how far time has come.
+      if (time && *taken > 0 && (!watermark_ || *watermark_ < *time)) watermark_ = *time;
     }
   } else {
     storage::AppendRequest request;
@@ -268,12 +278,13 @@ Result<void> Pipeline::FlushPartition(std::uint32_t partition, Pending& pending)
       }
     }
     for (const auto& [topic, next] : pending.offsets) request.offsets.emplace_back(topic, next);
-    if (auto ok = Commit(partition, request); !ok) return ok;
+    if (auto ok = Commit(partition, request); !ok) return std::unexpected(ok.error());
   }
   // Kafka's committed offsets follow the register's (which stay the source of truth).
   std::vector<events::TopicPartition> offsets;
   for (const auto& [topic, next] : pending.offsets) {
     offsets.push_back({topic, static_cast<std::int32_t>(partition), next});
+    positions_[{topic, static_cast<std::int32_t>(partition)}] = next;
   }
   if (auto ok = consumer_->StoreOffsets(offsets); !ok) {
     log::Warn("could not store offsets in Kafka", {{"error", ok.error().message}});
@@ -322,6 +333,12 @@ Result<void> Pipeline::Drain(std::uint32_t partition) {
       sent_upto_[partition] = record.seq();
       continue;
     }
+    if (record.kind_case() == v1::OutboxRecord::KIND_NOT_SET) {
+      // Unreadable (an older version's bytes beyond repair): nothing can ever send it.
+      if (auto ok = Park(partition, record.seq(), "unreadable outbox record"); !ok) return ok;
+      sent_upto_[partition] = record.seq();
+      continue;
+    }
     const events::Record out = record.has_dead_letter()
                                    ? events::EncodeDeadLetter(record.dead_letter())
                                    : events::EncodeOutput(record.output(), source_);
@@ -329,6 +346,12 @@ Result<void> Pipeline::Drain(std::uint32_t partition) {
     auto produced = producer_->Produce(TopicFor(record), out, tag);
     if (!produced) {
       if (produced.error().code == ErrorCode::kUnavailable) return {};  // queue full: later
+      if (produced.error().code == ErrorCode::kInvalidArgument) {
+        // This record can never be produced (too large, invalid): moved aside, never fatal.
+        if (auto ok = Park(partition, record.seq(), produced.error().message); !ok) return ok;
+        sent_upto_[partition] = record.seq();
+        continue;
+      }
       return std::unexpected(produced.error());
     }
     in_flight_[tag] = Delivery{partition, record.seq(), record};
@@ -368,6 +391,11 @@ void Pipeline::OnDelivery(std::uint64_t tag, std::optional<Error> error) {
     } else {
       probe_.Output(delivery.record.output());
     }
+  } else if (error->code == ErrorCode::kInvalidArgument) {
+    // The broker refused the record itself: sending it again would fail again, forever.
+    counters_.delivery_failures.fetch_add(1, std::memory_order_relaxed);
+    probe_.DeliveryFailed();
+    to_park_[delivery.partition].emplace_back(delivery.seq, error->message);
   } else {
     counters_.delivery_failures.fetch_add(1, std::memory_order_relaxed);
     probe_.DeliveryFailed();
@@ -379,12 +407,29 @@ void Pipeline::OnDelivery(std::uint64_t tag, std::optional<Error> error) {
   }
 }
 
+Result<void> Pipeline::Park(std::uint32_t partition, std::uint64_t seq,
+                            const std::string& reason) {
+  if (auto ok = reg_.ParkOutbox(partition, seq, reason); !ok) return ok;
+  probe_.OutboxParked();
+  log::Error("outbox record refused for good: moved aside (circtl parked lists it)",
+             {{"partition", partition}, {"seq", static_cast<std::int64_t>(seq)},
+              {"reason", reason}});
+  return {};
+}
+
 Result<void> Pipeline::AckDelivered() {
   for (auto& [partition, seqs] : delivered_) {
     if (seqs.empty()) continue;
     if (auto ok = reg_.AckOutbox(partition, seqs); !ok) return ok;
     seqs.clear();
   }
+  for (auto& [partition, parked] : to_park_) {
+    if (!owned_.count(partition)) continue;  // released meanwhile: the next owner retries it
+    for (const auto& [seq, reason] : parked) {
+      if (auto ok = Park(partition, seq, reason); !ok) return ok;
+    }
+  }
+  to_park_.clear();
   for (std::uint32_t partition : resend_) {
     sent_upto_[partition] = 0;  // read again whatever is still in the outbox
     dirty_.insert(partition);
@@ -412,6 +457,7 @@ void Pipeline::OnAssign(std::vector<events::TopicPartition>& partitions) {
       return;
     }
     tp.offset = offset->value_or(-1);
+    positions_[{tp.topic, tp.partition}] = tp.offset;
     owned_.insert(partition);
     owned_topics_[partition].insert(tp.topic);
     sent_upto_[partition] = 0;
@@ -444,6 +490,8 @@ void Pipeline::OnRevoke(const std::vector<events::TopicPartition>& partitions, b
     topics.erase(tp.topic);
     if (topics.empty()) released.insert(partition);
     probe_.ForgetPartition(tp.topic, tp.partition);
+    probe_.OffsetGap(tp.topic, tp.partition, false);
+    positions_.erase({tp.topic, tp.partition});
     log::Info(lost ? "partition lost" : "partition revoked",
               {{"topic", tp.topic}, {"partition", tp.partition}});
   }
@@ -492,6 +540,54 @@ void Pipeline::OnRevoke(const std::vector<events::TopicPartition>& partitions, b
   }
   probe_.Rebalance(lost ? "lost" : "revoked", partitions.size());
   PublishOwned();
+}
+
+// ---- offset gaps and lag ----------------------------------------------------------------------
+
+void Pipeline::OnOffsetGap(const events::TopicPartition& tp, const std::string& detail) {
+  if (!config_.AcceptsOffsetGap(tp.topic, tp.partition)) {
+    probe_.OffsetGap(tp.topic, tp.partition, true);
+    log::Error("offset gap: the partition's stored offset is outside its log; it stays paused "
+               "(nothing is skipped) until an operator restarts cird with "
+               "--accept-offset-gap TOPIC:PARTITION",
+               {{"topic", tp.topic}, {"partition", tp.partition}, {"offset", tp.offset},
+                {"detail", detail}});
+    return;
+  }
+  auto marks = consumer_->QueryWatermarks(tp.topic, tp.partition, std::chrono::seconds(5));
+  const std::int64_t stored = positions_.count({tp.topic, tp.partition})
+                                  ? positions_[{tp.topic, tp.partition}]
+                                  : tp.offset;
+  events::TopicPartition start{tp.topic, tp.partition, marks ? marks->low : -2};
+  if (auto ok = consumer_->Seek(start, std::chrono::seconds(5)); !ok) {
+    probe_.OffsetGap(tp.topic, tp.partition, true);
+    log::Error("offset gap accepted, but the seek to the log start failed; still paused",
+               {{"topic", tp.topic}, {"partition", tp.partition}, {"error", ok.error().message}});
+    return;
+  }
+  probe_.OffsetGap(tp.topic, tp.partition, false);
+  probe_.OffsetGapAccepted();
+  log::Warn("offset gap accepted (--accept-offset-gap): resuming at the log start; the records "
+            "in between were never consumed",
+            {{"topic", tp.topic}, {"partition", tp.partition}, {"stored_offset", stored},
+             {"log_start", marks ? marks->low : -1}, {"log_end", marks ? marks->high : -1},
+             {"skipped", marks && marks->low > stored ? marks->low - stored : 0}});
+}
+
+void Pipeline::OnLag(const std::vector<events::PartitionLag>& lags) {
+  for (const auto& lag : lags) {
+    std::int64_t value = lag.lag;
+    if (value < 0 && lag.high >= 0) {
+      // librdkafka has no position yet (nothing fetched since the restart): the register knows
+      // where the partition stands.
+      auto it = positions_.find({lag.topic, lag.partition});
+      if (it != positions_.end()) {
+        const std::int64_t from = it->second >= 0 ? it->second : std::max<std::int64_t>(lag.low, 0);
+        value = std::max<std::int64_t>(lag.high - from, 0);
+      }
+    }
+    probe_.ConsumerLag(lag.topic, lag.partition, value);
+  }
 }
 
 }  // namespace cir::cird

@@ -61,6 +61,7 @@ class Pipeline final : public events::RebalanceHandler {
   // RebalanceHandler (called from inside the consumer's poll, on the ingest thread).
   void OnAssign(std::vector<events::TopicPartition>& partitions) override;
   void OnRevoke(const std::vector<events::TopicPartition>& partitions, bool lost) override;
+  void OnOffsetGap(const events::TopicPartition& partition, const std::string& detail) override;
 
  private:
   // One consumed record: a decoded event or a dead letter, in the order consumed.
@@ -83,8 +84,16 @@ class Pipeline final : public events::RebalanceHandler {
   void Add(events::Record record);
   [[nodiscard]] Result<void> Flush();
   [[nodiscard]] Result<void> FlushPartition(std::uint32_t partition, Pending& pending);
-  [[nodiscard]] Result<void> Commit(std::uint32_t partition,
-                                    const storage::AppendRequest& request);
+  // Appends `request`; returns how many of its events the register took (appended or ignored:
+  // not duplicates, not dead letters).
+  [[nodiscard]] Result<std::uint64_t> Commit(std::uint32_t partition,
+                                             const storage::AppendRequest& request);
+  // Moves outbox entry (partition, seq) aside for good and counts it.
+  [[nodiscard]] Result<void> Park(std::uint32_t partition, std::uint64_t seq,
+                                  const std::string& reason);
+  // Event time as timers may see it: never beyond the wall clock + --event-time-max-ahead.
+  [[nodiscard]] google::protobuf::Timestamp Bounded(const google::protobuf::Timestamp& t) const;
+  void OnLag(const std::vector<events::PartitionLag>& lags);
   [[nodiscard]] Result<void> Tick();
   [[nodiscard]] Result<void> Drain(std::uint32_t partition);
   [[nodiscard]] Result<void> DrainAll();
@@ -123,6 +132,11 @@ class Pipeline final : public events::RebalanceHandler {
   std::optional<Error> deferred_error_;                   // an error inside a callback
   bool failed_ = false;                                   // Run returned an error
   std::map<std::uint32_t, std::set<std::uint64_t>> in_flight_seqs_;  // per partition
+  // Refused for good by the producer or broker: parked at the next AckDelivered.
+  std::map<std::uint32_t, std::vector<std::pair<std::uint64_t, std::string>>> to_park_;
+  // Next offset to read per (topic, partition), from the register: the lag of a partition
+  // librdkafka has no position for yet (an idle one after a restart) is high watermark - this.
+  std::map<std::pair<std::string, std::int32_t>, std::int64_t> positions_;
 
   PipelineCounters counters_;
 };

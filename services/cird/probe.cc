@@ -233,7 +233,24 @@ Probe::Probe(const std::string& version)
                  .Name("cir_ready")
                  .Help("1 when /readyz answers 200.")
                  .Register(*registry_)
-                 .Add({})) {
+                 .Add({})),
+      parked_(pm::BuildCounter()
+                  .Name("cir_outbox_parked_total")
+                  .Help("Outbox records moved aside for good: the producer or broker refused them "
+                        "permanently, or they no longer parse (circtl parked lists them).")
+                  .Register(*registry_)
+                  .Add({})),
+      gaps_(pm::BuildGauge()
+                .Name("cir_partition_offset_gap")
+                .Help("1 while an input partition is paused because its stored offset is outside "
+                      "its log (records deleted before cird consumed them, or a recreated topic).")
+                .Register(*registry_)),
+      gaps_accepted_(pm::BuildCounter()
+                         .Name("cir_offset_gaps_accepted_total")
+                         .Help("Offset gaps an operator accepted with --accept-offset-gap (the "
+                               "partition resumed at its log start).")
+                         .Register(*registry_)
+                         .Add({})) {
   pm::BuildGauge()
       .Name("cir_build_info")
       .Help("Always 1; the version is a label.")
@@ -259,7 +276,7 @@ Probe::Probe(const std::string& version)
   for (const char* reason :
        {"NULL_VALUE", "OVERSIZED", "MISSING_ATTRIBUTE", "BAD_ATTRIBUTE", "UNSUPPORTED_CONTENT_TYPE",
         "DECODE_ERROR", "ATTRIBUTE_MISMATCH", "INVALID_EVENT", "UNKNOWN_INITIATIVE",
-        "ALREADY_PROPOSED", "NO_PAYLOAD"}) {
+        "ALREADY_PROPOSED", "NO_PAYLOAD", "ID_CONFLICT"}) {
     dead_letters_.Add({{"reason", reason}});
   }
   for (const char* reason : {"UNKNOWN_KPI", "INITIATIVE_CLOSED", "STALE_TIMER"}) {
@@ -325,6 +342,20 @@ void Probe::ConsumerLag(const std::string& topic, std::int32_t partition, std::i
   lags_[{topic, partition}] = lag;
 }
 
+void Probe::OutboxParked() { parked_.Increment(); }
+
+void Probe::OffsetGap(const std::string& topic, std::int32_t partition, bool paused) {
+  gaps_.Add({{"topic", topic}, {"partition", std::to_string(partition)}}).Set(paused ? 1 : 0);
+  std::lock_guard lock(mu_);
+  if (paused) {
+    paused_gaps_.insert({topic, partition});
+  } else {
+    paused_gaps_.erase({topic, partition});
+  }
+}
+
+void Probe::OffsetGapAccepted() { gaps_accepted_.Increment(); }
+
 void Probe::ForgetPartition(const std::string& topic, std::int32_t partition) {
   auto& gauge = lag_.Add({{"topic", topic}, {"partition", std::to_string(partition)}});
   lag_.Remove(&gauge);
@@ -384,8 +415,12 @@ Probe::Readiness Probe::Ready() const {
   const double max_outbox_age_seconds = max_outbox_age_.load();
   std::int64_t total_lag = 0;
   bool lag_known = true;
+  std::string gaps;
   {
     std::lock_guard lock(mu_);
+    for (const auto& [topic, partition] : paused_gaps_) {
+      gaps += (gaps.empty() ? "" : ", ") + topic + "/" + std::to_string(partition);
+    }
     // Owning partitions without a statistics report yet: the lag is not known.
     if (lags_.empty() && partitions_.Value() > 0) lag_known = false;
     for (const auto& [key, lag] : lags_) {
@@ -399,7 +434,7 @@ Probe::Readiness Probe::Ready() const {
   const bool draining = age <= max_outbox_age_seconds;
   const bool stopping = shutting_down_.load();
   Readiness r;
-  r.ready = joined && caught_up && draining && !stopping;
+  r.ready = joined && caught_up && draining && !stopping && gaps.empty();
   auto check = [](bool ok, const std::string& detail) {
     return std::string("{\"ok\":") + (ok ? "true" : "false") + ",\"detail\":\"" + detail + "\"}";
   };
@@ -415,6 +450,10 @@ Probe::Readiness Probe::Ready() const {
            check(draining, "oldest undelivered record " + std::to_string(static_cast<int>(age)) +
                                "s old, at most " +
                                std::to_string(static_cast<int>(max_outbox_age_seconds)) + "s") +
+           ",\"offset_gaps\":" +
+           check(gaps.empty(), gaps.empty() ? "none"
+                                            : "paused on an offset gap: " + gaps +
+                                                  " (see the CirOffsetGap runbook)") +
            ",\"shutdown\":" + check(!stopping, stopping ? "stopping" : "running") + "}}\n";
   ready_.Set(r.ready ? 1 : 0);
   return r;

@@ -19,6 +19,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -57,6 +58,11 @@ class Probe {
   void Rebalance(const char* event, std::size_t partitions);  // assigned | revoked | lost
   void ConsumerLag(const std::string& topic, std::int32_t partition, std::int64_t lag);
   void ForgetPartition(const std::string& topic, std::int32_t partition);
+  void OutboxParked();  // an outbox record moved aside for good (a permanent produce error)
+  // A partition stopped on an offset gap (`paused`), or no longer (accepted, or revoked). While
+  // any is paused, Ready() fails naming it.
+  void OffsetGap(const std::string& topic, std::int32_t partition, bool paused);
+  void OffsetGapAccepted();
 
   // ---- state refreshed periodically from the register ----
   void SetSummary(const storage::Summary& summary);
@@ -114,9 +120,13 @@ class Probe {
   prometheus::Gauge& partitions_;
   prometheus::Family<prometheus::Gauge>& rocksdb_;
   prometheus::Gauge& ready_;
+  prometheus::Counter& parked_;
+  prometheus::Family<prometheus::Gauge>& gaps_;
+  prometheus::Counter& gaps_accepted_;
 
   mutable std::mutex mu_;
   std::map<std::pair<std::string, std::int32_t>, std::int64_t> lags_;  // GUARDED_BY(mu_)
+  std::set<std::pair<std::string, std::int32_t>> paused_gaps_;          // GUARDED_BY(mu_)
   std::atomic<bool> group_joined_{false};
   std::atomic<bool> shutting_down_{false};
   std::atomic<std::int64_t> heartbeat_ms_{0};

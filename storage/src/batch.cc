@@ -6,6 +6,8 @@
 #include <set>
 #include <utility>
 
+#include "cir/utf8.h"
+
 namespace cir::storage::internal {
 namespace {
 
@@ -85,6 +87,11 @@ void BatchBuilder::AddOutbox(v1::OutboxRecord record) {
 }
 
 void BatchBuilder::AddDeadLetter(v1::DeadLetter dead_letter) {
+  // Its text fields quote outside input: kept valid UTF-8 so that the record parses back.
+  for (std::string* text : {dead_letter.mutable_reason_code(), dead_letter.mutable_reason(),
+                            dead_letter.mutable_source_topic(), dead_letter.mutable_truncated()}) {
+    if (!utf8::Valid(*text)) *text = utf8::Escape(*text);
+  }
   v1::OutboxRecord record;
   *record.mutable_dead_letter() = std::move(dead_letter);
   AddOutbox(std::move(record));
@@ -112,6 +119,23 @@ EventOutcome BatchBuilder::Reject(const std::string& initiative_id, std::string 
   return outcome;
 }
 
+Result<bool> BatchBuilder::SameContent(const std::string& dedupe_key,
+                                       const v1::DedupeEntry& first,
+                                       const v1::ValueChainEvent& event) {
+  const std::string bytes = event.SerializeAsString();
+  if (auto it = staged_content_.find(dedupe_key); it != staged_content_.end()) {
+    return it->second == bytes;
+  }
+  auto stored = db_.GetProto<v1::StoredEvent>(
+      Cf::kEvents, EventKey(partition_, first.initiative_id(), first.revision()));
+  if (!stored) return std::unexpected(stored.error());
+  if (!*stored) {
+    return Fail(ErrorCode::kCorruption, "dedupe entry " + Printable(dedupe_key) +
+                                            " points at a missing event in " + db_.path());
+  }
+  return (*stored)->value_chain().SerializeAsString() == bytes;
+}
+
 void BatchBuilder::PutOffset(const std::string& topic, std::int64_t offset) {
   Put(Cf::kOffsets, OffsetKey(partition_, topic), EncodeOffset(offset));
 }
@@ -134,6 +158,22 @@ Result<EventOutcome> BatchBuilder::Fold(Candidate candidate) {
     auto stored = db_.GetProto<v1::DedupeEntry>(Cf::kDedupe, dedupe_key);
     if (!stored) return std::unexpected(stored.error());
     first = std::move(*stored);
+  }
+  if (first && !is_timer) {
+    // The same (source, id) must mean the same event: a different one is a producer's bug that
+    // a silent drop would hide. Byte-identical repeats (redeliveries, replays) stay duplicates.
+    auto same = SameContent(dedupe_key, *first, candidate.event.value_chain());
+    if (!same) return std::unexpected(same.error());
+    if (!*same) {
+      return Reject(id, "ID_CONFLICT",
+                    "source '" + utf8::Quote(candidate.dedupe_source) + "' id '" +
+                        utf8::Quote(candidate.dedupe_id) +
+                        "' was appended before (initiative '" + utf8::Quote(first->initiative_id()) +
+                        "', revision " + std::to_string(first->revision()) +
+                        ") with different content",
+                    candidate.event.source_topic(), candidate.event.source_offset(),
+                    std::move(candidate.dead_letter));
+    }
   }
   if (first) {
     meta_.set_duplicates_skipped(meta_.duplicates_skipped() + 1);
@@ -188,6 +228,7 @@ Result<EventOutcome> BatchBuilder::Fold(Candidate candidate) {
     ++result_.appended;
   }
   Put(Cf::kEvents, EventKey(partition_, id, stored.revision()), Serialize(stored));
+  if (!is_timer) staged_content_.emplace(dedupe_key, stored.value_chain().SerializeAsString());
   v1::DedupeEntry entry;
   entry.set_initiative_id(id);
   entry.set_revision(stored.revision());

@@ -83,6 +83,11 @@ class BatchBuilder {
   };
 
   void AddOutbox(v1::OutboxRecord record);
+  // Whether `event` equals the event that `first` (found under `dedupe_key`) points at, staged in
+  // this batch or stored. kCorruption when the stored event is missing.
+  [[nodiscard]] Result<bool> SameContent(const std::string& dedupe_key,
+                                         const v1::DedupeEntry& first,
+                                         const v1::ValueChainEvent& event);
   void Put(Cf cf, std::string_view key, std::string_view value);
   void Delete(Cf cf, std::string_view key);
 
@@ -94,6 +99,7 @@ class BatchBuilder {
   rocksdb::WriteBatch batch_;
   std::unordered_map<std::string, Cached> projections_;
   std::unordered_map<std::string, v1::DedupeEntry> dedupe_;  // dedupe key -> staged entry
+  std::unordered_map<std::string, std::string> staged_content_;  // dedupe key -> event bytes
   AppendResult result_;
 };
 

@@ -31,11 +31,12 @@ enum class Cf : std::size_t {
   kOutbox,       // P + seq u64                              -> OutboxRecord
   kTimers,       // P + due ms u64 + initiative + 0x00 + kind u32 + 0x00 + kpi -> empty
   kMeta,         // P                                        -> PartitionMeta
+  kParked,       // P + seq u64                              -> ParkedRecord (outbox moved aside)
   kCount,
 };
 
 inline constexpr std::array<std::string_view, static_cast<std::size_t>(Cf::kCount)> kCfNames = {
-    "default", "events", "projections", "dedupe", "offsets", "outbox", "timers", "meta"};
+    "default", "events", "projections", "dedupe", "offsets", "outbox", "timers", "meta", "parked"};
 
 [[nodiscard]] constexpr std::string_view CfName(Cf cf) {
   return kCfNames[static_cast<std::size_t>(cf)];

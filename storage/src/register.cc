@@ -1,5 +1,6 @@
 // The register on RocksDB: Open, Append, FireDueTimers and the reads. The fold-and-write path is
 // in batch.cc, Verify and Rebuild in verify.cc, the key layout in keys.cc.
+#include "cir/utf8.h"
 #include "cir/storage/register.h"
 
 #include <chrono>
@@ -10,6 +11,7 @@
 #include "batch.h"
 #include "db.h"
 #include "keys.h"
+#include "repair.h"
 #include "verify.h"
 
 namespace cir::storage {
@@ -40,6 +42,9 @@ std::string KeyProblem(const v1::ValueChainEvent& event) {
   if (internal::HasNul(event.id())) return "the event id contains a NUL byte";
   if (internal::HasNul(event.source())) return "the event source contains a NUL byte";
   if (internal::HasNul(event.initiative_id())) return "the initiative id contains a NUL byte";
+  // What is stored must parse back (proto3 strings are UTF-8); Validate already checks this, but
+  // the register does not trust its callers with its own readability.
+  if (auto ok = utf8::CheckMessage(event); !ok) return ok.error().message;
   return {};
 }
 
@@ -257,7 +262,19 @@ class RocksRegister final : public Register {
         break;
       }
       auto record = Db::Parse<v1::OutboxRecord>(Cf::kOutbox, scan.key(), scan.value());
-      if (!record) return std::unexpected(record.error());
+      if (!record) {
+        // Written by an older version with invalid UTF-8 in a string field: read it repaired
+        // (in memory; `circtl repair` rewrites it). Beyond repair, it comes back with no kind,
+        // which the reader parks instead of stopping on it.
+        v1::OutboxRecord repaired;
+        auto bytes = internal::SanitizeUtf8(v1::OutboxRecord::descriptor(), scan.value());
+        if (!bytes || !repaired.ParseFromString(*bytes)) {
+          repaired.Clear();
+          repaired.set_seq(internal::ParseOutboxKey(scan.key()).value_or(0));
+          repaired.set_partition(partition);
+        }
+        record = std::move(repaired);
+      }
       records.push_back(std::move(*record));
     }
     return records;
@@ -274,6 +291,17 @@ class RocksRegister final : public Register {
     }
     return db_->Write(batch, sync_, "acknowledging outbox records of partition " +
                                         std::to_string(partition));
+  }
+
+  Result<void> ParkOutbox(std::uint32_t partition, std::uint64_t seq,
+                          const std::string& reason) override {
+    return internal::ParkOutboxEntry(*db_, partition, seq, reason, clock_->Now(), sync_);
+  }
+
+  Result<std::vector<v1::ParkedRecord>> Parked() override { return internal::ReadParked(*db_); }
+
+  Result<RepairReport> Repair(const Projector& projector) override {
+    return internal::RepairDb(*db_, projector, clock_->Now(), sync_);
   }
 
   Result<VerifyReport> Verify(const Projector& projector) override {

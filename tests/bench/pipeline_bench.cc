@@ -136,6 +136,7 @@ double BareConsumer(const Cluster& cluster, std::uint64_t n, int partitions) {
   struct NoOp final : events::RebalanceHandler {
     void OnAssign(std::vector<events::TopicPartition>&) override {}
     void OnRevoke(const std::vector<events::TopicPartition>&, bool) override {}
+    void OnOffsetGap(const events::TopicPartition&, const std::string&) override {}
   } handler;
   auto consumer = Must(events::Consumer::Create(cluster.settings, "bench-bare", {"bench.raw"},
                                                 &handler),

@@ -157,7 +157,7 @@ TEST(CloudEvents, DeadLetterKeepsTheOriginalAndNamesTheReason) {
   record.value = "{nope";
   auto rejected = DecodeRecord(record, Limits{});
   ASSERT_FALSE(rejected.has_value());
-  const Record dead = EncodeDeadLetter(MakeDeadLetter(record, rejected.error()));
+  const Record dead = EncodeDeadLetter(MakeDeadLetter(record, rejected.error(), Limits{}));
   EXPECT_EQ(dead.key, record.key);
   EXPECT_EQ(dead.value, record.value);
   EXPECT_EQ(dead.Header("ce_id").value_or(""), "m-1");

@@ -121,7 +121,7 @@ TEST(Codec, BinaryRoundTrip) {
 TEST(Codec, ToJsonIsOneLineWithProtoNames) {
   auto event = DecodeJson(Event(R"("kpiMeasured":{"kpi":"mttr","value":85.5})"), Limits{});
   ASSERT_TRUE(event.has_value());
-  const std::string json = ToJson(*event);
+  const std::string json = ToJson(*event).value();
   EXPECT_EQ(json.find('\n'), std::string::npos);
   EXPECT_NE(json.find(R"("initiative_id":"INI-1")"), std::string::npos) << json;
   EXPECT_NE(json.find(R"("event_time":"2026-01-05T09:00:00Z")"), std::string::npos) << json;

@@ -45,7 +45,8 @@ struct Record {
 
 // Why an inbound record was not accepted. `reason_code` is one of:
 //   OVERSIZED, NULL_VALUE, MISSING_ATTRIBUTE, BAD_ATTRIBUTE, UNSUPPORTED_CONTENT_TYPE,
-//   DECODE_ERROR, ATTRIBUTE_MISMATCH, INVALID_EVENT.
+//   DECODE_ERROR, ATTRIBUTE_MISMATCH, INVALID_EVENT. `reason` is valid UTF-8 (input it quotes is
+//   escaped and cut).
 struct Rejection {
   std::string reason_code;
   std::string reason;
@@ -76,12 +77,36 @@ inline constexpr std::string_view kTypePrefix = "dev.cir.v1.";
 // Decodes a record that EncodeOutput made (by its ce_type). Errors: kInvalidArgument.
 [[nodiscard]] Result<v1::Output> DecodeOutput(const Record& record);
 
-// The dead letter for a rejected record: the original key, value and headers, and the reason.
-[[nodiscard]] v1::DeadLetter MakeDeadLetter(const Record& record, const Rejection& rejection);
+// The media type of a Content-Type value, lower case and without parameters
+// ("Application/JSON; charset=utf-8" → "application/json"); nullopt when it is malformed (not
+// `type/subtype` tokens, a malformed parameter) or names a charset other than UTF-8.
+[[nodiscard]] std::optional<std::string> ParseMediaType(std::string_view content_type);
 
-// A dead letter as the record to publish: the original key, value and headers, plus
-// `cir_dlq_reason_code`, `cir_dlq_reason`, `cir_dlq_source_topic`, `cir_dlq_source_partition`
-// and `cir_dlq_source_offset` headers.
+// The dead letter for a rejected record: the original key, value and headers, and the reason
+// (made valid UTF-8), cut by FitDeadLetter to limits.max_dead_letter_bytes.
+[[nodiscard]] v1::DeadLetter MakeDeadLetter(const Record& record, const Rejection& rejection,
+                                            const Limits& limits);
+
+// Bytes reserved for cird's own cir_dlq_* headers when sizing a dead letter.
+inline constexpr std::size_t kDeadLetterHeaderReserve = 512;
+// When a dead letter must be cut: the reason, the key, each header name and value keep at most
+// this many bytes, and at most kMaxCutHeaders headers are kept.
+inline constexpr std::size_t kMaxCutText = 1024;
+inline constexpr std::size_t kMaxCutHeaders = 64;
+
+// The size of the record EncodeDeadLetter would make of `dead_letter` (an upper bound).
+[[nodiscard]] std::size_t DeadLetterBytes(const v1::DeadLetter& dead_letter);
+
+// Cuts `dead_letter` so that DeadLetterBytes <= max_bytes: reason, headers and key to the bounds
+// above, then the value to what room is left. What was cut is recorded in `truncated`
+// ("key:950000->1024,value:65536->…"), which EncodeDeadLetter sends as `cir_dlq_truncated`.
+// REQUIRES: max_bytes >= 64 KiB (room for the bounded parts).
+void FitDeadLetter(v1::DeadLetter& dead_letter, std::size_t max_bytes);
+
+// A dead letter as the record to publish: the original key, value and headers (except any
+// `cir_dlq_*` header the producer sent: those names are cird's), plus `cir_dlq_reason_code`,
+// `cir_dlq_reason`, `cir_dlq_source_topic`, `cir_dlq_source_partition`, `cir_dlq_source_offset`
+// and, when it was cut, `cir_dlq_truncated`.
 [[nodiscard]] Record EncodeDeadLetter(const v1::DeadLetter& dead_letter);
 
 }  // namespace cir::events

@@ -22,10 +22,22 @@ struct Limits {
   std::size_t max_text_bytes = 4096;    // title, vision, goal, descriptions, notes, reasons
   std::size_t max_tags = 32;
   std::size_t max_actions = 256;
+  std::size_t max_json_depth = 64;      // nesting of objects and arrays in any JSON input
+  // A dead letter (key + value + headers + cird's reason headers) is cut to fit this, so that
+  // the producer (message.max.bytes, 1,000,000 by default) always takes it.
+  std::size_t max_dead_letter_bytes = 512 * 1024;
 };
 
+// The strict gate every JSON text from outside passes before a parser that recurses sees it:
+// RFC 8259 exactly (no single quotes, comments, trailing commas, NaN; valid UTF-8 in strings, no
+// lone surrogates), no object with the same key twice, and objects and arrays nested at most
+// `max_depth` deep. Non-recursive: any input, however deep, costs a bounded stack.
+// Errors: kInvalidArgument saying what and where ("at byte 17: …"); valid UTF-8 whatever the input.
+[[nodiscard]] Result<void> CheckJson(std::string_view json, std::size_t max_depth);
+
 // Parses one event from protobuf's JSON mapping (lowerCamelCase or proto field names, enum names
-// as strings, RFC 3339 timestamps). Unknown fields are errors, so typos fail loudly.
+// as strings, RFC 3339 timestamps), after CheckJson. Unknown fields are errors, so typos fail
+// loudly.
 // Errors: kInvalidArgument with the parser's message. Does not validate; see Validate.
 [[nodiscard]] Result<v1::ValueChainEvent> ParseJson(std::string_view json, const Limits& limits);
 
@@ -40,6 +52,9 @@ struct Limits {
 [[nodiscard]] Result<v1::ValueChainEvent> DecodeJson(std::string_view json, const Limits& limits);
 
 // One message as compact JSON on one line (proto field names, enums as names, defaults left out).
-[[nodiscard]] std::string ToJson(const google::protobuf::Message& message);
+// Errors: kInternal when protobuf cannot print it (a timestamp outside its range, a string field
+// that is not UTF-8); never aborts.
+[[nodiscard]] Result<std::string> ToJson(const google::protobuf::Message& message);
+
 
 }  // namespace cir::events

@@ -31,14 +31,18 @@ struct KafkaSettings {
 struct TopicPartition {
   std::string topic;
   std::int32_t partition = 0;
-  std::int64_t offset = -1;  // next offset to read; < 0: none stored (auto.offset.reset applies)
+  std::int64_t offset = -1;  // next offset to read; < 0: none stored (read from the beginning)
 };
 
-// A partition's consumer lag as librdkafka's statistics report it (-1: not known yet).
+// A partition's consumer lag as librdkafka's statistics report it (-1: not known yet), with the
+// partition's low and high watermarks (-1: not known yet), from which a caller that knows its
+// position can compute the lag when librdkafka does not (an idle partition after a restart).
 struct PartitionLag {
   std::string topic;
   std::int32_t partition = 0;
   std::int64_t lag = -1;
+  std::int64_t low = -1;
+  std::int64_t high = -1;
 };
 
 class RebalanceHandler {
@@ -49,6 +53,17 @@ class RebalanceHandler {
   // Partitions are being revoked (`lost`: another member may own them already). Anything pending
   // for them must be finished before returning.
   virtual void OnRevoke(const std::vector<TopicPartition>& partitions, bool lost) = 0;
+  // The offset a partition was started at is outside its log (below the log start: retention
+  // deleted records not yet consumed; above the end: the topic was recreated). The consumer does
+  // not skip: the partition fetches nothing until AcceptGap. `partition.offset` is the offset
+  // asked for; `detail` is librdkafka's text. Called from inside Poll.
+  virtual void OnOffsetGap(const TopicPartition& partition, const std::string& detail) = 0;
+};
+
+// A partition's log: [low, high) are the offsets it holds.
+struct Watermarks {
+  std::int64_t low = 0;
+  std::int64_t high = 0;
 };
 
 class Consumer {
@@ -67,7 +82,8 @@ class Consumer {
       LagCallback on_lag = nullptr);
 
   // The next record, or nullopt when none arrived within `timeout`. Transient errors are logged
-  // by librdkafka and retried; a fatal one is returned.
+  // by librdkafka and retried; a fatal one is returned; an offset outside a partition's log goes
+  // to the handler's OnOffsetGap.
   [[nodiscard]] virtual Result<std::optional<Record>> Poll(std::chrono::milliseconds timeout) = 0;
 
   // Marks offsets (the next offset to read) for the background commit.
@@ -75,6 +91,15 @@ class Consumer {
 
   // Commits the stored offsets now (synchronously).
   [[nodiscard]] virtual Result<void> Commit() = 0;
+
+  // The partition's watermarks, asked of its leader (blocks up to `timeout`).
+  [[nodiscard]] virtual Result<Watermarks> QueryWatermarks(const std::string& topic,
+                                                           std::int32_t partition,
+                                                           std::chrono::milliseconds timeout) = 0;
+
+  // Resumes a partition stopped by an offset gap at `offset` (an operator accepted the gap).
+  [[nodiscard]] virtual Result<void> Seek(const TopicPartition& partition,
+                                          std::chrono::milliseconds timeout) = 0;
 
   // Leaves the group (revoking through the handler) and closes. Idempotent.
   virtual void Close() = 0;

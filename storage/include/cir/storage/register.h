@@ -128,6 +128,15 @@ struct OutboxBacklog {
   std::optional<google::protobuf::Timestamp> oldest_recorded_at;
 };
 
+// What Register::Repair did.
+struct RepairReport {
+  std::uint64_t records_rewritten = 0;    // values that did not parse, re-encoded as valid UTF-8
+  std::uint64_t outbox_parked = 0;        // outbox records beyond repair, moved aside
+  std::uint64_t dedupe_fixed = 0;         // dedupe entries added or dropped to match the streams
+  std::uint64_t projections_rebuilt = 0;  // projections that differed after the repair (Rebuild)
+  std::vector<std::string> unrepairable;  // each a sentence naming the key
+};
+
 // RocksDB's own figures (from its properties), summed over the column families.
 struct DbFigures {
   std::uint64_t live_data_bytes = 0;            // rocksdb.estimate-live-data-size
@@ -198,12 +207,32 @@ class Register {
 
   // Up to `limit` outbox records of `partition` with seq > after_seq, in seq order. Seqs start at
   // 1 and are never reused, so after_seq = 0 reads from the oldest record not yet acknowledged.
+  // A record an older version wrote with invalid UTF-8 is returned repaired (see Repair); one that
+  // does not parse at all is returned with only seq and partition set (kind not set): the caller
+  // parks it (ParkOutbox) instead of failing on it.
   [[nodiscard]] virtual Result<std::vector<v1::OutboxRecord>> ReadOutbox(
       std::uint32_t partition, std::uint64_t after_seq, std::size_t limit) = 0;
 
   // Deletes delivered outbox records. Deleting an absent seq is not an error.
   [[nodiscard]] virtual Result<void> AckOutbox(std::uint32_t partition,
                                                const std::vector<std::uint64_t>& seqs) = 0;
+
+  // Moves outbox entry (partition, seq) aside for good (a permanent produce error): it leaves the
+  // outbox, so it blocks nothing and is never resent, and is kept in the parked records with
+  // `reason`. Absent entries are not an error. REQUIRES: the caller is the only writer of
+  // `partition`.
+  [[nodiscard]] virtual Result<void> ParkOutbox(std::uint32_t partition, std::uint64_t seq,
+                                                const std::string& reason) = 0;
+
+  // Every parked record, partition then seq order. Any thread.
+  [[nodiscard]] virtual Result<std::vector<v1::ParkedRecord>> Parked() = 0;
+
+  // Makes a register readable again that holds values protobuf cannot parse (proto3 strings with
+  // invalid UTF-8, written by versions before 0.2): re-encodes them with the invalid bytes
+  // escaped, parks outbox records beyond that, reindexes the dedupe index from the streams and
+  // rebuilds projections and timers. A sound register is left as it is. `circtl repair`.
+  // REQUIRES: no other process or thread writes the register.
+  [[nodiscard]] virtual Result<RepairReport> Repair(const Projector& projector) = 0;
 
   // Checks every invariant: revisions contiguous from 1 per stream; every event in the dedupe
   // index and every dedupe entry pointing at its event; every projection equal to a fold of its
