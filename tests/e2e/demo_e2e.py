@@ -27,7 +27,7 @@ def hold_8080():
     """Takes port 8080 if it is free; either way it is busy for cird."""
     s = socket.socket()
     try:
-        s.bind(("0.0.0.0", 8080))
+        s.bind(("127.0.0.1", 8080))  # loopback only; a 0.0.0.0 or 127.0.0.1 bind then fails
         s.listen(1)
     except OSError:
         pass  # already taken by something else: just as good
