@@ -158,7 +158,9 @@ int History(const ApiTarget& api, const std::string& id, bool transitions, std::
   }
   for (const auto& item : all) {
     if (transitions) {
-      out << item.value("time", "") << "  " << Short(item.value("from_step", json("STEP_")), "STEP_")
+      // The first transition has no from_step (STEP_UNSPECIFIED is left out of the JSON).
+      const std::string from = Short(item.value("from_step", json("")), "STEP_");
+      out << item.value("time", "") << "  " << (from.empty() ? "(proposed)" : from)
           << " -> " << Short(item["to_step"], "STEP_") << "  iteration "
           << item.value("iteration", 0);
       if (item.contains("skipped_steps")) {

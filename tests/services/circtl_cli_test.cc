@@ -113,7 +113,12 @@ class ScriptedApi {
     } else if (path.ends_with("/events")) {
       body = {{"events", json::array()}, {"total", 0}};
     } else if (path.ends_with("/transitions")) {
-      body = {{"transitions", json::array()}, {"total", 0}};
+      body = {{"transitions",
+               json::array({{{"to_step", "STEP_VISION"}, {"iteration", 1},
+                             {"time", "2026-01-01T00:00:00Z"}},
+                            {{"from_step", "STEP_VISION"}, {"to_step", "STEP_PLAN"},
+                             {"iteration", 1}, {"time", "2026-01-02T00:00:00Z"}}})},
+              {"total", 2}};
     } else {
       body = {{"initiative", {{"initiative_id", "X"}}}, {"principles", json::array()},
               {"targets", json::array()}};
@@ -343,6 +348,14 @@ TEST_F(CirctlCliTest, StatsSeparatesEveryNameFromItsCount) {
   EXPECT_NE(run.out.find("MOMENTUM_NOT_SUSTAINED 12"), std::string::npos) << run.out;
   EXPECT_EQ(run.out.find("EROSION1"), std::string::npos) << run.out;
   EXPECT_NE(run.out.find("CURRENT_STATE"), std::string::npos) << run.out;
+}
+
+TEST_F(CirctlCliTest, HistoryNamesTheStartOfTheFirstTransition) {
+  const Outcome run = Circtl({}, "history X --transitions --api " + Used().url());
+  ASSERT_EQ(run.code, 0) << run.err;
+  EXPECT_EQ(run.out,
+            "2026-01-01T00:00:00Z  (proposed) -> VISION  iteration 1\n"
+            "2026-01-02T00:00:00Z  VISION -> PLAN  iteration 1\n");
 }
 
 TEST_F(CirctlCliTest, ProgressOnStderrOnlyWhenAskedOffATerminal) {
