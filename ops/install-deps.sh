@@ -65,6 +65,27 @@ ensure_helm() {
   echo "install-deps: $("$tools_dir/bin/helm" version --short) at $tools_dir/bin/helm"
 }
 
+# Test and lint tools from npm (tests/e2e, tests/ops): the CloudEvents JS SDK that validates cird's
+# outputs, @redocly/cli that lints ops/openapi.yaml, ajv that checks live API responses against
+# it. Pinned in ops/tools/package.json and package-lock.json; installed with `npm ci` into
+# ops/tools/node_modules (ignored by git), never at build time. Idempotent: nothing happens while
+# the installed tree matches the lock file. Needs node and npm (installed with helm above).
+ensure_npm_tools() {
+  local dir
+  dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/tools"
+  local stamp="$dir/node_modules/.cir-lock.sha256"
+  local want
+  want="$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)"
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+    echo "install-deps: npm tools present ($dir/node_modules)"
+    return 0
+  fi
+  echo "install-deps: installing the npm tools of $dir/package-lock.json"
+  (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  echo "$want" >"$stamp"
+  echo "install-deps: npm tools installed in $dir/node_modules"
+}
+
 missing=()
 for p in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
@@ -75,6 +96,7 @@ done
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-deps: all ${#packages[@]} packages present"
   ensure_helm
+  ensure_npm_tools
   exit 0
 fi
 
@@ -90,3 +112,4 @@ apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 echo "install-deps: done"
 ensure_helm
+ensure_npm_tools

@@ -336,7 +336,7 @@ Record EncodeOutput(const v1::Output& output, const std::string& source) {
       {"ce_time", TimeUtil::ToString(time)},
       {"ce_subject", initiative},
       {"content-type", "application/protobuf"},
-      {"ce_dataschema", std::string("type.googleapis.com/cir.v1.") +
+      {"ce_dataschema", std::string("https://type.googleapis.com/cir.v1.") +
                             (transition ? "StepTransition" : "MomentumAlert")},
   };
   return record;

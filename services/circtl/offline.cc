@@ -2,6 +2,8 @@
 
 #include <google/protobuf/util/time_util.h>
 
+#include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -9,6 +11,7 @@
 #include "cir/events/codec.h"
 #include "cir/model/projector.h"
 #include "cir/storage/register.h"
+#include "progress.h"
 #include "stream_time.h"
 
 namespace cir::services {
@@ -111,6 +114,14 @@ class Replayer {
   }
 
   void CountLine() { ++lines_; }
+
+  // "circtl replay: 1200 lines (56%), 1180 appended, 3 bad, 410 outputs"; `percent` < 0: unknown.
+  std::string ProgressText(int percent) const {
+    std::string text = "circtl replay: " + std::to_string(lines_) + " lines";
+    if (percent >= 0) text += " (" + std::to_string(percent) + "%)";
+    return text + ", " + std::to_string(appended_) + " appended, " + std::to_string(bad_) +
+           " bad, " + std::to_string(outputs_) + " outputs";
+  }
 
  private:
   std::string Where() const {
@@ -238,7 +249,18 @@ int Replay(const ReplayOptions& options, std::ostream& out, std::ostream& err) {
   auto reg = OpenRegister(options.data_dir, /*create=*/true, options.sync, &clock, err);
   if (!reg) return kExitRegisterError;
 
+  // The file's size, for a percentage (unknown for standard input and pipes).
+  std::error_code size_error;
+  const auto size = options.file == "-" ? 0 : std::filesystem::file_size(options.file, size_error);
+  const bool sized = options.file != "-" && !size_error && size > 0;
+  Progress progress(err, ProgressWanted(options.progress), StderrIsTerminal(),
+                    std::chrono::milliseconds(250));
   Replayer replayer(options, *reg, clock, out, err);
+  auto percent = [&] {
+    if (!sized) return -1;
+    const auto at = file_stream.tellg();
+    return at < 0 ? 100 : static_cast<int>(100 * static_cast<std::uintmax_t>(at) / size);
+  };
   std::string line;
   std::int64_t number = 0;
   while (std::getline(*in, line)) {
@@ -246,8 +268,10 @@ int Replay(const ReplayOptions& options, std::ostream& out, std::ostream& err) {
     if (line.find_first_not_of(" \t\r") == std::string::npos || line[0] == '#') continue;
     replayer.CountLine();
     if (!replayer.Line(number, line)) return kExitRegisterError;
+    progress.Maybe([&] { return replayer.ProgressText(percent()); });
   }
   if (!replayer.Finish()) return kExitRegisterError;
+  progress.Finish(replayer.ProgressText(sized ? 100 : -1));
   return replayer.Summary();
 }
 
@@ -296,9 +320,34 @@ int Show(const ShowOptions& options, std::ostream& out, std::ostream& err) {
 int Verify(const VerifyOptions& options, std::ostream& out, std::ostream& err) {
   auto reg = OpenRegister(options.data_dir, /*create=*/false, true, nullptr, err);
   if (!reg) return kExitRegisterError;
-  auto projector = model::MakeProjector(options.model);
+  auto model = model::MakeProjector(options.model);
+  // Verify and Rebuild fold every stored event once: count the folds against the register's
+  // totals and report them from a ticker while the call runs.
+  CountingProjector counting(*model);
+  const storage::Projector* projector = &counting;
+  const char* what = options.rebuild ? "circtl rebuild" : "circtl verify";
+  std::uint64_t total = 0;
+  if (auto stats = reg->GetStats()) total = stats->events_appended + stats->timers_fired;
+  Progress progress(err, ProgressWanted(options.progress), StderrIsTerminal(),
+                    std::chrono::milliseconds(250));
+  auto text = [&] {
+    const std::uint64_t folded = counting.folded();
+    std::string line = std::string(what) + ": " + std::to_string(folded) + " of " +
+                       std::to_string(total) + " events folded";
+    if (total > 0) line += " (" + std::to_string(std::min<std::uint64_t>(100, 100 * folded / total)) + "%)";
+    return line;
+  };
+  progress.Now(text());
+  auto ticker = progress.enabled() ? std::make_unique<ProgressTicker>(
+                                         std::chrono::milliseconds(500),
+                                         [&] { progress.Now(text()); })
+                                   : nullptr;
+  auto finish = [&] {
+    ticker.reset();
+    progress.Finish(text());
+  };
   if (options.repair) {
-    auto report = reg->Repair(*projector);
+    auto report = reg->Repair(*model);
     if (!report) {
       err << "circtl: repair failed: " << report.error().ToString() << "\n";
       return kExitRegisterError;
@@ -312,6 +361,7 @@ int Verify(const VerifyOptions& options, std::ostream& out, std::ostream& err) {
   }
   if (options.rebuild) {
     auto changed = reg->Rebuild(*projector);
+    finish();
     if (!changed) {
       err << "circtl: rebuild failed: " << changed.error().ToString() << "\n";
       return kExitRegisterError;
@@ -320,6 +370,7 @@ int Verify(const VerifyOptions& options, std::ostream& out, std::ostream& err) {
     return kExitOk;
   }
   auto report = reg->Verify(*projector);
+  finish();
   if (!report) {
     err << "circtl: verify failed: " << report.error().ToString() << "\n";
     return kExitRegisterError;

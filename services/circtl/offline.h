@@ -27,6 +27,7 @@ struct ReplayOptions {
   // they fire up to `until` (RFC 3339), or up to the last event time when unset.
   std::optional<std::string> until;
   bool sync = false;
+  int progress = 0;  // > 0 report progress on `err`, < 0 never, 0 when stderr is a terminal
   model::Config model;
 };
 
@@ -48,6 +49,7 @@ struct VerifyOptions {
   std::string data_dir;
   bool rebuild = false;  // rewrite projections from the streams instead of only checking
   bool repair = false;   // make unreadable records readable, then reindex and rebuild
+  int progress = 0;      // as ReplayOptions::progress
   model::Config model;
 };
 // Checks the register's invariants (or rebuilds its projections) and prints the findings.

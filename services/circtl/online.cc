@@ -34,6 +34,11 @@ int Call(const ApiTarget& api, const std::string& path, json& body, std::ostream
   return reply->status >= 500 || body.is_discarded() ? kExitRegisterError : kExitBadInput;
 }
 
+// `text` padded to `width` columns, always followed by at least one space.
+std::string Column(const std::string& text, std::size_t width) {
+  return text + std::string(text.size() < width ? width - text.size() : 1, ' ');
+}
+
 std::string Short(const json& value, const std::string& prefix) {
   std::string text = value.is_string() ? value.get<std::string>() : "";
   if (text.rfind(prefix, 0) == 0) text = text.substr(prefix.size());
@@ -92,17 +97,22 @@ int ListInitiatives(const ApiTarget& api, const ListFilters& f, std::ostream& ou
   add("sort", f.sort);
   if (f.page_size > 0) add("page_size", std::to_string(f.page_size));
   json all = json::array();
-  std::string token;
+  std::string token = f.page_token;
+  std::uint64_t total = 0, shown = 0;
   if (!api.json) {
-    out << std::left << std::setw(20) << "ID" << std::setw(15) << "STEP" << std::setw(6) << "ITER"
-        << std::setw(18) << "OWNER" << "FIRING\n";
+    out << Column("ID", 20) << Column("STEP", 15) << Column("ITER", 6) << Column("OWNER", 18)
+        << "FIRING\n";
   }
   do {
     json body;
     std::string path = "/v1/initiatives" + query;
-    if (!token.empty()) path += std::string(query.empty() ? "?" : "&") + "page_token=" + token;
+    if (!token.empty()) {
+      path += std::string(query.empty() ? "?" : "&") + "page_token=" + UrlEncode(token);
+    }
     if (int code = Call(api, path, body, err)) return code;
+    total = body.value("total_matching", std::uint64_t{0});
     for (const auto& s : body["initiatives"]) {
+      ++shown;
       if (api.json) {
         all.push_back(s);
         continue;
@@ -111,14 +121,21 @@ int ListInitiatives(const ApiTarget& api, const ListFilters& f, std::ostream& ou
       for (const auto& a : s.value("firing_alerts", json::array())) {
         firing += (firing.empty() ? "" : ",") + Short(a["kind"], "ALERT_KIND_");
       }
-      out << std::left << std::setw(20) << s.value("initiative_id", "") << std::setw(15)
-          << Short(s.value("step", json()), "STEP_") << std::setw(6) << s.value("iteration", 0)
-          << std::setw(18) << s.value("owner", "") << firing << "\n";
+      out << Column(s.value("initiative_id", ""), 20)
+          << Column(Short(s.value("step", json()), "STEP_"), 15)
+          << Column(std::to_string(s.value("iteration", 0)), 6) << Column(s.value("owner", ""), 18)
+          << firing << "\n";
     }
     token = body.value("next_page_token", "");
   } while (f.all && !token.empty());
-  if (api.json) out << json{{"initiatives", all}}.dump() << "\n";
-  if (!f.all && !token.empty() && !api.json) out << "(more: --all)\n";
+  if (api.json) {
+    json page{{"initiatives", all}, {"total_matching", total}};
+    if (!token.empty()) page["next_page_token"] = token;
+    out << page.dump() << "\n";
+  } else if (!token.empty()) {
+    out << "(" << shown << " of " << total << " shown; next page: --page-token " << token
+        << ", or --all)\n";
+  }
   return kExitOk;
 }
 
@@ -141,7 +158,9 @@ int History(const ApiTarget& api, const std::string& id, bool transitions, std::
   }
   for (const auto& item : all) {
     if (transitions) {
-      out << item.value("time", "") << "  " << Short(item.value("from_step", json("STEP_")), "STEP_")
+      // The first transition has no from_step (STEP_UNSPECIFIED is left out of the JSON).
+      const std::string from = Short(item.value("from_step", json("")), "STEP_");
+      out << item.value("time", "") << "  " << (from.empty() ? "(proposed)" : from)
           << " -> " << Short(item["to_step"], "STEP_") << "  iteration "
           << item.value("iteration", 0);
       if (item.contains("skipped_steps")) {
@@ -195,20 +214,21 @@ int RegisterStats(const ApiTarget& api, std::ostream& out, std::ostream& err) {
   }
   out << "initiatives      " << body.value("initiatives", 0) << "\n"
       << "events appended  " << body.value("events_appended", 0) << "\n";
+  // Names are printed without their enum prefix, in columns wide enough for the longest
+  // (MOMENTUM_NOT_SUSTAINED), with a space after every name whatever its length.
   for (const auto& [step, n] : body["by_step"].items()) {
-    out << "  " << std::left << std::setw(22) << step << n << "\n";
+    out << "  step   " << Column(Short(json(step), "STEP_"), 23) << n << "\n";
   }
   for (const auto& [outcome, n] : body["by_outcome"].items()) {
-    out << "  " << std::left << std::setw(22) << outcome << n << "\n";
+    out << "  closed " << Column(Short(json(outcome), "OUTCOME_"), 23) << n << "\n";
   }
   for (const auto& [kind, n] : body["alerts_firing_by_kind"].items()) {
-    out << "  firing " << std::left << std::setw(15) << Short(json(kind), "ALERT_KIND_") << n
-        << "\n";
+    out << "  firing " << Column(Short(json(kind), "ALERT_KIND_"), 23) << n << "\n";
   }
   for (const auto& [step, c] : body["cycle_time_by_step"].items()) {
-    out << "  cycle  " << std::left << std::setw(15) << Short(json(step), "STEP_") << std::fixed
-        << std::setprecision(1) << c.value("mean_seconds", 0.0) / 86400 << " days (" << c.value("visits", 0)
-        << " visits)\n"
+    out << "  cycle  " << Column(Short(json(step), "STEP_"), 23) << std::fixed
+        << std::setprecision(1) << c.value("mean_seconds", 0.0) / 86400 << " days ("
+        << c.value("visits", 0) << " visits)\n"
         << std::defaultfloat;
   }
   return kExitOk;

@@ -20,9 +20,13 @@ struct ApiTarget {
 
 struct ListFilters {
   std::string step, outcome, activity, owner, tag, alert_kind, sort;
-  int page_size = 0;  // 0: the server's default
-  bool all = false;   // follow next_page_token to the end
+  int page_size = 0;       // 0: the server's default
+  std::string page_token;  // start at this page (the previous page's next_page_token)
+  bool all = false;        // follow next_page_token to the end
 };
+// One page, or every page with `all`. With api.json prints one object: {"initiatives":[…],
+// "total_matching":N} plus "next_page_token" when more pages follow (never with `all`). The
+// table ends with a line naming the next page's token when there is one.
 [[nodiscard]] int ListInitiatives(const ApiTarget& api, const ListFilters& filters,
                                   std::ostream& out, std::ostream& err);
 

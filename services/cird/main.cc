@@ -2,7 +2,8 @@
 //
 //   cird --brokers HOST:PORT --data-dir DIR           the service against a Kafka cluster
 //   cird --embedded-kafka                             the same on an in-process mock cluster
-//   cird demo                                         embedded Kafka + the sample scenario
+//   cird demo [--keep]                                embedded Kafka + the sample scenario
+//                                                     (demo.cc)
 #include <CLI/CLI.hpp>
 
 #include <csignal>
@@ -19,6 +20,7 @@
 #include "cir/storage/register.h"
 #include "config.h"
 #include "api.h"
+#include "demo.h"
 #include "http_server.h"
 #include "pipeline.h"
 #include "probe.h"
@@ -38,90 +40,6 @@ extern "C" void OnSignal(int) {
   if (auto* p = g_pipeline.load()) p->Stop();
 }
 
-struct DemoOptions {
-  std::string scenario;
-  milliseconds idle{2500};
-  milliseconds timeout{120000};
-};
-
-std::string DefaultScenario() {
-  for (const fs::path& candidate :
-       {fs::path("events/samples/scenario.jsonl"),
-        fs::path(CIR_SOURCE_DIR) / "events/samples/scenario.jsonl"}) {
-    if (fs::exists(candidate)) return candidate.string();
-  }
-  return "events/samples/scenario.jsonl";
-}
-
-// Publishes the scenario as binary-mode CloudEvents with JSON data, the way a pipeline would.
-Result<std::size_t> Publish(const cird::Config& config, const std::string& file) {
-  std::ifstream in(file);
-  if (!in) return Fail(ErrorCode::kInvalidArgument, "cannot read scenario '" + file + "'");
-  auto producer = events::Producer::Create({config.brokers, config.KafkaProperties()}, nullptr);
-  if (!producer) return std::unexpected(producer.error());
-  std::size_t published = 0;
-  std::string line;
-  for (int number = 1; std::getline(in, line); ++number) {
-    if (line.find_first_not_of(" \t\r") == std::string::npos || line[0] == '#') continue;
-    auto event = events::DecodeJson(line, config.limits);
-    if (!event) {
-      return Fail(ErrorCode::kInvalidArgument,
-                  file + ":" + std::to_string(number) + ": " + event.error().message);
-    }
-    auto ok = (*producer)->Produce(config.input_topics.front(),
-                                   events::EncodeEvent(*event, events::DataFormat::kJson), 0);
-    if (!ok) return std::unexpected(ok.error());
-    ++published;
-  }
-  if (auto ok = (*producer)->Flush(milliseconds(30000)); !ok) return std::unexpected(ok.error());
-  return published;
-}
-
-// Prints transitions and alerts as they come back, until the pipeline has consumed everything
-// published and no output arrived for `idle`.
-Result<void> PrintOutputs(const cird::Config& config, const cird::Pipeline& pipeline,
-                          std::size_t published, const DemoOptions& demo) {
-  std::vector<std::string> topics{config.transitions_topic};
-  if (config.alerts_topic != config.transitions_topic) topics.push_back(config.alerts_topic);
-  auto reader = events::TopicReader::Create({config.brokers, config.KafkaProperties()}, topics,
-                                            config.startup_timeout);
-  if (!reader) return std::unexpected(reader.error());
-  const auto start = std::chrono::steady_clock::now();
-  auto last_output = start;
-  std::size_t printed = 0;
-  for (;;) {
-    const auto now = std::chrono::steady_clock::now();
-    if (now - start > demo.timeout) {
-      return Fail(ErrorCode::kUnavailable, "demo did not finish within the timeout");
-    }
-    const bool consumed_all = pipeline.counters().records_consumed.load() >= published;
-    if (!consumed_all) {
-      last_output = now;  // the idle window starts once everything was consumed
-    } else if (now - last_output > demo.idle) {
-      break;
-    }
-    auto record = (*reader)->Poll(milliseconds(100));
-    if (!record) continue;
-    auto output = events::DecodeOutput(*record);
-    if (!output) {
-      log::Warn("undecodable output", {{"error", output.error().message}});
-      continue;
-    }
-    auto line = events::ToJson(*output);
-    if (!line) {
-      log::Warn("unprintable output", {{"error", line.error().message}});
-      continue;
-    }
-    std::cout << *line << std::endl;
-    ++printed;
-    last_output = std::chrono::steady_clock::now();
-  }
-  std::cerr << "cird demo: published " << published << " events, printed " << printed
-            << " transitions and alerts, "
-            << pipeline.counters().dead_letters.load() << " dead letters\n";
-  return {};
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -133,26 +51,15 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string("cird ") + kVersion);
   app.fallthrough();
   config.Register(app);
-  DemoOptions demo;
-  CLI::App* demo_cmd = app.add_subcommand(
-      "demo", "Run on embedded Kafka, publish the sample scenario, print the transitions and "
-              "alerts as they come back, then stop. Implies --embedded-kafka and --time=event.");
-  demo_cmd->add_option("--scenario", demo.scenario,
-                       "JSON-lines file of value-chain events (default: the shipped sample)");
+  cird::DemoOptions demo;
+  CLI::App* demo_cmd = cird::AddDemoCommand(app, demo);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? kOk : kConfigError;
   }
   const bool demo_mode = demo_cmd->parsed();
-  if (demo_mode) {
-    if (app.count("--http-port") == 0 && std::getenv("CIRD_HTTP_PORT") == nullptr) {
-      config.http_port = 0;  // any free port: the demo must not collide with a running cird
-    }
-    config.embedded_kafka = true;
-    config.time_mode = cird::TimeMode::kEvent;
-    if (demo.scenario.empty()) demo.scenario = DefaultScenario();
-  }
+  if (demo_mode) cird::ApplyDemoDefaults(app, config, demo);
   log::MinLevel() = config.log_level == "debug"  ? log::Level::kDebug
                     : config.log_level == "warn"  ? log::Level::kWarn
                     : config.log_level == "error" ? log::Level::kError
@@ -290,21 +197,7 @@ int main(int argc, char** argv) {
       std::signal(SIGTERM, OnSignal);
       std::signal(SIGINT, OnSignal);
       if (demo_mode) {
-        Result<void> run_result;
-        std::thread ingest([&] { run_result = pipeline.Run(); });
-        auto published = Publish(config, demo.scenario);
-        Result<void> printed = published ? PrintOutputs(config, pipeline, *published, demo)
-                                         : Result<void>(std::unexpected(published.error()));
-        pipeline.Stop();
-        ingest.join();
-        if (!printed) {
-          std::cerr << "cird demo: " << printed.error().message << "\n";
-          code = kRuntimeError;
-        }
-        if (!run_result) {
-          std::cerr << "cird: " << run_result.error().ToString() << "\n";
-          code = kRuntimeError;
-        }
+        if (cird::RunDemo(config, pipeline, demo, http.port()) != 0) code = kRuntimeError;
       } else if (auto ran = pipeline.Run(); !ran) {
         std::cerr << "cird: " << ran.error().ToString() << "\n";
         code = kRuntimeError;

@@ -144,6 +144,9 @@ TEST(CloudEvents, OutputsRoundTripWithDeterministicIds) {
   EXPECT_EQ(record.Header("ce_source").value_or(""), "//cird/test");
   EXPECT_EQ(record.Header("ce_type").value_or(""), "dev.cir.v1.StepTransition");
   EXPECT_EQ(record.Header("content-type").value_or(""), "application/protobuf");
+  // An absolute URI (CloudEvents 1.0.2), and the protobuf type URL with its scheme.
+  EXPECT_EQ(record.Header("ce_dataschema").value_or(""),
+            "https://type.googleapis.com/cir.v1.StepTransition");
   auto decoded = DecodeOutput(record);
   ASSERT_TRUE(decoded.has_value());
   EXPECT_EQ(decoded->SerializeAsString(), output.SerializeAsString());

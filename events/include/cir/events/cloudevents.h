@@ -72,6 +72,10 @@ inline constexpr std::string_view kTypePrefix = "dev.cir.v1.";
 
 // Encodes a transition or alert as a binary-mode record keyed by its initiative id, with
 // `ce_id` = the output's deterministic id and `ce_source` = `source` (e.g. "//cird/<group>").
+// `ce_dataschema` is the data's protobuf type URL with its scheme spelled out
+// ("https://type.googleapis.com/cir.v1.StepTransition"): CloudEvents requires an absolute URI
+// there, the protobuf event format asks for the type URL, and protobuf's Any assumes https for a
+// type URL without a scheme, so this one value is both.
 [[nodiscard]] Record EncodeOutput(const v1::Output& output, const std::string& source);
 
 // Decodes a record that EncodeOutput made (by its ce_type). Errors: kInvalidArgument.
