@@ -1,0 +1,267 @@
+// Hostile input against the real cird on the mock cluster: every row of the table of "Hostile
+// input never stops cird" is published, followed by a valid event, and cird is restarted after
+// each. After each row cird is up (/livez 200, exit 0 on SIGTERM), the valid event's output is on
+// the topics, the bad record is on the dead-letter topic with its reason; at the end `circtl
+// verify` finds the register sound, and a cird restarted on the idle topic turns ready.
+#include <gtest/gtest.h>
+
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <fstream>
+#include <algorithm>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "cir/utf8.h"
+#include "harness.h"
+#include "http_client.h"
+
+namespace cir::testing {
+namespace {
+
+const std::string kBad = "x\xff\xfe";
+
+v1::ValueChainEvent Event(const std::string& initiative, const std::string& id,
+                          std::int64_t seconds) {
+  v1::ValueChainEvent e;
+  e.set_id(id);
+  e.set_source("//test/hostile");
+  e.set_initiative_id(initiative);
+  e.set_activity(v1::ACTIVITY_IMPROVE);
+  e.mutable_event_time()->set_seconds(seconds);
+  return e;
+}
+v1::ValueChainEvent Proposed(const std::string& initiative, const std::string& id,
+                             std::int64_t seconds = 1767225600) {
+  auto e = Event(initiative, id, seconds);
+  auto& p = *e.mutable_initiative_proposed();
+  p.set_title("t");
+  p.set_vision("v");
+  p.set_organisational_goal("g");
+  p.set_owner("o");
+  p.set_register_level(v1::REGISTER_LEVEL_TEAM);
+  return e;
+}
+v1::ValueChainEvent Measured(const std::string& initiative, const std::string& id) {
+  auto e = Event(initiative, id, 1767225600 + 86400);
+  e.mutable_kpi_measured()->set_kpi("k");
+  e.mutable_kpi_measured()->set_value(1);
+  return e;
+}
+events::Record Json(const v1::ValueChainEvent& e) {
+  return events::EncodeEvent(e, events::DataFormat::kJson);
+}
+void Set(events::Record& r, const std::string& name, const std::string& value) {
+  std::erase_if(r.headers, [&](const auto& h) { return h.first == name; });
+  r.headers.emplace_back(name, value);
+}
+std::string Nested(std::size_t depth) {
+  return std::string(depth, '[') + std::string(depth, ']');
+}
+
+struct Row {
+  std::string name;
+  std::function<std::vector<events::Record>()> records;
+  // The dead letter's reason code, or "" when the record is accepted (then `accepted` is the
+  // initiative whose first transition must appear and which the API must serve).
+  std::string reason_code;
+  std::string accepted;
+  std::vector<std::string> cird_flags;
+};
+
+std::vector<Row> Rows() {
+  std::vector<Row> rows;
+  auto bad_record = [&](std::string name, std::function<void(events::Record&)> mutate,
+                        std::string code) {
+    rows.push_back({name,
+                    [mutate, name] {
+                      events::Record r = Json(Measured("H", "h-" + name));
+                      mutate(r);
+                      return std::vector<events::Record>{r};
+                    },
+                    code, "", {}});
+  };
+  bad_record("json_value_not_utf8",
+             [](events::Record& r) {
+               r.value = "{\"kpiMeasured\":{\"kpi\":\"" + kBad + "\",\"value\":1}}";
+             },
+             "DECODE_ERROR");
+  bad_record("ce_id_not_utf8", [](events::Record& r) { Set(r, "ce_id", kBad); }, "BAD_ATTRIBUTE");
+  bad_record("ce_source_not_utf8", [](events::Record& r) { Set(r, "ce_source", kBad); },
+             "BAD_ATTRIBUTE");
+  bad_record("ce_subject_not_utf8", [](events::Record& r) { Set(r, "ce_subject", kBad); },
+             "BAD_ATTRIBUTE");
+  bad_record("ce_type_not_utf8",
+             [](events::Record& r) { Set(r, "ce_type", "dev.cir.v1.Kpi" + kBad); },
+             "BAD_ATTRIBUTE");
+  bad_record("content_type_not_utf8",
+             [](events::Record& r) { Set(r, "content-type", "application/" + kBad); },
+             "UNSUPPORTED_CONTENT_TYPE");
+  bad_record("key_not_utf8", [](events::Record& r) { r.key = kBad; }, "BAD_ATTRIBUTE");
+  // Valid on the wire, rejected by the model, with a header name that is not text: the dead
+  // letter keeps it as bytes and the outbox still parses.
+  rows.push_back({"header_name_not_utf8_in_a_model_rejected_event",
+                  [] {
+                    events::Record r = Json(Measured("NOBODY", "nobody-1"));
+                    r.headers.emplace_back(kBad, "v");
+                    return std::vector{r};
+                  },
+                  "UNKNOWN_INITIATIVE", "", {}});
+  bad_record("key_of_1000000_bytes",
+             [](events::Record& r) {
+               r.key = std::string(1000000, 'k');
+               r.value = std::string(64 * 1024, 'v');
+             },
+             "OVERSIZED");
+  rows.push_back({"proposed_on_9999_12_31",
+                  [] { return std::vector{Json(Proposed("FAR", "far-1", 253402214400))}; }, "",
+                  "FAR", {}});
+  rows.push_back({"proposed_in_2300",
+                  [] { return std::vector{Json(Proposed("Y2300", "y-1", 10413792000))}; }, "",
+                  "Y2300", {}});
+  rows.push_back({"structured_data_nested_100000_deep",
+                  [] {
+                    events::Record r;
+                    r.key = "H";
+                    r.headers = {{"content-type", "application/cloudevents+json"}};
+                    r.value = R"({"specversion":"1.0","id":"n-1","source":"//t","type":"dev.cir.v1.KpiMeasured","data":)" +
+                              Nested(100000) + "}";
+                    return std::vector{r};
+                  },
+                  "DECODE_ERROR", "", {"--max-message-bytes", "1048576"}});
+  rows.push_back({"same_source_and_id_other_content",
+                  [] {
+                    auto first = Proposed("CONFLICT", "c-1");
+                    auto second = first;
+                    second.mutable_initiative_proposed()->set_title("another title");
+                    return std::vector{Json(first), Json(second)};
+                  },
+                  "ID_CONFLICT", "", {}});
+  bad_record("duplicated_ce_id_header",
+             [](events::Record& r) { r.headers.emplace_back("ce_id", "other"); }, "BAD_ATTRIBUTE");
+  bad_record("content_type_jsonxyz",
+             [](events::Record& r) { Set(r, "content-type", "application/jsonxyz"); },
+             "UNSUPPORTED_CONTENT_TYPE");
+  bad_record("single_quoted_json",
+             [](events::Record& r) { r.value = "{'kpiMeasured':{'kpi':'k','value':1}}"; },
+             "DECODE_ERROR");
+  bad_record("duplicate_json_keys",
+             [](events::Record& r) {
+               r.value = R"({"kpiMeasured":{"kpi":"a","value":1},"kpiMeasured":{"kpi":"b","value":1}})";
+             },
+             "DECODE_ERROR");
+  bad_record("producer_sent_cir_dlq_headers",
+             [](events::Record& r) {
+               r.headers.insert(r.headers.begin(), {"cir_dlq_reason_code", "FORGED"});
+               r.value = "{broken";
+             },
+             "DECODE_ERROR");
+  return rows;
+}
+
+class HostileTest : public PipelineTest {
+ protected:
+  int Get(int port, const std::string& path) {
+    auto reply = services::HttpCall("GET", "http://127.0.0.1:" + std::to_string(port) + path);
+    return reply ? reply->status : -1;
+  }
+};
+
+TEST_F(HostileTest, EveryHostileRecordIsDeadLetteredAndCirdStaysUp) {
+  // Large records need a producer that takes them (the broker, the mock, does).
+  auto big = events::Producer::Create(
+      {mock_->Bootstraps(), {{"message.max.bytes", "4000000"}}}, nullptr);
+  ASSERT_TRUE(big.has_value()) << big.error().message;
+
+  const std::vector<Row> rows = Rows();
+  std::size_t dead_expected = 0;
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    const Row& row = rows[i];
+    SCOPED_TRACE(row.name);
+    // The initiative "H" exists, so that bad records would otherwise be valid measurements.
+    if (i == 0) {
+      ASSERT_TRUE((*big)->Produce(kInput, Json(Proposed("H", "h-proposed")), 0).has_value());
+    }
+    for (events::Record record : row.records()) {
+      record.headers.emplace_back("x-hostile-row", row.name);  // finds its dead letter
+      ASSERT_TRUE((*big)->Produce(kInput, record, 0).has_value()) << row.name;
+    }
+    const std::string valid = "VALID-" + std::to_string(i);
+    ASSERT_TRUE((*big)->Produce(kInput, Json(Proposed(valid, valid)), 0).has_value());
+    ASSERT_TRUE((*big)->Flush(milliseconds(20000)).has_value());
+    if (!row.reason_code.empty()) ++dead_expected;
+
+    fs::remove(dir_ / "cird.log");  // HttpPort reads this run's port from it
+    auto cird = StartCird(row.cird_flags);
+    // Outputs land on 4 partitions each of two topics: wait for the ones this row must cause.
+    std::map<std::string, v1::Output> outputs;
+    WaitFor(
+        [&] {
+          outputs = Outputs(0, milliseconds(5000));
+          return outputs.count(valid + "/t/1") &&
+                 (row.accepted.empty() || outputs.count(row.accepted + "/t/1"));
+        },
+        milliseconds(40000));
+    EXPECT_TRUE(outputs.count(valid + "/t/1")) << "the valid event after " << row.name;
+    if (!row.accepted.empty()) {
+      EXPECT_TRUE(outputs.count(row.accepted + "/t/1")) << row.name;
+    }
+    const auto dead = Read(kDeadLetters, dead_expected, milliseconds(20000));
+    ASSERT_EQ(dead.size(), dead_expected) << row.name;
+    if (!row.reason_code.empty()) {
+      const auto mine = std::find_if(dead.begin(), dead.end(), [&](const events::Record& r) {
+        return r.Header("x-hostile-row").value_or("") == row.name;
+      });
+      ASSERT_NE(mine, dead.end()) << "no dead letter for " << row.name;
+      const events::Record& last = *mine;
+      int codes = 0;
+      for (const auto& [name, value] : last.headers) {
+        if (name == "cir_dlq_reason_code") ++codes;
+        if (name.rfind("cir_dlq_", 0) == 0) {
+          EXPECT_TRUE(utf8::Valid(value)) << name;
+        }
+      }
+      EXPECT_EQ(codes, 1);
+      EXPECT_EQ(last.Header("cir_dlq_reason_code").value_or(""), row.reason_code);
+      EXPECT_FALSE(last.Header("cir_dlq_reason").value_or("").empty());
+      if (row.reason_code == "OVERSIZED") {
+        EXPECT_EQ(last.key->size(), 1024u);
+        EXPECT_NE(last.Header("cir_dlq_truncated").value_or("").find("key:1000000->1024"),
+                  std::string::npos);
+      }
+    }
+    const int port = HttpPort();
+    EXPECT_EQ(Get(port, "/livez"), 200);
+    if (!row.accepted.empty()) {
+      EXPECT_EQ(Get(port, "/v1/initiatives/" + row.accepted), 200);
+      EXPECT_EQ(Get(port, "/v1/initiatives"), 200);
+    }
+    EXPECT_EQ(cird->Terminate(), 0) << "cird did not stop cleanly after " << row.name;
+  }
+
+  // Restarted on the idle, caught-up topic: ready from the watermarks, without a new record.
+  {
+    fs::remove(dir_ / "cird.log");
+    auto cird = StartCird();
+    const int port = HttpPort();
+    EXPECT_TRUE(WaitFor([&] { return Get(port, "/readyz") == 200; }, milliseconds(30000)))
+        << "not ready on an idle topic after a restart";
+    EXPECT_EQ(cird->Terminate(), 0);
+  }
+
+  // The register is sound: every stored record parses and folds.
+  const std::string verify = std::string(CIR_CIRCTL_BINARY) + " verify --data-dir " +
+                             (dir_ / "register").string() + " > " + (dir_ / "verify.out").string() +
+                             " 2>&1";
+  const int status = std::system(verify.c_str());
+  std::ifstream out(dir_ / "verify.out");
+  std::string report((std::istreambuf_iterator<char>(out)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(WEXITSTATUS(status), 0) << report;
+  EXPECT_NE(report.find("register OK"), std::string::npos) << report;
+}
+
+}  // namespace
+}  // namespace cir::testing
