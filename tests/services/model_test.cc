@@ -2,6 +2,7 @@
 // the event under test, and what must come out (transitions, alerts, disposition, final step).
 #include <gtest/gtest.h>
 
+#include <google/protobuf/util/json_util.h>
 #include <google/protobuf/util/time_util.h>
 
 #include <algorithm>
@@ -27,6 +28,15 @@ pb::Timestamp Day(double day) {
   t.set_seconds(1767225600 + static_cast<std::int64_t>(day * 86400));
   return t;
 }
+
+// Far days, as Day() offsets: 9999-12-31, 9999-06-01, 2262-04-12 (just after the last second
+// that fits 64-bit nanoseconds, 2262-04-11T23:47:16Z) and 2300-01-01.
+constexpr double kDay9999Dec31 = 2912442;
+constexpr double kDay9999Jun1 = 2912229;
+constexpr double kDay2262 = 86298;
+constexpr double kDay2300 = 100076;
+// 9999-12-31T23:59:59Z, where derived due-times saturate.
+constexpr std::int64_t kMaxSeconds = 253402300799;
 
 // A step of a scenario: a value-chain event, or "fire the due timer of this kind".
 struct Step {
@@ -400,7 +410,28 @@ INSTANTIATE_TEST_SUITE_P(
         Row{"new_target_reopens_a_closed_initiative",
             {Proposed(0), Baseline(1, "mttr", 120), Closed(2, v1::OUTCOME_UNSUCCESSFUL),
              Target(3, "mttr", 90, kDec, 100)},
-            {"T CLOSED->TARGET_STATE #2 skipped=[]"}, v1::STEP_TARGET_STATE, 2}),
+            {"T CLOSED->TARGET_STATE #2 skipped=[]"}, v1::STEP_TARGET_STATE, 2},
+
+        // ---- the whole supported time range (1970 .. 9999-12-31T23:59:59Z) ----
+        Row{"proposed_on_9999_12_31", {Proposed(kDay9999Dec31)},
+            {"T UNSPECIFIED->VISION #1 skipped=[]"}, v1::STEP_VISION},
+        Row{"deadline_in_9999_fires_overdue",
+            {Proposed(0), Baseline(1, "mttr", 120), Target(2, "mttr", 90, kDec, kDay9999Jun1),
+             Fire(v1::ALERT_KIND_TARGET_OVERDUE, "mttr")},
+            {"+TARGET_OVERDUE TARGET_STATE mttr"}, v1::STEP_TARGET_STATE},
+        // Measurements before 2262-04-11 (where 64-bit nanoseconds end), the deadline after it.
+        Row{"trend_across_2262_puts_target_at_risk",
+            {Proposed(kDay2262 - 28), Baseline(kDay2262 - 27, "mttr", 120),
+             Target(kDay2262 - 26, "mttr", 90, kDec, kDay2262 + 100), Plan(kDay2262 - 25, {"a1"}),
+             Action(kDay2262 - 24, "a1", v1::ACTION_STATUS_STARTED),
+             Measure(kDay2262 - 13, "mttr", 119), Measure(kDay2262 - 3, "mttr", 118)},
+            {"+TARGET_AT_RISK ACTION mttr"}, v1::STEP_ACTION},
+        Row{"trend_in_2300_puts_target_at_risk",
+            {Proposed(kDay2300), Baseline(kDay2300 + 1, "mttr", 120),
+             Target(kDay2300 + 2, "mttr", 90, kDec, kDay2300 + 100), Plan(kDay2300 + 3, {"a1"}),
+             Action(kDay2300 + 4, "a1", v1::ACTION_STATUS_STARTED),
+             Measure(kDay2300 + 20, "mttr", 119), Measure(kDay2300 + 30, "mttr", 118)},
+            {"+TARGET_AT_RISK ACTION mttr"}, v1::STEP_ACTION}),
     [](const ::testing::TestParamInfo<Row>& param) { return param.param.name; });
 
 // ---- properties that hold across rows --------------------------------------------------------
@@ -510,6 +541,61 @@ TEST(Model, ClosingResolvesEveryFiringAlert) {
                                            "T ACTION->CLOSED #1 skipped=[]"}));
   EXPECT_EQ(run.state.firing_alerts_size(), 0);
   EXPECT_EQ(run.state.outcome(), v1::OUTCOME_WITHDRAWN);
+}
+
+TEST(ModelTime, DueTimesSaturateAtTheEndOf9999AndStayPrintable) {
+  Played run = Play(Config{}, {Proposed(kDay9999Dec31)});
+  ASSERT_EQ(run.state.timers_size(), 1);
+  EXPECT_EQ(run.state.timers(0).kind(), v1::ALERT_KIND_STALLED);
+  EXPECT_EQ(run.state.timers(0).due_at().seconds(), kMaxSeconds);  // not 9999-12-31 + 14 days
+  EXPECT_EQ(run.state.timers(0).due_at().nanos(), 0);
+  std::string json;
+  ASSERT_TRUE(pb::util::MessageToJsonString(run.state, &json).ok());
+  EXPECT_NE(json.find("9999-12-31T23:59:59Z"), std::string::npos) << json;
+  for (const auto& out : run.all_outputs) {
+    ASSERT_TRUE(pb::util::MessageToJsonString(out, &json).ok());
+  }
+  // The timer fires at its saturated due-time like any other.
+  run = Play(Config{}, {Proposed(kDay9999Dec31), Fire(v1::ALERT_KIND_STALLED)});
+  ASSERT_EQ(run.last.outputs.size(), 1u);
+  EXPECT_EQ(run.last.outputs[0].alert().reason(),
+            "no progress in VISION since 9999-12-31T00:00:00Z");
+  ASSERT_TRUE(pb::util::MessageToJsonString(run.state, &json).ok());
+}
+
+TEST(ModelTime, LongestLimitsFromTheLatestTimeSaturate) {
+  Config config;
+  for (auto& limit : config.stall_limit) limit = Config::kMaxLimit;
+  config.momentum_limit = Config::kMaxLimit;
+  ASSERT_TRUE(config.Validate().has_value());
+  Played run;
+  std::string json;
+  for (double day : {0.0, kDay2262, kDay2300, kDay9999Jun1, kDay9999Dec31}) {
+    std::vector<Step> steps = {Proposed(day), Baseline(day, "mttr", 120),
+                               Target(day, "mttr", 90, kDec, kDay9999Dec31),
+                               Plan(day, {"a1"}), Action(day, "a1", kDone),
+                               Measure(day, "mttr", 80)};
+    run = Play(config, steps);
+    ASSERT_EQ(v1::Step_Name(run.state.step()), "STEP_REVIEW") << day;
+    for (const auto& t : run.state.timers()) {
+      EXPECT_LE(t.due_at().seconds(), kMaxSeconds) << day;
+      EXPECT_GE(t.due_at().seconds(), Day(day).seconds()) << day;
+    }
+    ASSERT_TRUE(pb::util::MessageToJsonString(run.state, &json).ok()) << day;
+  }
+}
+
+TEST(ModelConfig, LimitsAreBoundedByAHundredYears) {
+  Config config;
+  config.stall_limit[v1::STEP_ACTION] = Config::kMaxLimit;
+  EXPECT_TRUE(config.Validate().has_value());
+  config.stall_limit[v1::STEP_ACTION] = Config::kMaxLimit + Config::Duration(1);
+  ASSERT_FALSE(config.Validate().has_value());
+  EXPECT_NE(config.Validate().error().message.find("action"), std::string::npos);
+  config = Config{};
+  config.momentum_limit = Config::Days(36526);
+  ASSERT_FALSE(config.Validate().has_value());
+  EXPECT_NE(config.Validate().error().message.find("momentum"), std::string::npos);
 }
 
 TEST(ModelConfig, ValidateNamesTheBadField) {
