@@ -109,6 +109,13 @@ bool Fold::IsFiring(AlertKind kind, const std::string& kpi) const {
                      [&](const auto& a) { return a.kind() == kind && a.kpi() == kpi; });
 }
 
+v1::StepTransition* Fold::LastTransition() {
+  for (auto it = d_.outputs.rbegin(); it != d_.outputs.rend(); ++it) {
+    if (it->has_transition()) return it->mutable_transition();
+  }
+  return nullptr;
+}
+
 // ---- steps ------------------------------------------------------------------------------------
 
 bool Fold::Evidenced(Step step) const {

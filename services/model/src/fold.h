@@ -56,6 +56,8 @@ class Fold {
   [[nodiscard]] const v1::FiringAlert* FindFiring(v1::AlertKind kind, v1::Step step,
                                                   const std::string& kpi) const;
   [[nodiscard]] bool IsFiring(v1::AlertKind kind, const std::string& kpi) const;
+  // The latest transition this fold emitted, or null. Valid until the next output is emitted.
+  [[nodiscard]] v1::StepTransition* LastTransition();
 
   // ---- steps ----------------------------------------------------------------------------------
 

@@ -75,7 +75,9 @@ Decision Apply(const Config& config, const v1::Initiative* current, const v1::St
   if (s.step() == v1::STEP_CLOSED) {
     const bool reopens = e.has_target_set();
     const bool watches = e.has_kpi_measured();
-    if (!reopens && !watches) {
+    const bool lessons = e.has_momentum_recorded() &&
+                         e.momentum_recorded().kind() == v1::MOMENTUM_KIND_LESSONS_LEARNED;
+    if (!reopens && !watches && !lessons) {
       return ignore("INITIATIVE_CLOSED",
                     "initiative is closed (" + v1::Outcome_Name(s.outcome()) +
                         "); only a new target reopens it");
@@ -85,6 +87,7 @@ Decision Apply(const Config& config, const v1::Initiative* current, const v1::St
       s.clear_closed_at();
       s.clear_momentum();
       f.Resolve(v1::ALERT_KIND_BENEFIT_EROSION, "reopened with a new target");
+      f.Resolve(v1::ALERT_KIND_LESSONS_NOT_RECORDED, "reopened with a new target");
       StartIteration(f, v1::STEP_TARGET_STATE);
     }
   }

@@ -46,9 +46,16 @@ namespace {
 constexpr int kLastActiveStep = v1::STEP_MOMENTUM;
 
 // Concludes a review with `result`. `relevant` decides where a missed target iterates to.
-void ConcludeReview(Fold& f, v1::ReviewResult result, bool relevant) {
+// `not_needed`: the open actions an early achievement left, named on the transition to REVIEW.
+void ConcludeReview(Fold& f, v1::ReviewResult result, bool relevant,
+                    const std::vector<std::string>& not_needed = {}) {
   v1::Initiative& s = f.state();
   f.Evidence(v1::STEP_REVIEW);
+  if (!not_needed.empty()) {
+    if (v1::StepTransition* t = f.LastTransition(); t != nullptr && t->to_step() == v1::STEP_REVIEW) {
+      for (const auto& id : not_needed) t->add_actions_not_needed(id);
+    }
+  }
   s.set_last_review(result);
   s.set_still_relevant(relevant);
 
@@ -82,20 +89,54 @@ void ConcludeReview(Fold& f, v1::ReviewResult result, bool relevant) {
   StartIteration(f, relevant ? v1::STEP_PLAN : v1::STEP_TARGET_STATE);
 }
 
-// The automatic review: in ACTION, once every action is done and every targeted KPI has been
-// measured since, compare the measurements with the targets.
+// When the first action of this iteration was done (the earliest update of a DONE action), or
+// null while none is.
+const google::protobuf::Timestamp* FirstDoneAt(const v1::Initiative& s) {
+  const google::protobuf::Timestamp* first = nullptr;
+  for (const auto& a : s.actions()) {
+    if (a.status() != v1::ACTION_STATUS_DONE) continue;
+    if (first == nullptr || Before(a.updated_at(), *first)) first = &a.updated_at();
+  }
+  return first;
+}
+
+// The automatic review, in ACTION. Two rules (../README.md, "Reviews and iterations"):
+// - early achievement: once an action is done and a measurement taken at or after that meets
+//   every target, the iteration is ACHIEVED; the actions still open are not needed;
+// - otherwise, once every action is done and every targeted KPI has been measured since, compare
+//   the measurements with the targets.
 void MaybeAutoReview(Fold& f) {
   v1::Initiative& s = f.state();
-  if (s.step() != v1::STEP_ACTION || !s.has_actions_done_at()) return;
+  if (s.step() != v1::STEP_ACTION) return;
+  const google::protobuf::Timestamp* first_done = FirstDoneAt(s);
+  if (first_done == nullptr) return;
   int targets = 0;
   int met = 0;
+  bool met_since_first_done = true;  // every target met by a measurement since an action was done
+  bool measured_since_all_done = s.has_actions_done_at();
   for (const auto& k : s.kpis()) {
     if (!k.has_target()) continue;
     ++targets;
-    if (!k.has_latest() || Before(k.latest().measured_at(), s.actions_done_at())) return;
-    if (Meets(k.target(), k.latest().value())) ++met;
+    const bool meets = LatestMeets(k);
+    if (meets) ++met;
+    if (!meets || Before(k.latest().measured_at(), *first_done)) met_since_first_done = false;
+    if (!k.has_latest() || !s.has_actions_done_at() ||
+        Before(k.latest().measured_at(), s.actions_done_at())) {
+      measured_since_all_done = false;
+    }
   }
   if (targets == 0) return;
+  if (met_since_first_done) {
+    std::vector<std::string> not_needed;
+    for (auto& a : *s.mutable_actions()) {
+      if (a.status() == v1::ACTION_STATUS_DONE) continue;
+      a.set_not_needed(true);
+      not_needed.push_back(a.action_id());
+    }
+    ConcludeReview(f, v1::REVIEW_RESULT_ACHIEVED, /*relevant=*/true, not_needed);
+    return;
+  }
+  if (!measured_since_all_done) return;
   const v1::ReviewResult result = met == targets ? v1::REVIEW_RESULT_ACHIEVED
                                   : met > 0      ? v1::REVIEW_RESULT_PARTIALLY_ACHIEVED
                                                  : v1::REVIEW_RESULT_NOT_ACHIEVED;
@@ -169,6 +210,7 @@ void OnAction(Fold& f, const v1::ActionUpdated& e) {
   action->set_percent_complete(e.status() == v1::ACTION_STATUS_DONE ? 100u
                                                                      : e.percent_complete());
   action->set_pilot(e.pilot());
+  action->set_not_needed(false);  // someone works on it after all
   *action->mutable_updated_at() = f.now();
   const bool all_done = std::all_of(s.actions().begin(), s.actions().end(), [](const auto& a) {
     return a.status() == v1::ACTION_STATUS_DONE;
@@ -267,6 +309,12 @@ void OnMomentum(Fold& f, const v1::MomentumRecorded& e) {
   v1::Initiative& s = f.state();
   if (std::find(s.momentum().begin(), s.momentum().end(), e.kind()) == s.momentum().end()) {
     s.add_momentum(e.kind());
+  }
+  if (s.step() == v1::STEP_CLOSED) {
+    // Lessons learned written after closure, as post-mortems usually are (Apply lets no other
+    // momentum reach a closed initiative): recorded, no step moves.
+    f.Resolve(v1::ALERT_KIND_LESSONS_NOT_RECORDED, "lessons learned recorded");
+    return;
   }
   f.Resolve(v1::ALERT_KIND_MOMENTUM_NOT_SUSTAINED,
             "momentum recorded: " + v1::MomentumKind_Name(e.kind()));

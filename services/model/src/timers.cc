@@ -22,12 +22,38 @@ void AddTimer(v1::Initiative& s, AlertKind kind, const std::string& kpi,
   *t.mutable_due_at() = due;
 }
 
+// A failure whose lessons are still to be shared: closed UNSUCCESSFUL, or WITHDRAWN after a missed
+// target (the last review found a target missed, or a target's deadline had passed unmet when
+// it was withdrawn), and no LESSONS_LEARNED recorded.
+bool OwesLessons(const v1::Initiative& s) {
+  if (std::find(s.momentum().begin(), s.momentum().end(), v1::MOMENTUM_KIND_LESSONS_LEARNED) !=
+      s.momentum().end()) {
+    return false;
+  }
+  if (s.outcome() == v1::OUTCOME_UNSUCCESSFUL) return true;
+  if (s.outcome() != v1::OUTCOME_WITHDRAWN) return false;
+  if (s.last_review() == v1::REVIEW_RESULT_PARTIALLY_ACHIEVED ||
+      s.last_review() == v1::REVIEW_RESULT_NOT_ACHIEVED) {
+    return true;
+  }
+  return std::any_of(s.kpis().begin(), s.kpis().end(), [&](const v1::KpiState& k) {
+    return k.has_target() && !LatestMeets(k) && !Before(s.closed_at(), k.target().deadline());
+  });
+}
+
 }  // namespace
 
 void ComputeTimers(const Config& config, Fold& f) {
   v1::Initiative& s = f.state();
   s.clear_timers();
-  if (s.step() == v1::STEP_CLOSED || s.step() == v1::STEP_UNSPECIFIED) return;
+  if (s.step() == v1::STEP_UNSPECIFIED) return;
+  if (s.step() == v1::STEP_CLOSED) {
+    if (config.lessons_limit.count() > 0 && OwesLessons(s) &&
+        !f.IsFiring(v1::ALERT_KIND_LESSONS_NOT_RECORDED, "")) {
+      AddTimer(s, v1::ALERT_KIND_LESSONS_NOT_RECORDED, "", Plus(s.closed_at(), config.lessons_limit));
+    }
+    return;
+  }
 
   const auto limit = config.stall_limit[static_cast<std::size_t>(s.step())];
   if (limit.count() > 0 && !f.IsFiring(v1::ALERT_KIND_STALLED, "")) {
@@ -66,6 +92,13 @@ bool OnTimer(Fold& f, const v1::TimerElapsed& e) {
                   "deadline " + FormatTime(k->target().deadline()) + " passed: " + Describe(*k));
       break;
     }
+    case v1::ALERT_KIND_LESSONS_NOT_RECORDED:
+      f.FireAlert(v1::ALERT_KIND_LESSONS_NOT_RECORDED, s.step(), "",
+                  "closed " + v1::Outcome_Name(s.outcome()).substr(sizeof("OUTCOME_") - 1) +
+                      " on " + FormatTime(s.closed_at()) +
+                      " and no lessons learned were shared since: a failure keeps its value "
+                      "only through its lessons");
+      break;
     case v1::ALERT_KIND_MOMENTUM_NOT_SUSTAINED:
       f.FireAlert(v1::ALERT_KIND_MOMENTUM_NOT_SUSTAINED, s.step(), "",
                   "achieved on " + FormatTime(s.achieved_at()) +
