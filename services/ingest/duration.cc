@@ -10,7 +10,8 @@ namespace cir::services {
 namespace {
 
 std::unexpected<Error> Bad(std::string_view flag, std::string_view text, const std::string& why) {
-  return Fail(ErrorCode::kInvalidArgument, std::string(flag) + " '" + std::string(text) + "': " + why);
+  return Fail(ErrorCode::kInvalidArgument,
+              std::string(flag) + " '" + std::string(text) + "': " + why);
 }
 
 constexpr const char* kRule = "expected a whole number and a unit: ms, s, m, h or d (e.g. 30d)";
@@ -28,14 +29,22 @@ Result<std::chrono::milliseconds> ParseDuration(std::string_view flag, std::stri
   }
   const std::string_view unit(ptr, static_cast<std::size_t>(end - ptr));
   std::uint64_t scale = 0;
-  if (unit == "ms") scale = 1;
-  else if (unit == "s") scale = 1000;
-  else if (unit == "m") scale = 60'000;
-  else if (unit == "h") scale = 3'600'000;
-  else if (unit == "d") scale = 86'400'000;
-  else if (unit.empty() && value == 0) scale = 1;
-  else if (unit.empty()) return Bad(flag, text, std::string("a unit is required; ") + kRule);
-  else return Bad(flag, text, "unknown unit '" + std::string(unit) + "'; " + kRule);
+  if (unit == "ms")
+    scale = 1;
+  else if (unit == "s")
+    scale = 1000;
+  else if (unit == "m")
+    scale = 60'000;
+  else if (unit == "h")
+    scale = 3'600'000;
+  else if (unit == "d")
+    scale = 86'400'000;
+  else if (unit.empty() && value == 0)
+    scale = 1;
+  else if (unit.empty())
+    return Bad(flag, text, std::string("a unit is required; ") + kRule);
+  else
+    return Bad(flag, text, "unknown unit '" + std::string(unit) + "'; " + kRule);
   const auto max = static_cast<std::uint64_t>(kMaxDuration.count());
   if (value > max / scale) {  // value * scale would pass the bound (or overflow)
     return Bad(flag, text, "longer than 100 years (36525d), the limit");

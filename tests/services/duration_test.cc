@@ -50,12 +50,12 @@ INSTANTIATE_TEST_SUITE_P(
     Rule, DurationTable,
     ::testing::Values(
         DurationRow{"250ms", 250}, DurationRow{"10s", 10'000}, DurationRow{"2m", 120'000},
-        DurationRow{"12h", 12 * 3'600'000LL}, DurationRow{"30d", 30 * kDayMs},
-        DurationRow{"0", 0}, DurationRow{"0s", 0}, DurationRow{"0d", 0},
-        DurationRow{"36525d", 36525 * kDayMs},                 // 100 years: the bound itself
-        DurationRow{"3155760000s", 36525 * kDayMs},            // the bound in seconds
-        DurationRow{"36526d", std::nullopt, "100 years"},      // one day over
-        DurationRow{"3000000d", std::nullopt, "100 years"},    // issue 9's stall limit
+        DurationRow{"12h", 12 * 3'600'000LL}, DurationRow{"30d", 30 * kDayMs}, DurationRow{"0", 0},
+        DurationRow{"0s", 0}, DurationRow{"0d", 0},
+        DurationRow{"36525d", 36525 * kDayMs},               // 100 years: the bound itself
+        DurationRow{"3155760000s", 36525 * kDayMs},          // the bound in seconds
+        DurationRow{"36526d", std::nullopt, "100 years"},    // one day over
+        DurationRow{"3000000d", std::nullopt, "100 years"},  // issue 9's stall limit
         DurationRow{"99999999999999999999d", std::nullopt, "100 years"},  // past uint64
         DurationRow{"18446744073709551615ms", std::nullopt, "100 years"},
         DurationRow{"5", std::nullopt, "a unit is required"},  // bare numbers have no unit
@@ -108,8 +108,7 @@ TEST(ModelFlags, HugeLimitsAreRefusedNamingTheFlag) {
   flags = {};
   flags.momentum_limit = "36526d";
   ASSERT_FALSE(flags.ToConfig().has_value());
-  EXPECT_NE(flags.ToConfig().error().message.find("--momentum-limit '36526d'"),
-            std::string::npos);
+  EXPECT_NE(flags.ToConfig().error().message.find("--momentum-limit '36526d'"), std::string::npos);
 }
 
 // cird and circtl share the flags (and their environment variables) through ModelFlags::Register.

@@ -6,8 +6,8 @@
 namespace cir::model {
 
 Result<void> Config::Validate() const {
-  static constexpr const char* kStepNames[] = {"", "vision", "current_state", "target_state",
-                                               "plan", "action", "review", "momentum"};
+  static constexpr const char* kStepNames[] = {"",     "vision", "current_state", "target_state",
+                                               "plan", "action", "review",        "momentum"};
   for (int step = 1; step <= 7; ++step) {
     const Duration limit = stall_limit[static_cast<std::size_t>(step)];
     if (limit.count() < 0 || limit > kMaxLimit) {

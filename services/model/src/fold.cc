@@ -70,8 +70,7 @@ void Fold::AddStepTime(Step step) {
   entry->set_visits(entry->visits() + 1);
 }
 
-void Fold::FireAlert(AlertKind kind, Step step, const std::string& kpi,
-                     const std::string& reason) {
+void Fold::FireAlert(AlertKind kind, Step step, const std::string& kpi, const std::string& reason) {
   if (FindFiring(kind, step, kpi) != nullptr) return;
   v1::Output& out = NewOutput();
   const std::string alert_id = s_.initiative_id() + "/a/" + std::to_string(s_.output_seq());

@@ -41,7 +41,7 @@ std::string Describe(const v1::KpiState& k) {
 
 bool Meets(const v1::KpiTarget& target, double value) {
   return target.direction() == v1::DIRECTION_DECREASE ? value <= target.target_value()
-                                                       : value >= target.target_value();
+                                                      : value >= target.target_value();
 }
 
 TrendVerdict AssessTrend(const v1::KpiState& kpi, std::size_t min_points) {

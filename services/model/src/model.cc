@@ -78,9 +78,8 @@ Decision Apply(const Config& config, const v1::Initiative* current, const v1::St
     const bool lessons = e.has_momentum_recorded() &&
                          e.momentum_recorded().kind() == v1::MOMENTUM_KIND_LESSONS_LEARNED;
     if (!reopens && !watches && !lessons) {
-      return ignore("INITIATIVE_CLOSED",
-                    "initiative is closed (" + v1::Outcome_Name(s.outcome()) +
-                        "); only a new target reopens it");
+      return ignore("INITIATIVE_CLOSED", "initiative is closed (" + v1::Outcome_Name(s.outcome()) +
+                                             "); only a new target reopens it");
     }
     if (reopens) {
       s.clear_outcome();

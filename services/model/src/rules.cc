@@ -52,7 +52,8 @@ void ConcludeReview(Fold& f, v1::ReviewResult result, bool relevant,
   v1::Initiative& s = f.state();
   f.Evidence(v1::STEP_REVIEW);
   if (!not_needed.empty()) {
-    if (v1::StepTransition* t = f.LastTransition(); t != nullptr && t->to_step() == v1::STEP_REVIEW) {
+    if (v1::StepTransition* t = f.LastTransition();
+        t != nullptr && t->to_step() == v1::STEP_REVIEW) {
       for (const auto& id : not_needed) t->add_actions_not_needed(id);
     }
   }
@@ -207,8 +208,7 @@ void OnAction(Fold& f, const v1::ActionUpdated& e) {
     action->set_action_id(e.action_id());
   }
   action->set_status(e.status());
-  action->set_percent_complete(e.status() == v1::ACTION_STATUS_DONE ? 100u
-                                                                     : e.percent_complete());
+  action->set_percent_complete(e.status() == v1::ACTION_STATUS_DONE ? 100u : e.percent_complete());
   action->set_pilot(e.pilot());
   action->set_not_needed(false);  // someone works on it after all
   *action->mutable_updated_at() = f.now();
@@ -234,10 +234,9 @@ bool OnMeasurement(const Config& config, Fold& f, const v1::KpiMeasured& e) {
     *k->mutable_latest() = m;
   }
   *k->add_recent() = m;
-  std::stable_sort(k->mutable_recent()->begin(), k->mutable_recent()->end(),
-                   [](const auto& a, const auto& b) {
-                     return Before(a.measured_at(), b.measured_at());
-                   });
+  std::stable_sort(
+      k->mutable_recent()->begin(), k->mutable_recent()->end(),
+      [](const auto& a, const auto& b) { return Before(a.measured_at(), b.measured_at()); });
   while (static_cast<std::size_t>(k->recent_size()) > config.max_measurements_per_kpi) {
     k->mutable_recent()->DeleteSubrange(0, 1);
   }
@@ -251,8 +250,7 @@ bool OnMeasurement(const Config& config, Fold& f, const v1::KpiMeasured& e) {
 
   if (watching_benefit) {
     if (!meets) {
-      f.FireAlert(v1::ALERT_KIND_BENEFIT_EROSION, s.step(), kpi,
-                  "after success, " + described);
+      f.FireAlert(v1::ALERT_KIND_BENEFIT_EROSION, s.step(), kpi, "after success, " + described);
     } else {
       f.ResolveKpi(v1::ALERT_KIND_BENEFIT_EROSION, kpi, "back on target: " + described);
     }
@@ -267,9 +265,9 @@ bool OnMeasurement(const Config& config, Fold& f, const v1::KpiMeasured& e) {
              Before(f.now(), k->target().deadline())) {
     const TrendVerdict trend = AssessTrend(*k, config.at_risk_min_points);
     if (trend.assessed && !trend.reaches_target) {
-      f.FireAlert(v1::ALERT_KIND_TARGET_AT_RISK, s.step(), kpi,
-                  "trend projects " + FormatNumber(trend.projected) + " at the deadline: " +
-                      described);
+      f.FireAlert(
+          v1::ALERT_KIND_TARGET_AT_RISK, s.step(), kpi,
+          "trend projects " + FormatNumber(trend.projected) + " at the deadline: " + described);
     } else if (trend.assessed) {
       f.ResolveKpi(v1::ALERT_KIND_TARGET_AT_RISK, kpi,
                    "trend projects " + FormatNumber(trend.projected) + " at the deadline");

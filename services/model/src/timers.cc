@@ -50,7 +50,8 @@ void ComputeTimers(const Config& config, Fold& f) {
   if (s.step() == v1::STEP_CLOSED) {
     if (config.lessons_limit.count() > 0 && OwesLessons(s) &&
         !f.IsFiring(v1::ALERT_KIND_LESSONS_NOT_RECORDED, "")) {
-      AddTimer(s, v1::ALERT_KIND_LESSONS_NOT_RECORDED, "", Plus(s.closed_at(), config.lessons_limit));
+      AddTimer(s, v1::ALERT_KIND_LESSONS_NOT_RECORDED, "",
+               Plus(s.closed_at(), config.lessons_limit));
     }
     return;
   }
@@ -81,9 +82,9 @@ bool OnTimer(Fold& f, const v1::TimerElapsed& e) {
   if (it == s.timers().end()) return false;
   switch (e.kind()) {
     case v1::ALERT_KIND_STALLED:
-      f.FireAlert(v1::ALERT_KIND_STALLED, s.step(), "",
-                  "no progress in " + StepName(s.step()) + " since " +
-                      FormatTime(s.last_progress_at()));
+      f.FireAlert(
+          v1::ALERT_KIND_STALLED, s.step(), "",
+          "no progress in " + StepName(s.step()) + " since " + FormatTime(s.last_progress_at()));
       break;
     case v1::ALERT_KIND_TARGET_OVERDUE: {
       const v1::KpiState* k = FindKpi(s, e.kpi());
@@ -100,9 +101,9 @@ bool OnTimer(Fold& f, const v1::TimerElapsed& e) {
                       "only through its lessons");
       break;
     case v1::ALERT_KIND_MOMENTUM_NOT_SUSTAINED:
-      f.FireAlert(v1::ALERT_KIND_MOMENTUM_NOT_SUSTAINED, s.step(), "",
-                  "achieved on " + FormatTime(s.achieved_at()) +
-                      " and nothing reinforced it since");
+      f.FireAlert(
+          v1::ALERT_KIND_MOMENTUM_NOT_SUSTAINED, s.step(), "",
+          "achieved on " + FormatTime(s.achieved_at()) + " and nothing reinforced it since");
       break;
     default:
       return false;
