@@ -48,7 +48,8 @@ endif()
 
 execute_process(COMMAND "${CIRCTL}" show --data-dir "${WORK}/register" FIRST-CONTACT
                 OUTPUT_VARIABLE show RESULT_VARIABLE rc)
-if(NOT rc EQUAL 0 OR NOT show MATCHES "action     crm  ACTION_STATUS_UNSPECIFIED  0%  not needed: target met")
+if(NOT rc EQUAL 0
+   OR NOT show MATCHES "action     crm  ACTION_STATUS_UNSPECIFIED  0%  not needed: target met")
   message(FATAL_ERROR "circtl show FIRST-CONTACT does not name the action not needed:\n${show}")
 endif()
 execute_process(COMMAND "${CIRCTL}" show --data-dir "${WORK}/register" ONCALL-PAGES
