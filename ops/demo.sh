@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The main job on the embedded default: installs what is missing, builds, and runs `cird demo`:
 # librdkafka's mock cluster (3 brokers) in-process, a register in a temp directory, the shipped
-# sample scenario (four initiatives through 2026) published to the value-chain topic the way a
+# sample scenario (six initiatives through 2026) published to the value-chain topic the way a
 # pipeline would, and every step transition and momentum alert printed as a JSON line as it comes
 # back from Kafka (in the order `circtl replay` prints them). Logs go to stderr.
 #

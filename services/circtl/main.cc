@@ -52,6 +52,13 @@ int main(int argc, char** argv) {
                "A flag given on the command line always beats its environment variable."};
   app.require_subcommand(1);
   app.set_version_flag("--version", "circtl 0.1.0");
+  app.footer(
+      "replay, verify and rebuild take the model's limits: --stall-limit STEP=DURATION, "
+      "--momentum-limit (default 60d) and --lessons-limit (default 30d, 0 = off; "
+      "LESSONS_NOT_RECORDED) — the same as cird's (CIR_STALL_LIMITS, CIR_MOMENTUM_LIMIT, "
+      "CIR_LESSONS_LIMIT). Durations: a whole number and a unit (ms, s, m, h, d), at most 100 "
+      "years. Alert kinds: STEP_SKIPPED, STALLED, TARGET_AT_RISK, TARGET_OVERDUE, TARGET_MISSED, "
+      "MOMENTUM_NOT_SUSTAINED, BENEFIT_EROSION, LESSONS_NOT_RECORDED.");
 
   OfflineFlags replay_flags;
   ReplayOptions replay;

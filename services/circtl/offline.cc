@@ -205,7 +205,8 @@ void PrintSummary(const v1::Initiative& s, const std::vector<v1::StoredEvent>& h
   }
   for (const auto& a : s.actions()) {
     out << "  action     " << a.action_id() << "  " << v1::ActionStatus_Name(a.status()) << "  "
-        << a.percent_complete() << "%\n";
+        << a.percent_complete() << "%" << (a.not_needed() ? "  not needed: target met" : "")
+        << "\n";
   }
   for (const auto& a : s.firing_alerts()) {
     out << "  FIRING     " << v1::AlertKind_Name(a.kind()) << "  " << a.kpi() << "  "

@@ -9,6 +9,7 @@
 
 #include "cir/events/cloudevents.h"
 #include "cir/events/kafka.h"
+#include "cir/v1/improvement.pb.h"
 #include "http_client.h"
 #include "offline.h"
 
@@ -222,8 +223,12 @@ int RegisterStats(const ApiTarget& api, std::ostream& out, std::ostream& err) {
   for (const auto& [outcome, n] : body["by_outcome"].items()) {
     out << "  closed " << Column(Short(json(outcome), "OUTCOME_"), 23) << n << "\n";
   }
-  for (const auto& [kind, n] : body["alerts_firing_by_kind"].items()) {
-    out << "  firing " << Column(Short(json(kind), "ALERT_KIND_"), 23) << n << "\n";
+  // Every kind, 0 when none fires, so that a reader sees what is watched.
+  const json& firing = body.value("alerts_firing_by_kind", json::object());
+  for (int k = v1::ALERT_KIND_STEP_SKIPPED; k <= v1::AlertKind_MAX; ++k) {
+    const std::string kind = v1::AlertKind_Name(static_cast<v1::AlertKind>(k));
+    out << "  firing " << Column(Short(json(kind), "ALERT_KIND_"), 23) << firing.value(kind, 0)
+        << "\n";
   }
   for (const auto& [step, c] : body["cycle_time_by_step"].items()) {
     out << "  cycle  " << Column(Short(json(step), "STEP_"), 23) << std::fixed

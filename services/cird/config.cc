@@ -3,30 +3,20 @@
 #include <cstdlib>
 #include <map>
 
+#include "duration.h"
+
 namespace cir::cird {
 namespace {
 
-// Durations as flags: "250ms", "10s", "2m" (CLI11 parses the number, we keep milliseconds).
+// Durations as flags, by the one rule of duration.h: "250ms", "10s", "2m" (kept in milliseconds).
 void AddDuration(CLI::App& app, const std::string& name, std::chrono::milliseconds& target,
                  const std::string& env, const std::string& help) {
   app.add_option_function<std::string>(
          name,
          [&target, name](const std::string& text) {
-           long long value = 0;
-           std::size_t used = 0;
-           try {
-             value = std::stoll(text, &used);
-           } catch (const std::exception&) {
-             throw CLI::ValidationError(name, "'" + text + "' is not a duration (e.g. 500ms, 10s)");
-           }
-           const std::string unit = text.substr(used);
-           static const std::map<std::string, long long> kScale{
-               {"ms", 1}, {"", 1}, {"s", 1000}, {"m", 60000}};
-           auto it = kScale.find(unit);
-           if (it == kScale.end() || value < 0) {
-             throw CLI::ValidationError(name, "'" + text + "' is not a duration (e.g. 500ms, 10s)");
-           }
-           target = std::chrono::milliseconds(value * it->second);
+           auto parsed = services::ParseDuration(name, text);
+           if (!parsed) throw CLI::ValidationError(parsed.error().message);
+           target = *parsed;
          },
          help + " (default " + std::to_string(target.count()) + "ms)")
       ->envname(env);

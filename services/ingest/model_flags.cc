@@ -1,32 +1,12 @@
+// The model's flags (see model_flags.h): --stall-limit, --momentum-limit, --lessons-limit.
 #include "model_flags.h"
 
 #include <cctype>
-#include <charconv>
 
 #include "cir/v1/improvement.pb.h"
+#include "duration.h"
 
 namespace cir::services {
-
-Result<std::chrono::seconds> ParseDuration(const std::string& text) {
-  long long value = 0;
-  const char* end = text.data() + text.size();
-  auto [ptr, ec] = std::from_chars(text.data(), end, value);
-  if (ec != std::errc() || value < 0) {
-    return Fail(ErrorCode::kInvalidArgument,
-                "'" + text + "' is not a duration (a whole number with s, m, h or d)");
-  }
-  const std::string unit(ptr, end);
-  long long scale = 0;
-  if (unit.empty() || unit == "s") scale = 1;
-  else if (unit == "m") scale = 60;
-  else if (unit == "h") scale = 3600;
-  else if (unit == "d") scale = 86400;
-  else {
-    return Fail(ErrorCode::kInvalidArgument,
-                "'" + text + "' has an unknown unit '" + unit + "' (use s, m, h or d)");
-  }
-  return std::chrono::seconds(value * scale);
-}
 
 void ModelFlags::Register(CLI::App& app) {
   app.add_option("--stall-limit", stall_limits,
@@ -40,6 +20,11 @@ void ModelFlags::Register(CLI::App& app) {
                  "how long an achieved target may go without momentum before "
                  "MOMENTUM_NOT_SUSTAINED fires (default 60d)")
       ->envname("CIR_MOMENTUM_LIMIT");
+  app.add_option("--lessons-limit", lessons_limit,
+                 "how long an initiative that failed (closed UNSUCCESSFUL, or withdrawn after a "
+                 "missed target) may go without lessons learned before LESSONS_NOT_RECORDED fires "
+                 "(default 30d; 0 turns it off)")
+      ->envname("CIR_LESSONS_LIMIT");
 }
 
 Result<model::Config> ModelFlags::ToConfig() const {
@@ -60,18 +45,19 @@ Result<model::Config> ModelFlags::ToConfig() const {
                       "': unknown step (vision, current_state, target_state, plan, action, "
                       "review, momentum)");
     }
-    auto duration = ParseDuration(item.substr(eq + 1));
-    if (!duration) {
-      return Fail(ErrorCode::kInvalidArgument, "--stall-limit: " + duration.error().message);
-    }
+    auto duration = ParseSeconds("--stall-limit " + item.substr(0, eq), item.substr(eq + 1));
+    if (!duration) return std::unexpected(duration.error());
     config.stall_limit[static_cast<std::size_t>(step)] = *duration;
   }
   if (!momentum_limit.empty()) {
-    auto duration = ParseDuration(momentum_limit);
-    if (!duration) {
-      return Fail(ErrorCode::kInvalidArgument, "--momentum-limit: " + duration.error().message);
-    }
+    auto duration = ParseSeconds("--momentum-limit", momentum_limit);
+    if (!duration) return std::unexpected(duration.error());
     config.momentum_limit = *duration;
+  }
+  if (!lessons_limit.empty()) {
+    auto duration = ParseSeconds("--lessons-limit", lessons_limit);
+    if (!duration) return std::unexpected(duration.error());
+    config.lessons_limit = *duration;
   }
   if (auto valid = config.Validate(); !valid) return std::unexpected(valid.error());
   return config;

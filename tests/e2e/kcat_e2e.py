@@ -121,8 +121,8 @@ def main():
     proc, brokers, log = start_cird(tempfile.mkdtemp(dir=WORK))
     try:
         published = publish(brokers)
-        if published != 42:
-            fail("published %d events, the scenario has 42" % published)
+        if published != 60:
+            fail("published %d events, the scenario has 60" % published)
         got = {}
         deadline = time.time() + TIMEOUT
         while len(got) < len(expected) and time.time() < deadline:

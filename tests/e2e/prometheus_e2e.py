@@ -182,7 +182,7 @@ def main():
     def settled():
         return (scalar(base, "sum(cir_events_appended_total)") == published and
                 scalar(base, "sum(cir_alerts_total)") == sum(alerts.values()) and
-                scalar(base, "sum(cir_initiatives)") == 4 and
+                scalar(base, "sum(cir_initiatives)") == 6 and
                 scalar(base, 'sum(cir_initiatives{step="closed"})') == steps["closed"])
     wait_for(settled, 120, "Prometheus to see the whole scenario")
 
@@ -209,8 +209,9 @@ def main():
     for step in ("vision", "current_state", "target_state", "plan", "action", "review",
                  "momentum", "closed"):
         expect('sum(cir_initiatives{step="%s"})' % step, steps.get(step, 0))
-    expect('sum(cir_initiatives_closed{outcome="successful"})', 3)
-    expect("sum(cir_iterations_started_total)", 1)
+    expect('sum(cir_initiatives_closed{outcome="successful"})', 4)
+    expect('sum(cir_initiatives_closed{outcome="unsuccessful"})', 1)
+    expect("sum(cir_iterations_started_total)", 2)
     expect("sum(cir_outbox_delivered_total)", len(open(EXPECTED).readlines()))
     expect("sum(cir_ready)", 1)
 

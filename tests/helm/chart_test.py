@@ -309,6 +309,7 @@ class AllFeatures(unittest.TestCase):
         self.assertEqual(data["CIRD_LOG_LEVEL"], "debug")
         self.assertEqual(data["CIR_STALL_LIMITS"], "action=60d,plan=30d")
         self.assertEqual(data["CIR_MOMENTUM_LIMIT"], "90d")
+        self.assertEqual(data["CIR_LESSONS_LIMIT"], "45d")
         self.assertEqual(data["CIRD_KAFKA_PROPERTIES"], ";".join([
             "security.protocol=SASL_SSL", "sasl.mechanism=SCRAM-SHA-512",
             "ssl.ca.location=/etc/cir/kafka-ca/ca.crt", "client.rack=eu-west-1a",
@@ -532,6 +533,9 @@ class SchemaRejects(unittest.TestCase):
         self.assert_rejected("/image/tag", "--set", "image.tag=latest")
         self.assert_rejected("/persistence/size", "--set", "persistence.size=10GB")
         self.assert_rejected("/config/stallLimits/plan", "--set", "config.stallLimits.plan=a month")
+        # One duration rule with cird: a unit is required (only "0" has none).
+        self.assert_rejected("/config/stallLimits/plan", "--set-string", "config.stallLimits.plan=30")
+        self.assert_rejected("/config/lessonsLimit", "--set", "config.lessonsLimit=30 days")
         self.assert_rejected("/kafka/brokers", "--set", "kafka.brokers=")
 
     def test_kafka_properties_managed_by_the_chart(self):

@@ -42,7 +42,7 @@ class ApiTest : public PipelineTest {
     ASSERT_TRUE(WaitFor(
         [&] {
           auto r = Get("/v1/register/stats");
-          return r.status == 200 && r.body.value("events_appended", 0) == 42 &&
+          return r.status == 200 && r.body.value("events_appended", 0) == 60 &&
                  r.body["alerts_firing_by_kind"].size() == 3;
         },
         milliseconds(60000)));
@@ -95,11 +95,14 @@ class ApiTest : public PipelineTest {
 using IdList = std::vector<std::string>;
 
 TEST_F(ApiTest, EveryEndpointAndFilter) {
-  EXPECT_EQ(Ids("/v1/initiatives"), (IdList{"CHANGE-FAIL", "CSAT", "DEPLOY-LEAD", "INC-MTTR"}));
-  EXPECT_EQ(Ids("/v1/initiatives?step=closed"), (IdList{"CHANGE-FAIL", "DEPLOY-LEAD", "INC-MTTR"}));
+  EXPECT_EQ(Ids("/v1/initiatives"), (IdList{"CHANGE-FAIL", "CSAT", "DEPLOY-LEAD", "FIRST-CONTACT",
+                                            "INC-MTTR", "ONCALL-PAGES"}));
+  EXPECT_EQ(Ids("/v1/initiatives?step=closed"),
+            (IdList{"CHANGE-FAIL", "DEPLOY-LEAD", "FIRST-CONTACT", "INC-MTTR", "ONCALL-PAGES"}));
   EXPECT_EQ(Ids("/v1/initiatives?step=STEP_ACTION"), (IdList{"CSAT"}));
   EXPECT_EQ(Ids("/v1/initiatives?outcome=successful"),
-            (IdList{"CHANGE-FAIL", "DEPLOY-LEAD", "INC-MTTR"}));
+            (IdList{"CHANGE-FAIL", "DEPLOY-LEAD", "FIRST-CONTACT", "INC-MTTR"}));
+  EXPECT_EQ(Ids("/v1/initiatives?outcome=unsuccessful"), (IdList{"ONCALL-PAGES"}));
   EXPECT_EQ(Ids("/v1/initiatives?activity=engage"), (IdList{"CSAT"}));
   EXPECT_EQ(Ids("/v1/initiatives?owner=platform"), (IdList{"CHANGE-FAIL", "DEPLOY-LEAD"}));
   EXPECT_EQ(Ids("/v1/initiatives?tag=incidents"), (IdList{"INC-MTTR"}));
@@ -108,12 +111,15 @@ TEST_F(ApiTest, EveryEndpointAndFilter) {
   EXPECT_EQ(Ids("/v1/initiatives?step=closed&owner=platform&outcome=successful"),
             (IdList{"CHANGE-FAIL", "DEPLOY-LEAD"}));
   EXPECT_EQ(Ids("/v1/initiatives?step=vision"), IdList{});
-  // Sorted by when they were last updated: CSAT (May), CHANGE-FAIL (May 4), INC-MTTR (April 15),
+  // Sorted by when they were last updated: FIRST-CONTACT (April 14), INC-MTTR (April 15),
+  // CSAT (May 1), CHANGE-FAIL (May 4), ONCALL-PAGES (May 20: lessons after closure),
   // DEPLOY-LEAD (June) — ascending.
   EXPECT_EQ(Ids("/v1/initiatives?sort=updated_at"),
-            (IdList{"INC-MTTR", "CSAT", "CHANGE-FAIL", "DEPLOY-LEAD"}));
+            (IdList{"FIRST-CONTACT", "INC-MTTR", "CSAT", "CHANGE-FAIL", "ONCALL-PAGES",
+                    "DEPLOY-LEAD"}));
   EXPECT_EQ(Ids("/v1/initiatives?sort=created_at"),
-            (IdList{"INC-MTTR", "DEPLOY-LEAD", "CSAT", "CHANGE-FAIL"}));
+            (IdList{"INC-MTTR", "DEPLOY-LEAD", "ONCALL-PAGES", "CSAT", "FIRST-CONTACT",
+                    "CHANGE-FAIL"}));
 
   auto one = Get("/v1/initiatives/CSAT");
   ASSERT_EQ(one.status, 200);
@@ -146,6 +152,24 @@ TEST_F(ApiTest, EveryEndpointAndFilter) {
   for (const auto& t : transitions.body["transitions"]) got.push_back(t.dump());
   EXPECT_EQ(got, want);
 
+  // Issue 15: an early achievement names the action it did not need; lessons after closure apply.
+  auto early = Get("/v1/initiatives/FIRST-CONTACT");
+  ASSERT_EQ(early.status, 200);
+  ASSERT_EQ(early.body["initiative"]["actions"].size(), 2u);
+  EXPECT_EQ(early.body["initiative"]["actions"][1]["action_id"], "crm");
+  EXPECT_EQ(early.body["initiative"]["actions"][1]["not_needed"], true);
+  auto early_transitions = Get("/v1/initiatives/FIRST-CONTACT/transitions?page_size=200");
+  ASSERT_EQ(early_transitions.status, 200);
+  EXPECT_EQ(early_transitions.body["transitions"][5]["to_step"], "STEP_REVIEW");
+  EXPECT_EQ(early_transitions.body["transitions"][5]["actions_not_needed"], json{"crm"});
+  auto lessons = Get("/v1/initiatives/ONCALL-PAGES/events?page_size=200");
+  ASSERT_EQ(lessons.status, 200);
+  ASSERT_EQ(lessons.body["total"], 10);
+  EXPECT_EQ(lessons.body["events"][8]["timer"]["kind"], "ALERT_KIND_LESSONS_NOT_RECORDED");
+  EXPECT_EQ(lessons.body["events"][9]["disposition"], "DISPOSITION_APPLIED");
+  auto failed = Get("/v1/initiatives/ONCALL-PAGES");
+  EXPECT_EQ(failed.body["initiative"]["momentum"], json{"MOMENTUM_KIND_LESSONS_LEARNED"});
+
   auto alerts = Get("/v1/alerts?state=firing");
   ASSERT_EQ(alerts.status, 200);
   EXPECT_EQ(alerts.body["alerts"].size(), 3u);
@@ -155,9 +179,10 @@ TEST_F(ApiTest, EveryEndpointAndFilter) {
 
   auto stats = Get("/v1/register/stats");
   ASSERT_EQ(stats.status, 200);
-  EXPECT_EQ(stats.body["initiatives"], 4);
-  EXPECT_EQ(stats.body["by_step"]["STEP_CLOSED"], 3);
-  EXPECT_EQ(stats.body["by_outcome"]["OUTCOME_SUCCESSFUL"], 3);
+  EXPECT_EQ(stats.body["initiatives"], 6);
+  EXPECT_EQ(stats.body["by_step"]["STEP_CLOSED"], 5);
+  EXPECT_EQ(stats.body["by_outcome"]["OUTCOME_SUCCESSFUL"], 4);
+  EXPECT_EQ(stats.body["by_outcome"]["OUTCOME_UNSUCCESSFUL"], 1);
   EXPECT_EQ(stats.body["alerts_firing_by_kind"]["ALERT_KIND_TARGET_AT_RISK"], 1);
   EXPECT_GT(stats.body["cycle_time_by_step"]["STEP_PLAN"]["mean_seconds"].get<double>(), 0);
 }
@@ -177,8 +202,8 @@ TEST_F(ApiTest, PaginationHasNoGapsOrRepeats) {
       ASSERT_LT(++pages, 10);
     } while (!token.empty());
     std::set<std::string> unique(seen.begin(), seen.end());
-    EXPECT_EQ(seen.size(), 4u) << sort;
-    EXPECT_EQ(unique.size(), 4u) << sort;
+    EXPECT_EQ(seen.size(), 6u) << sort;
+    EXPECT_EQ(unique.size(), 6u) << sort;
     EXPECT_EQ(seen, Ids("/v1/initiatives?sort=" + sort)) << sort;
   }
   // Histories page too: 13 events in pages of 5.
@@ -290,7 +315,9 @@ TEST_F(ApiTest, CirctlAgainstTheApiAndKafka) {
 
   std::tie(code, out) = Circtl("stats " + api);
   EXPECT_EQ(code, 0) << out;
-  EXPECT_NE(out.find("events appended  42"), std::string::npos) << out;
+  EXPECT_NE(out.find("events appended  60"), std::string::npos) << out;
+  EXPECT_NE(out.find("firing LESSONS_NOT_RECORDED   0\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("firing TARGET_AT_RISK         1\n"), std::string::npos) << out;
 
   std::tie(code, out) = Circtl("get " + api + " NOPE");
   EXPECT_EQ(code, 1) << out;  // not found: exit 1

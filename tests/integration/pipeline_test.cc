@@ -187,7 +187,7 @@ std::map<std::string, v1::Output> Oracle(const std::vector<v1::ValueChainEvent>&
 
 TEST_F(PipelineTest, SampleScenarioInExpectedTransitionsAndAlertsOut) {
   const auto scenario = LoadScenario(CIR_SAMPLE_SCENARIO);
-  ASSERT_EQ(scenario.size(), 42u);
+  ASSERT_EQ(scenario.size(), 60u);
   for (const auto& e : scenario) Publish(events::EncodeEvent(e, events::DataFormat::kJson));
   FlushProducer();
   auto cird = StartCird();

@@ -1,6 +1,9 @@
 # Runs the real circtl binary on the shipped sample scenario and compares its transitions and
 # alerts, line by line, with the reviewed expectation in testdata/. Then checks that a second
-# replay of the same file appends nothing (dedupe) and that `circtl verify` finds the register sound.
+# replay of the same file appends nothing (dedupe), that `circtl verify` finds the register sound,
+# that `circtl rebuild` recomputes the same projections (and verify stays clean), and that
+# `circtl show` names the action an early achievement left open and the lessons shared after
+# closure.
 # Invoked by ctest with -DCIRCTL -DSCENARIO -DEXPECTED -DWORK.
 file(REMOVE_RECURSE "${WORK}")
 file(MAKE_DIRECTORY "${WORK}")
@@ -22,7 +25,7 @@ execute_process(COMMAND "${CIRCTL}" replay --data-dir "${WORK}/register" "${SCEN
 if(NOT rc EQUAL 0 OR NOT again STREQUAL "")
   message(FATAL_ERROR "second replay should append and print nothing (exit ${rc}):\n${again}")
 endif()
-if(NOT again_err MATCHES "0 appended, 42 duplicates skipped, 0 bad")
+if(NOT again_err MATCHES "0 appended, 60 duplicates skipped, 0 bad")
   message(FATAL_ERROR "second replay summary unexpected: ${again_err}")
 endif()
 
@@ -30,5 +33,30 @@ execute_process(COMMAND "${CIRCTL}" verify --data-dir "${WORK}/register"
                 OUTPUT_VARIABLE verify RESULT_VARIABLE rc)
 if(NOT rc EQUAL 0 OR NOT verify MATCHES "register OK")
   message(FATAL_ERROR "circtl verify failed (exit ${rc}):\n${verify}")
+endif()
+
+execute_process(COMMAND "${CIRCTL}" rebuild --data-dir "${WORK}/register"
+                OUTPUT_VARIABLE rebuilt RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0 OR NOT rebuilt MATCHES "rebuilt projections: 0 differed from what was stored")
+  message(FATAL_ERROR "circtl rebuild found differences (exit ${rc}):\n${rebuilt}")
+endif()
+execute_process(COMMAND "${CIRCTL}" verify --data-dir "${WORK}/register"
+                OUTPUT_VARIABLE verify RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0 OR NOT verify MATCHES "initiatives 6, events 65, outbox 0, timers 1\nregister OK")
+  message(FATAL_ERROR "circtl verify after rebuild failed (exit ${rc}):\n${verify}")
+endif()
+
+execute_process(COMMAND "${CIRCTL}" show --data-dir "${WORK}/register" FIRST-CONTACT
+                OUTPUT_VARIABLE show RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0
+   OR NOT show MATCHES "action     crm  ACTION_STATUS_UNSPECIFIED  0%  not needed: target met")
+  message(FATAL_ERROR "circtl show FIRST-CONTACT does not name the action not needed:\n${show}")
+endif()
+execute_process(COMMAND "${CIRCTL}" show --data-dir "${WORK}/register" ONCALL-PAGES
+                OUTPUT_VARIABLE show RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0 OR NOT show MATCHES "timer ALERT_KIND_LESSONS_NOT_RECORDED"
+   OR NOT show MATCHES "momentum_recorded  //improvement/register oncall-pages-060\n"
+   OR show MATCHES "ignored")
+  message(FATAL_ERROR "circtl show ONCALL-PAGES lacks the lessons after closure:\n${show}")
 endif()
 file(REMOVE_RECURSE "${WORK}")

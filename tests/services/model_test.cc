@@ -2,11 +2,13 @@
 // the event under test, and what must come out (transitions, alerts, disposition, final step).
 #include <gtest/gtest.h>
 
+#include <google/protobuf/util/json_util.h>
 #include <google/protobuf/util/time_util.h>
 
 #include <algorithm>
 #include <functional>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -27,6 +29,15 @@ pb::Timestamp Day(double day) {
   t.set_seconds(1767225600 + static_cast<std::int64_t>(day * 86400));
   return t;
 }
+
+// Far days, as Day() offsets: 9999-12-31, 9999-06-01, 2262-04-12 (just after the last second
+// that fits 64-bit nanoseconds, 2262-04-11T23:47:16Z) and 2300-01-01.
+constexpr double kDay9999Dec31 = 2912442;
+constexpr double kDay9999Jun1 = 2912229;
+constexpr double kDay2262 = 86298;
+constexpr double kDay2300 = 100076;
+// 9999-12-31T23:59:59Z, where derived due-times saturate.
+constexpr std::int64_t kMaxSeconds = 253402300799;
 
 // A step of a scenario: a value-chain event, or "fire the due timer of this kind".
 struct Step {
@@ -89,6 +100,14 @@ Step Measure(double day, const std::string& kpi, double value) {
     *e.mutable_kpi_measured()->mutable_measured_at() = Day(day);
   });
 }
+// A measurement that arrives at `day` but was taken at `measured_day`.
+Step MeasureAt(double day, double measured_day, const std::string& kpi, double value) {
+  return Ev(day, [=](v1::ValueChainEvent& e) {
+    e.mutable_kpi_measured()->set_kpi(kpi);
+    e.mutable_kpi_measured()->set_value(value);
+    *e.mutable_kpi_measured()->mutable_measured_at() = Day(measured_day);
+  });
+}
 Step Review(double day, v1::ReviewResult result, bool relevant) {
   return Ev(day, [=](v1::ValueChainEvent& e) {
     e.mutable_review_concluded()->set_result(result);
@@ -125,6 +144,20 @@ std::vector<Step> UpToAchieved() {
   s.push_back(Measure(11, "mttr", 80));
   return s;
 }
+// Iteration 1 reviewed automatically as missed: iteration 2 at PLAN, TARGET_MISSED firing.
+std::vector<Step> UpToMissed() {
+  auto s = UpToAction();
+  s.push_back(Action(10, "a1", kDone));
+  s.push_back(Measure(11, "mttr", 110));
+  return s;
+}
+// Two alternative actions planned, one carried out ("train the team or invest in a CRM").
+std::vector<Step> UpToOneOfTwoDone() {
+  return {Proposed(0), Baseline(1, "mttr", 120), Target(2, "mttr", 90, kDec, 100),
+          Plan(3, {"train", "crm"}), Action(4, "train", v1::ACTION_STATUS_STARTED),
+          Action(10, "train", kDone)};
+}
+constexpr auto kLessons = v1::MOMENTUM_KIND_LESSONS_LEARNED;
 std::vector<Step> Concat(std::vector<Step> a, std::initializer_list<Step> b) {
   a.insert(a.end(), b);
   return a;
@@ -145,7 +178,15 @@ std::string Describe(const v1::Output& out) {
     for (int i = 0; i < t.skipped_steps_size(); ++i) {
       text += (i ? "," : "") + step(t.skipped_steps(i));
     }
-    return text + "]";
+    text += "]";
+    if (t.actions_not_needed_size() > 0) {
+      text += " not_needed=[";
+      for (int i = 0; i < t.actions_not_needed_size(); ++i) {
+        text += (i ? "," : "") + t.actions_not_needed(i);
+      }
+      text += "]";
+    }
+    return text;
   }
   const auto& a = out.alert();
   std::string text = (a.state() == v1::ALERT_STATE_FIRING ? "+" : "-") +
@@ -214,7 +255,30 @@ struct Row {
   std::uint32_t iteration = 1;
   Decision::Disposition disposition = Decision::Disposition::kApplied;
   std::string reason_code = "";
+  // When set, the timers of the final state ("KIND[ kpi] day N"; see DescribeTimer).
+  std::optional<std::vector<std::string>> timers = std::nullopt;
+  std::function<void(Config&)> configure = nullptr;  // changes to the default Config
 };
+
+// "LESSONS_NOT_RECORDED day 43": a timer, its due-time in days after 2026-01-01 (and seconds
+// when not a whole day: "day 2912442 +86399s").
+std::string DescribeTimer(const v1::Timer& t) {
+  std::string text = v1::AlertKind_Name(t.kind()).substr(11);
+  if (!t.kpi().empty()) text += " " + t.kpi();
+  const std::int64_t seconds = t.due_at().seconds() - Day(0).seconds();
+  text += " day " + std::to_string(seconds / 86400);
+  if (seconds % 86400 != 0) text += " +" + std::to_string(seconds % 86400) + "s";
+  return text;
+}
+
+Row WithTimers(Row row, std::vector<std::string> timers) {
+  row.timers = std::move(timers);
+  return row;
+}
+Row WithConfig(Row row, std::function<void(Config&)> configure) {
+  row.configure = std::move(configure);
+  return row;
+}
 
 // Test names show the row's name, not its bytes.
 void PrintTo(const Row& row, std::ostream* os) { *os << row.name; }
@@ -224,6 +288,8 @@ class ModelTable : public ::testing::TestWithParam<Row> {};
 TEST_P(ModelTable, OutputsAndState) {
   const Row& row = GetParam();
   Config config;
+  if (row.configure) row.configure(config);
+  ASSERT_TRUE(config.Validate().has_value());
   Played run = Play(config, row.steps);
   std::vector<std::string> got;
   for (const auto& o : run.last.outputs) got.push_back(Describe(o));
@@ -233,6 +299,11 @@ TEST_P(ModelTable, OutputsAndState) {
   if (row.disposition != Decision::Disposition::kRejected || run.exists) {
     EXPECT_EQ(v1::Step_Name(run.state.step()), v1::Step_Name(row.final_step));
     EXPECT_EQ(run.state.iteration(), row.iteration);
+  }
+  if (row.timers) {
+    std::vector<std::string> timers;
+    for (const auto& t : run.state.timers()) timers.push_back(DescribeTimer(t));
+    EXPECT_EQ(timers, *row.timers);
   }
 }
 
@@ -400,7 +471,165 @@ INSTANTIATE_TEST_SUITE_P(
         Row{"new_target_reopens_a_closed_initiative",
             {Proposed(0), Baseline(1, "mttr", 120), Closed(2, v1::OUTCOME_UNSUCCESSFUL),
              Target(3, "mttr", 90, kDec, 100)},
-            {"T CLOSED->TARGET_STATE #2 skipped=[]"}, v1::STEP_TARGET_STATE, 2}),
+            {"T CLOSED->TARGET_STATE #2 skipped=[]"}, v1::STEP_TARGET_STATE, 2},
+
+        // ---- "did we get there?": a met target answers it (issue 15) ----
+        Row{"early_achievement_one_of_two_actions",
+            Concat(UpToOneOfTwoDone(), {Measure(11, "mttr", 80)}),
+            {"T ACTION->REVIEW #1 skipped=[] not_needed=[crm]"}, v1::STEP_REVIEW},
+        Row{"early_achievement_two_of_three_actions",
+            {Proposed(0), Baseline(1, "mttr", 120), Target(2, "mttr", 90, kDec, 100),
+             Plan(3, {"a1", "a2", "a3"}), Action(4, "a1", kDone), Measure(5, "mttr", 85)},
+            {"T ACTION->REVIEW #1 skipped=[] not_needed=[a2,a3]"},
+            v1::STEP_REVIEW},
+        Row{"early_achievement_with_a_started_action_open",
+            {Proposed(0), Baseline(1, "mttr", 120), Target(2, "mttr", 90, kDec, 100),
+             Plan(3, {"a1", "a2"}), Action(4, "a1", v1::ACTION_STATUS_STARTED),
+             Action(5, "a2", v1::ACTION_STATUS_PROGRESSING), Action(8, "a1", kDone),
+             Measure(9, "mttr", 90)},
+            {"T ACTION->REVIEW #1 skipped=[] not_needed=[a2]"}, v1::STEP_REVIEW},
+        Row{"early_achievement_needs_every_target_met",
+            {Proposed(0), Baseline(1, "mttr", 120), Baseline(1, "csat", 32),
+             Target(2, "mttr", 90, kDec, 100), Target(2, "csat", 45, kInc, 100),
+             Plan(3, {"a1", "a2"}), Action(4, "a1", kDone), Measure(5, "mttr", 80),
+             Measure(6, "csat", 40)},
+            {}, v1::STEP_ACTION},
+        Row{"early_achievement_with_two_kpis_met",
+            {Proposed(0), Baseline(1, "mttr", 120), Baseline(1, "csat", 32),
+             Target(2, "mttr", 90, kDec, 100), Target(2, "csat", 45, kInc, 100),
+             Plan(3, {"a1", "a2"}), Action(4, "a1", kDone), Measure(5, "mttr", 80),
+             Measure(6, "csat", 46)},
+            {"T ACTION->REVIEW #1 skipped=[] not_needed=[a2]"}, v1::STEP_REVIEW},
+        Row{"target_not_yet_met_no_review", Concat(UpToOneOfTwoDone(), {Measure(11, "mttr", 100)}),
+            {}, v1::STEP_ACTION},
+        Row{"measurement_taken_before_the_first_action_was_done_no_review",
+            Concat(UpToOneOfTwoDone(), {MeasureAt(12, 9, "mttr", 80)}), {}, v1::STEP_ACTION},
+        Row{"measurement_before_any_action_done_no_review",
+            {Proposed(0), Baseline(1, "mttr", 120), Target(2, "mttr", 90, kDec, 100),
+             Plan(3, {"a1", "a2"}), Action(4, "a1", v1::ACTION_STATUS_STARTED),
+             Measure(5, "mttr", 80)},
+            {}, v1::STEP_ACTION},
+        Row{"people_overrule_an_early_review",
+            Concat(UpToOneOfTwoDone(), {Measure(11, "mttr", 80),
+                                        Review(12, v1::REVIEW_RESULT_NOT_ACHIEVED, true)}),
+            {"+TARGET_MISSED REVIEW", "T REVIEW->PLAN #2 skipped=[]"}, v1::STEP_PLAN, 2},
+        Row{"early_review_then_momentum_skips_nothing",
+            Concat(UpToOneOfTwoDone(), {Measure(11, "mttr", 80),
+                                        Momentum(12, v1::MOMENTUM_KIND_SUCCESS_COMMUNICATED)}),
+            {"T REVIEW->MOMENTUM #1 skipped=[]"}, v1::STEP_MOMENTUM},
+
+        // ---- a failure keeps its lessons (issue 15) ----
+        WithTimers(Row{"failure_closed_arms_the_lessons_timer",
+                       Concat(UpToMissed(), {Closed(13, v1::OUTCOME_UNSUCCESSFUL)}),
+                       {"-TARGET_MISSED REVIEW mttr",
+                        "T PLAN->CLOSED #2 skipped=[ACTION,REVIEW,MOMENTUM]"},
+                       v1::STEP_CLOSED, 2},
+                   {"LESSONS_NOT_RECORDED day 43"}),
+        WithTimers(Row{"failure_with_lessons_before_closure_no_alert",
+                       Concat(UpToMissed(), {Momentum(12, kLessons),
+                                             Closed(13, v1::OUTCOME_UNSUCCESSFUL)}),
+                       {"-STEP_SKIPPED ACTION", "-STEP_SKIPPED REVIEW",
+                        "-TARGET_MISSED REVIEW mttr", "T MOMENTUM->CLOSED #2 skipped=[]"},
+                       v1::STEP_CLOSED, 2},
+                   {}),
+        WithTimers(Row{"failure_with_lessons_after_closure_before_due_no_alert",
+                       Concat(UpToMissed(), {Closed(13, v1::OUTCOME_UNSUCCESSFUL),
+                                             Momentum(30, kLessons)}),
+                       {}, v1::STEP_CLOSED, 2},
+                   {}),
+        WithTimers(Row{"failure_without_lessons_fires_at_the_due_time",
+                       Concat(UpToMissed(), {Closed(13, v1::OUTCOME_UNSUCCESSFUL),
+                                             Fire(v1::ALERT_KIND_LESSONS_NOT_RECORDED)}),
+                       {"+LESSONS_NOT_RECORDED CLOSED"}, v1::STEP_CLOSED, 2},
+                   {}),  // fired: not armed again
+        WithTimers(Row{"failure_lessons_after_the_due_time_resolve",
+                       Concat(UpToMissed(), {Closed(13, v1::OUTCOME_UNSUCCESSFUL),
+                                             Fire(v1::ALERT_KIND_LESSONS_NOT_RECORDED),
+                                             Momentum(60, kLessons)}),
+                       {"-LESSONS_NOT_RECORDED CLOSED"}, v1::STEP_CLOSED, 2},
+                   {}),
+        WithTimers(Row{"failure_lessons_never_recorded_fires_once",
+                       Concat(UpToMissed(), {Closed(13, v1::OUTCOME_UNSUCCESSFUL),
+                                             Fire(v1::ALERT_KIND_LESSONS_NOT_RECORDED),
+                                             Measure(200, "mttr", 100)}),
+                       {}, v1::STEP_CLOSED, 2},
+                   {}),
+        Row{"closed_initiative_ignores_other_momentum",
+            Concat(UpToMissed(), {Closed(13, v1::OUTCOME_UNSUCCESSFUL),
+                                  Momentum(20, v1::MOMENTUM_KIND_TRAINING)}),
+            {}, v1::STEP_CLOSED, 2, D::kIgnored, "INITIATIVE_CLOSED"},
+        WithTimers(Row{"withdrawn_after_a_missed_review_arms_the_lessons_timer",
+                       Concat(UpToMissed(), {Withdrawn(13)}),
+                       {"-TARGET_MISSED REVIEW mttr", "T PLAN->CLOSED #2 skipped=[]"},
+                       v1::STEP_CLOSED, 2},
+                   {"LESSONS_NOT_RECORDED day 43"}),
+        Row{"withdrawn_after_a_missed_review_fires",
+            Concat(UpToMissed(), {Withdrawn(13), Fire(v1::ALERT_KIND_LESSONS_NOT_RECORDED)}),
+            {"+LESSONS_NOT_RECORDED CLOSED"}, v1::STEP_CLOSED, 2},
+        WithTimers(Row{"withdrawn_after_an_overdue_deadline_arms_the_lessons_timer",
+                       {Proposed(0), Baseline(1, "mttr", 120), Target(2, "mttr", 90, kDec, 20),
+                        Fire(v1::ALERT_KIND_TARGET_OVERDUE, "mttr"), Withdrawn(25)},
+                       {"-TARGET_OVERDUE TARGET_STATE mttr",
+                        "T TARGET_STATE->CLOSED #1 skipped=[]"},
+                       v1::STEP_CLOSED},
+                   {"LESSONS_NOT_RECORDED day 55"}),
+        WithTimers(Row{"withdrawn_before_any_target_was_missed_owes_no_lessons",
+                       {Proposed(0), Baseline(1, "mttr", 120), Target(2, "mttr", 90, kDec, 100),
+                        Plan(3, {"a1"}), Withdrawn(4)},
+                       {"T PLAN->CLOSED #1 skipped=[]"}, v1::STEP_CLOSED},
+                   {}),
+        WithTimers(Row{"successful_closure_owes_no_lessons",
+                       Concat(UpToAchieved(), {Momentum(12, v1::MOMENTUM_KIND_POLICY),
+                                               Closed(13, v1::OUTCOME_SUCCESSFUL)}),
+                       {"T MOMENTUM->CLOSED #1 skipped=[]"}, v1::STEP_CLOSED},
+                   {}),
+        WithTimers(WithConfig(Row{"lessons_limit_0_arms_nothing",
+                                  Concat(UpToMissed(), {Closed(13, v1::OUTCOME_UNSUCCESSFUL)}),
+                                  {"-TARGET_MISSED REVIEW mttr",
+                                   "T PLAN->CLOSED #2 skipped=[ACTION,REVIEW,MOMENTUM]"},
+                                  v1::STEP_CLOSED, 2},
+                              [](Config& c) { c.lessons_limit = Config::Duration(0); }),
+                   {}),
+        WithTimers(WithConfig(Row{"lessons_limit_7d",
+                                  Concat(UpToMissed(), {Withdrawn(13)}),
+                                  {"-TARGET_MISSED REVIEW mttr", "T PLAN->CLOSED #2 skipped=[]"},
+                                  v1::STEP_CLOSED, 2},
+                              [](Config& c) { c.lessons_limit = Config::Days(7); }),
+                   {"LESSONS_NOT_RECORDED day 20"}),
+        WithTimers(Row{"lessons_due_time_saturates_in_9999",
+                       {Proposed(kDay9999Dec31 - 3), Baseline(kDay9999Dec31 - 2, "mttr", 120),
+                        Closed(kDay9999Dec31, v1::OUTCOME_UNSUCCESSFUL)},
+                       {"T CURRENT_STATE->CLOSED #1 "
+                        "skipped=[TARGET_STATE,PLAN,ACTION,REVIEW,MOMENTUM]"},
+                       v1::STEP_CLOSED},
+                   {"LESSONS_NOT_RECORDED day 2912442 +86399s"}),
+        Row{"reopening_resolves_lessons_not_recorded",
+            Concat(UpToMissed(), {Closed(13, v1::OUTCOME_UNSUCCESSFUL),
+                                  Fire(v1::ALERT_KIND_LESSONS_NOT_RECORDED),
+                                  Target(60, "mttr", 95, kDec, 200)}),
+            {"-LESSONS_NOT_RECORDED CLOSED", "T CLOSED->TARGET_STATE #3 skipped=[]"},
+            v1::STEP_TARGET_STATE, 3},
+
+        // ---- the whole supported time range (1970 .. 9999-12-31T23:59:59Z) ----
+        Row{"proposed_on_9999_12_31", {Proposed(kDay9999Dec31)},
+            {"T UNSPECIFIED->VISION #1 skipped=[]"}, v1::STEP_VISION},
+        Row{"deadline_in_9999_fires_overdue",
+            {Proposed(0), Baseline(1, "mttr", 120), Target(2, "mttr", 90, kDec, kDay9999Jun1),
+             Fire(v1::ALERT_KIND_TARGET_OVERDUE, "mttr")},
+            {"+TARGET_OVERDUE TARGET_STATE mttr"}, v1::STEP_TARGET_STATE},
+        // Measurements before 2262-04-11 (where 64-bit nanoseconds end), the deadline after it.
+        Row{"trend_across_2262_puts_target_at_risk",
+            {Proposed(kDay2262 - 28), Baseline(kDay2262 - 27, "mttr", 120),
+             Target(kDay2262 - 26, "mttr", 90, kDec, kDay2262 + 100), Plan(kDay2262 - 25, {"a1"}),
+             Action(kDay2262 - 24, "a1", v1::ACTION_STATUS_STARTED),
+             Measure(kDay2262 - 13, "mttr", 119), Measure(kDay2262 - 3, "mttr", 118)},
+            {"+TARGET_AT_RISK ACTION mttr"}, v1::STEP_ACTION},
+        Row{"trend_in_2300_puts_target_at_risk",
+            {Proposed(kDay2300), Baseline(kDay2300 + 1, "mttr", 120),
+             Target(kDay2300 + 2, "mttr", 90, kDec, kDay2300 + 100), Plan(kDay2300 + 3, {"a1"}),
+             Action(kDay2300 + 4, "a1", v1::ACTION_STATUS_STARTED),
+             Measure(kDay2300 + 20, "mttr", 119), Measure(kDay2300 + 30, "mttr", 118)},
+            {"+TARGET_AT_RISK ACTION mttr"}, v1::STEP_ACTION}),
     [](const ::testing::TestParamInfo<Row>& param) { return param.param.name; });
 
 // ---- properties that hold across rows --------------------------------------------------------
@@ -510,6 +739,118 @@ TEST(Model, ClosingResolvesEveryFiringAlert) {
                                            "T ACTION->CLOSED #1 skipped=[]"}));
   EXPECT_EQ(run.state.firing_alerts_size(), 0);
   EXPECT_EQ(run.state.outcome(), v1::OUTCOME_WITHDRAWN);
+}
+
+TEST(Model, EarlyAchievementRecordsTheActionsNotNeeded) {
+  Played run = Play(Config{}, Concat(UpToOneOfTwoDone(), {Measure(11, "mttr", 80)}));
+  ASSERT_EQ(run.state.actions_size(), 2);
+  EXPECT_EQ(run.state.actions(0).action_id(), "train");
+  EXPECT_FALSE(run.state.actions(0).not_needed());
+  EXPECT_EQ(run.state.actions(1).action_id(), "crm");
+  EXPECT_TRUE(run.state.actions(1).not_needed());
+  EXPECT_EQ(run.state.actions(1).status(), v1::ACTION_STATUS_UNSPECIFIED);
+  EXPECT_TRUE(run.state.achieved());
+  EXPECT_EQ(run.state.last_review(), v1::REVIEW_RESULT_ACHIEVED);
+  // The momentum clock starts from the early review.
+  ASSERT_EQ(run.state.timers_size(), 2);
+  EXPECT_EQ(run.state.timers(1).kind(), v1::ALERT_KIND_MOMENTUM_NOT_SUSTAINED);
+  EXPECT_EQ(run.state.timers(1).due_at().seconds(), Day(11 + 60).seconds());
+  // Someone works on the open action after all: it is no longer "not needed"; REVIEW stays.
+  run = Play(Config{}, Concat(UpToOneOfTwoDone(), {Measure(11, "mttr", 80),
+                                                   Action(12, "crm", v1::ACTION_STATUS_STARTED)}));
+  EXPECT_FALSE(run.state.actions(1).not_needed());
+  EXPECT_EQ(run.state.step(), v1::STEP_REVIEW);
+  EXPECT_TRUE(run.last.outputs.empty());
+  // Every action done: today's rule, nothing left open to name.
+  run = Play(Config{}, UpToAchieved());
+  ASSERT_EQ(run.last.outputs.size(), 1u);
+  EXPECT_EQ(run.last.outputs[0].transition().actions_not_needed_size(), 0);
+}
+
+TEST(Model, LessonsAfterClosureAreAppliedAndShown) {
+  auto steps = Concat(UpToMissed(), {Closed(13, v1::OUTCOME_UNSUCCESSFUL),
+                                     Fire(v1::ALERT_KIND_LESSONS_NOT_RECORDED)});
+  Played run = Play(Config{}, steps);
+  ASSERT_EQ(run.last.outputs.size(), 1u);
+  const auto& alert = run.last.outputs[0].alert();
+  EXPECT_EQ(alert.kind(), v1::ALERT_KIND_LESSONS_NOT_RECORDED);
+  EXPECT_EQ(alert.reason(),
+            "closed UNSUCCESSFUL on 2026-01-14T00:00:00Z and no lessons learned were shared "
+            "since: a failure keeps its value only through its lessons");
+  EXPECT_EQ(alert.time().seconds(), Day(43).seconds());
+  EXPECT_EQ(alert.cause_event_source(), "cir/timer");
+  const std::string alert_id = alert.alert_id();
+
+  steps.push_back(Momentum(60, kLessons));
+  run = Play(Config{}, steps);
+  EXPECT_EQ(run.last.disposition, Decision::Disposition::kApplied);
+  ASSERT_EQ(run.last.outputs.size(), 1u);
+  EXPECT_EQ(run.last.outputs[0].alert().alert_id(), alert_id);
+  EXPECT_EQ(run.last.outputs[0].alert().id(), alert_id + "/resolved");
+  EXPECT_EQ(run.last.outputs[0].alert().reason(), "lessons learned recorded");
+  EXPECT_EQ(run.state.step(), v1::STEP_CLOSED);
+  EXPECT_EQ(run.state.outcome(), v1::OUTCOME_UNSUCCESSFUL);
+  EXPECT_EQ(run.state.closed_at().seconds(), Day(13).seconds());
+  EXPECT_EQ(std::vector<int>(run.state.momentum().begin(), run.state.momentum().end()),
+            std::vector<int>{kLessons});
+  EXPECT_EQ(run.state.firing_alerts_size(), 0);
+  EXPECT_EQ(run.state.timers_size(), 0);
+  EXPECT_EQ(run.state.updated_at().seconds(), Day(60).seconds());
+}
+
+TEST(ModelTime, DueTimesSaturateAtTheEndOf9999AndStayPrintable) {
+  Played run = Play(Config{}, {Proposed(kDay9999Dec31)});
+  ASSERT_EQ(run.state.timers_size(), 1);
+  EXPECT_EQ(run.state.timers(0).kind(), v1::ALERT_KIND_STALLED);
+  EXPECT_EQ(run.state.timers(0).due_at().seconds(), kMaxSeconds);  // not 9999-12-31 + 14 days
+  EXPECT_EQ(run.state.timers(0).due_at().nanos(), 0);
+  std::string json;
+  ASSERT_TRUE(pb::util::MessageToJsonString(run.state, &json).ok());
+  EXPECT_NE(json.find("9999-12-31T23:59:59Z"), std::string::npos) << json;
+  for (const auto& out : run.all_outputs) {
+    ASSERT_TRUE(pb::util::MessageToJsonString(out, &json).ok());
+  }
+  // The timer fires at its saturated due-time like any other.
+  run = Play(Config{}, {Proposed(kDay9999Dec31), Fire(v1::ALERT_KIND_STALLED)});
+  ASSERT_EQ(run.last.outputs.size(), 1u);
+  EXPECT_EQ(run.last.outputs[0].alert().reason(),
+            "no progress in VISION since 9999-12-31T00:00:00Z");
+  ASSERT_TRUE(pb::util::MessageToJsonString(run.state, &json).ok());
+}
+
+TEST(ModelTime, LongestLimitsFromTheLatestTimeSaturate) {
+  Config config;
+  for (auto& limit : config.stall_limit) limit = Config::kMaxLimit;
+  config.momentum_limit = Config::kMaxLimit;
+  ASSERT_TRUE(config.Validate().has_value());
+  Played run;
+  std::string json;
+  for (double day : {0.0, kDay2262, kDay2300, kDay9999Jun1, kDay9999Dec31}) {
+    std::vector<Step> steps = {Proposed(day), Baseline(day, "mttr", 120),
+                               Target(day, "mttr", 90, kDec, kDay9999Dec31),
+                               Plan(day, {"a1"}), Action(day, "a1", kDone),
+                               Measure(day, "mttr", 80)};
+    run = Play(config, steps);
+    ASSERT_EQ(v1::Step_Name(run.state.step()), "STEP_REVIEW") << day;
+    for (const auto& t : run.state.timers()) {
+      EXPECT_LE(t.due_at().seconds(), kMaxSeconds) << day;
+      EXPECT_GE(t.due_at().seconds(), Day(day).seconds()) << day;
+    }
+    ASSERT_TRUE(pb::util::MessageToJsonString(run.state, &json).ok()) << day;
+  }
+}
+
+TEST(ModelConfig, LimitsAreBoundedByAHundredYears) {
+  Config config;
+  config.stall_limit[v1::STEP_ACTION] = Config::kMaxLimit;
+  EXPECT_TRUE(config.Validate().has_value());
+  config.stall_limit[v1::STEP_ACTION] = Config::kMaxLimit + Config::Duration(1);
+  ASSERT_FALSE(config.Validate().has_value());
+  EXPECT_NE(config.Validate().error().message.find("action"), std::string::npos);
+  config = Config{};
+  config.momentum_limit = Config::Days(36526);
+  ASSERT_FALSE(config.Validate().has_value());
+  EXPECT_NE(config.Validate().error().message.find("momentum"), std::string::npos);
 }
 
 TEST(ModelConfig, ValidateNamesTheBadField) {

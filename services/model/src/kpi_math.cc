@@ -1,5 +1,7 @@
+// KPI arithmetic for the model: lookups, target checks, the least-squares trend (see kpi_math.h).
 #include "kpi_math.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <vector>
@@ -8,9 +10,38 @@
 
 namespace cir::model {
 
+v1::KpiState* FindKpi(v1::Initiative& s, const std::string& kpi) {
+  for (auto& k : *s.mutable_kpis()) {
+    if (k.kpi() == kpi) return &k;
+  }
+  return nullptr;
+}
+
+v1::KpiState& UpsertKpi(v1::Initiative& s, const std::string& kpi) {
+  if (v1::KpiState* k = FindKpi(s, kpi)) return *k;
+  v1::KpiState& k = *s.add_kpis();
+  k.set_kpi(kpi);
+  std::sort(s.mutable_kpis()->begin(), s.mutable_kpis()->end(),
+            [](const v1::KpiState& a, const v1::KpiState& b) { return a.kpi() < b.kpi(); });
+  return *FindKpi(s, kpi);
+}
+
+bool LatestMeets(const v1::KpiState& k) {
+  return k.has_target() && k.has_latest() && Meets(k.target(), k.latest().value());
+}
+
+std::string Describe(const v1::KpiState& k) {
+  std::string text = k.kpi() + " measured " +
+                     (k.has_latest() ? FormatNumber(k.latest().value()) : std::string("nothing"));
+  text += ", target ";
+  text += k.target().direction() == v1::DIRECTION_DECREASE ? "<= " : ">= ";
+  text += FormatNumber(k.target().target_value());
+  return text;
+}
+
 bool Meets(const v1::KpiTarget& target, double value) {
   return target.direction() == v1::DIRECTION_DECREASE ? value <= target.target_value()
-                                                       : value >= target.target_value();
+                                                      : value >= target.target_value();
 }
 
 TrendVerdict AssessTrend(const v1::KpiState& kpi, std::size_t min_points) {

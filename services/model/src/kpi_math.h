@@ -1,4 +1,5 @@
-// KPI arithmetic for the model (private to cir::model): target checks and the at-risk trend.
+// KPI arithmetic for the model (private to cir::model): finding a KPI, target checks, the at-risk
+// trend and how a KPI reads in a reason.
 #pragma once
 
 #include <cstddef>
@@ -8,8 +9,19 @@
 
 namespace cir::model {
 
+// The KPI named `kpi` in `s`, or null.
+[[nodiscard]] v1::KpiState* FindKpi(v1::Initiative& s, const std::string& kpi);
+// The KPI named `kpi`, added (the list kept sorted by name) when missing.
+[[nodiscard]] v1::KpiState& UpsertKpi(v1::Initiative& s, const std::string& kpi);
+
 // True when `value` meets the target in its direction (INCREASE: >=, DECREASE: <=).
 [[nodiscard]] bool Meets(const v1::KpiTarget& target, double value);
+
+// True when the KPI has a target and its latest measurement meets it.
+[[nodiscard]] bool LatestMeets(const v1::KpiState& k);
+
+// "mttr measured 80, target <= 90": the KPI as a reason quotes it.
+[[nodiscard]] std::string Describe(const v1::KpiState& k);
 
 struct TrendVerdict {
   bool assessed = false;        // enough distinct points to fit a line
