@@ -392,6 +392,12 @@ class AllFeatures(unittest.TestCase):
         self.assertEqual(rule["spec"]["groups"], ops_rules["groups"],
                          "the PrometheusRule differs from ops/prometheus/cir-rules.yaml: "
                          "run ops/sync-chart-files.sh")
+        # The rule that fires when cird is down or not scraped (every other rule reads cir_*
+        # series, which vanish with it) is in the chart's copy.
+        alerts = {r["alert"]: r for g in rule["spec"]["groups"] for r in g["rules"] if "alert" in r}
+        self.assertIn("CirDown", alerts)
+        self.assertIn("absent(cir_build_info)", alerts["CirDown"]["expr"])
+        self.assertIn("up{", alerts["CirDown"]["expr"])
 
     def test_dashboard_equals_ops_dashboard(self):
         cm = one(self.objects, "ConfigMap", f"{FULLNAME}-dashboard")
