@@ -71,6 +71,21 @@ def http_get(url):
         return r.read().decode()
 
 
+def log_lines(text):
+    """cird's stderr: every line is a JSON object with a level and a message, else the test fails."""
+    records = []
+    for number, line in enumerate(text.splitlines(), 1):
+        try:
+            record = json.loads(line)
+        except ValueError:
+            fail("cird.log line %d is not a JSON log line: %r" % (number, line))
+        if not isinstance(record, dict) or record.get("level") not in (
+                "debug", "info", "warn", "error") or not record.get("msg"):
+            fail("cird.log line %d has no level and msg: %r" % (number, line))
+        records.append(record)
+    return records
+
+
 def start_cird():
     log = open(os.path.join(WORK, "cird.log"), "w+")
     proc = subprocess.Popen([CIRD, "--embedded-kafka", "--time", "event",
@@ -84,10 +99,13 @@ def start_cird():
     def started():
         log.seek(0)
         text = log.read()
-        b = re.search(r"embedded Kafka .* at (\S+)", text)
-        h = re.search(r"HTTP on [\d.]+:(\d+)", text)
-        if b and h:
-            found.update(brokers=b.group(1), port=int(h.group(1)))
+        complete = text[:text.rfind("\n") + 1]  # a line being written is read next time
+        for record in log_lines(complete):
+            if record["msg"].startswith("embedded Kafka started"):
+                found["brokers"] = record["brokers"]
+            elif record["msg"] == "http listening":
+                found["port"] = record["port"]
+        if "brokers" in found and "port" in found:
             return True
         return proc.poll() is not None and fail("cird exited with %d" % proc.returncode)
     wait_for(started, 30, "cird to start")
@@ -257,8 +275,10 @@ def main():
     stop_all()
     if PROCS[0].returncode != 0:
         fail("cird exited with %d after SIGTERM" % PROCS[0].returncode)
+    lines = len(log_lines(open(os.path.join(WORK, "cird.log")).read()))
     print("prometheus e2e: %d events, %d metric checks through Prometheus's API, promtool check "
-          "metrics clean, %d dashboard queries accepted" % (published, checks, queries))
+          "metrics clean, %d dashboard queries accepted, %d stderr lines all JSON"
+          % (published, checks, queries, lines))
 
 
 if __name__ == "__main__":
