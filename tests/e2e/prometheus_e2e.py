@@ -173,6 +173,7 @@ def publish(brokers):
 
 def expectations():
     transitions, alerts, firing = 0, collections.Counter(), collections.Counter()
+    first_transitions = 0
     final_step = {}
     for line in open(EXPECTED):
         o = json.loads(line)
@@ -180,13 +181,16 @@ def expectations():
             transitions += 1
             t = o["transition"]
             final_step[t["initiative_id"]] = t["to_step"][len("STEP_"):].lower()
+            if t.get("from_step", "STEP_UNSPECIFIED") == "STEP_UNSPECIFIED":
+                first_transitions += 1
         else:
             a = o["alert"]
             kind = a["kind"][len("ALERT_KIND_"):].lower()
             state = a["state"][len("ALERT_STATE_"):].lower()
             alerts[(kind, state)] += 1
             firing[kind] += 1 if state == "firing" else -1
-    return transitions, alerts, firing, collections.Counter(final_step.values())
+    return (transitions, alerts, firing, collections.Counter(final_step.values()),
+            first_transitions)
 
 
 def main():
@@ -195,7 +199,7 @@ def main():
     brokers, port = start_cird()
     base = start_prometheus(port)
     published = publish(brokers)
-    transitions, alerts, firing, steps = expectations()
+    transitions, alerts, firing, steps, first_transitions = expectations()
 
     def settled():
         return (scalar(base, "sum(cir_events_appended_total)") == published and
@@ -232,6 +236,21 @@ def main():
     expect("sum(cir_outbox_delivered_total)", len(open(EXPECTED).readlines()))
     expect("sum(cir_ready)", 1)
 
+    # Label values and series names (services/cird/README.md's metrics table).
+    expect('sum(cir_transitions_total{from="none"})', first_transitions)  # an initiative's first
+    expect('count(cir_transitions_total{from="unspecified"})', 0)
+    for metric in ("cir_dead_letters_total", "cir_events_ignored_total"):
+        expect('count(%s{reason=~".*[^a-z_].*"})' % metric, 0)  # lower_snake_case only
+    expect('count(cir_dead_letters_total{reason="decode_error"})', 1)
+    expect('count(cir_events_ignored_total{reason="unknown_kpi"})', 1)
+    expect("count(cir_rocksdb_bytes)", 0)  # split: capacity apart from usage, disk apart
+    expect("sum(cir_rocksdb_block_cache_capacity_bytes)", 64 << 20)  # --block-cache-mb 64
+    expect('count(cir_rocksdb_memory_bytes{kind=~"memtable|block_cache"})', 2)
+    expect('count(cir_rocksdb_memory_bytes{kind!~"memtable|block_cache"})', 0)
+    expect("count(sum(cir_rocksdb_memory_bytes) <= sum(process_resident_memory_bytes))", 1)
+    expect("count(sum(cir_rocksdb_live_data_bytes) <= sum(cir_rocksdb_sst_files_bytes))", 1)
+    expect("count(cir_rocksdb_pending_compaction_bytes)", 1)
+
     # Health endpoints and HTTP errors: JSON bodies that say why.
     cird_url = "http://127.0.0.1:%d" % port
     for path, status, key in (("/livez", 200, "status"), ("/readyz", 200, "checks"),
@@ -257,9 +276,11 @@ def main():
     if lint.returncode != 0 or lint.stdout.strip() or lint.stderr.strip():
         fail("promtool check metrics: %s %s" % (lint.stdout.decode(), lint.stderr.decode()))
 
-    # Every dashboard query is accepted and names metrics that exist.
+    # Every dashboard query is accepted and names metrics that exist, and every histogram bucket
+    # it selects by `le` is one cird exposes (else the panel shows nothing, silently).
     dashboard = json.load(open(DASHBOARD))
     exposed = set(re.findall(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)", scrape, re.M))
+    buckets = set(re.findall(r'^(\w+_bucket)\{.*le="([^"]+)"', scrape, re.M))
     queries = 0
     for panel in dashboard["panels"]:
         for target in panel.get("targets", []):
@@ -271,6 +292,10 @@ def main():
                 if name not in exposed:
                     fail("dashboard panel %r names %s, which cird does not expose"
                          % (panel["title"], name))
+            for name, le in re.findall(r'(\w+_bucket)\{[^}]*le="([^"]+)"', expr):
+                if (name, le) not in buckets:
+                    fail("dashboard panel %r selects %s{le=%r}, which cird does not expose"
+                         % (panel["title"], name, le))
             queries += 1
     stop_all()
     if PROCS[0].returncode != 0:
