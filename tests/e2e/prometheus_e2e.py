@@ -8,6 +8,7 @@ every query of the Grafana dashboard is accepted and names only metrics that exi
 Usage: prometheus_e2e.py CIRD SCENARIO EXPECTED DASHBOARD WORK_DIR
 """
 import collections
+import datetime
 import json
 import os
 import re
@@ -23,6 +24,9 @@ import urllib.request
 from confluent_kafka import Producer
 
 CIRD, SCENARIO, EXPECTED, DASHBOARD, WORK = sys.argv[1:6]
+# The alert rules sit beside the dashboard: ops/grafana/… and ops/prometheus/cir-rules.yaml.
+RULES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(DASHBOARD))), "prometheus",
+                     "cir-rules.yaml")
 PROCS = []
 
 
@@ -117,8 +121,9 @@ def start_prometheus(target_port):
     config = os.path.join(WORK, "prometheus.yml")
     with open(config, "w") as f:
         f.write("global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
+                "rule_files:\n  - %s\n"
                 "scrape_configs:\n  - job_name: cird\n    static_configs:\n"
-                "      - targets: ['127.0.0.1:%d']\n" % target_port)
+                "      - targets: ['127.0.0.1:%d']\n" % (RULES, target_port))
     log = open(os.path.join(WORK, "prometheus.log"), "w")
     proc = subprocess.Popen(["prometheus", "--config.file=" + config,
                              "--storage.tsdb.path=" + os.path.join(WORK, "tsdb"),
@@ -128,6 +133,12 @@ def start_prometheus(target_port):
     base = "http://127.0.0.1:%d" % port
     wait_for(lambda: http_get(base + "/-/ready") is not None, 60, "Prometheus to be ready")
     return base
+
+
+def evaluated_after(rfc3339, when):
+    """True when Prometheus's RFC 3339 timestamp (nanoseconds, UTC) is later than `when`."""
+    stamp = re.sub(r"(\.\d{6})\d*", r"\1", rfc3339).replace("Z", "+00:00")
+    return datetime.datetime.fromisoformat(stamp).timestamp() > when
 
 
 def query(base, expr):
@@ -268,6 +279,27 @@ def main():
     except urllib.error.HTTPError as e:
         if e.code != 405 or "error" not in json.loads(e.read()):
             fail("POST /metrics: %d" % e.code)
+
+    # The alert rules, evaluated by this Prometheus against the live cird: every rule evaluates
+    # without error, and no service alert is pending or firing while cird is up, caught up and
+    # draining — judged on an evaluation made after Prometheus had cird's samples (the first
+    # one, before any scrape, rightly finds no cir_build_info).
+    scraped_at = time.time()
+
+    def evaluated_since_scraped():
+        groups = json.loads(http_get(base + "/api/v1/rules"))["data"]["groups"]
+        return groups and all(evaluated_after(g["lastEvaluation"], scraped_at) for g in groups)
+    wait_for(evaluated_since_scraped, 30, "Prometheus to evaluate the alert rules")
+    for group in json.loads(http_get(base + "/api/v1/rules"))["data"]["groups"]:
+        for rule in group["rules"]:
+            if rule.get("health") != "ok":
+                fail("rule %s: health %s %s" % (rule["name"], rule.get("health"),
+                                                 rule.get("lastError")))
+            if group["name"] == "cir.service" and rule["state"] != "inactive":
+                fail("alert %s is %s while cird is up: %s"
+                     % (rule["name"], rule["state"], rule.get("alerts")))
+            checks += 1
+    expect('count(up{job=~"(.*-)?cird?(-.*)?"} == 1)', 1)  # CirDown's matcher finds cird
 
     # promtool on a scrape of cird.
     scrape = http_get("http://127.0.0.1:%d/metrics" % port)
