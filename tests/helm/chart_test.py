@@ -449,6 +449,14 @@ class AllFeatures(unittest.TestCase):
         self.assertIn("CirDown", alerts)
         self.assertIn("absent(cir_build_info)", alerts["CirDown"]["expr"])
         self.assertIn("up{", alerts["CirDown"]["expr"])
+        # Its job matcher selects the job the ServiceMonitor gives the replicas (the Service's
+        # name, no jobLabel here): "r1-cir", or "cir" for a release named cir.
+        sm = one(self.objects, "ServiceMonitor", FULLNAME)
+        self.assertNotIn("jobLabel", sm["spec"])
+        for matcher in re.findall(r'up\{job=~"([^"]+)"\}', alerts["CirDown"]["expr"]):
+            for job in (FULLNAME, "cir", "cird"):
+                self.assertRegex(job, "^(?:%s)$" % matcher)
+            self.assertNotRegex("circleci", "^(?:%s)$" % matcher)
 
     def test_dashboard_equals_ops_dashboard(self):
         cm = one(self.objects, "ConfigMap", f"{FULLNAME}-dashboard")
