@@ -1,7 +1,7 @@
 // cir/log.h: lines are JSON objects whatever the message holds, and protobuf's own log lines come
 // through the same writer once RouteProtobufLogs is installed.
-#include <gtest/gtest.h>
 #include <google/protobuf/stubs/logging.h>
+#include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
 
