@@ -7,6 +7,8 @@
 #include <cstdlib>
 #include <string>
 
+#include "cir/log.h"
+
 namespace cir::events {
 namespace {
 
@@ -253,8 +255,9 @@ std::string ToJson(const pb::Message& message) {
   const auto status = pb::util::MessageToJsonString(message, &out, options);
   if (!status.ok()) {
     // Only a bug gets here (every string was UTF-8-checked when it was parsed).
-    std::fprintf(stderr, "cir: cannot print %s as JSON: %s\n", message.GetTypeName().c_str(),
-                 std::string(status.message()).c_str());
+    log::Error("broken invariant", {{"component", "codec"},
+                                     {"error", "cannot print " + message.GetTypeName() +
+                                                   " as JSON: " + std::string(status.message())}});
     std::abort();
   }
   return out;

@@ -6,6 +6,8 @@
 #include <set>
 #include <utility>
 
+#include "cir/log.h"
+
 namespace cir::storage::internal {
 namespace {
 
@@ -30,7 +32,7 @@ std::string Serialize(const google::protobuf::Message& message) {
 }  // namespace
 
 void Fatal(const std::string& message) {
-  std::fprintf(stderr, "cir::storage: broken invariant: %s\n", message.c_str());
+  log::Error("broken invariant", {{"component", "storage"}, {"error", message}});
   std::fflush(stderr);
   std::abort();
 }
