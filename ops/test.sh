@@ -8,5 +8,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash ops/install-deps.sh
+cmake --workflow --preset release  # Release without tests, as ops/Dockerfile builds it
 cmake --workflow --preset default
 cmake --workflow --preset asan

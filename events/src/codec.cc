@@ -13,6 +13,8 @@
 
 #include "cir/utf8.h"
 
+#include "cir/log.h"
+
 namespace cir::events {
 namespace {
 

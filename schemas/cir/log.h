@@ -1,7 +1,11 @@
 // Structured logs: one JSON object per line on stderr, e.g.
 //   {"time":"2026-11-24T14:31:02.118Z","level":"info","msg":"partition assigned","topic":"x","partition":3}
 // Values are strings or integers; strings are JSON-escaped. Thread-safe (one write per line).
+// Every line cird writes to stderr is one of these: librdkafka's and CivetWeb's log callbacks and
+// protobuf's log handler (RouteProtobufLogs) come through Write too.
 #pragma once
+
+#include <google/protobuf/stubs/logging.h>
 
 #include <chrono>
 #include <cinttypes>
@@ -117,6 +121,20 @@ inline void Error(std::string_view msg, std::initializer_list<Field> fields = {}
 }
 inline void Debug(std::string_view msg, std::initializer_list<Field> fields = {}) {
   Write(Level::kDebug, msg, fields);
+}
+
+// Sends protobuf's own log lines (GOOGLE_LOG: e.g. a message too large to serialise) through
+// Write instead of protobuf's plain-text default, with "component":"protobuf" and the source
+// location. A FATAL line is written at level error before protobuf aborts.
+// REQUIRES: called once at start-up, before other threads run (SetLogHandler is not thread-safe).
+inline void RouteProtobufLogs() {
+  google::protobuf::SetLogHandler([](google::protobuf::LogLevel level, const char* file, int line,
+                                     const std::string& message) {
+    const Level l = level == google::protobuf::LOGLEVEL_INFO      ? Level::kInfo
+                    : level == google::protobuf::LOGLEVEL_WARNING ? Level::kWarn
+                                                                  : Level::kError;
+    Write(l, message, {{"component", "protobuf"}, {"file", file}, {"line", line}});
+  });
 }
 
 }  // namespace cir::log

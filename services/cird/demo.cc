@@ -166,9 +166,9 @@ int RunDemo(const Config& config, Pipeline& pipeline, const DemoOptions& demo, i
   Result<std::size_t> printed = published ? PrintOutputs(config, pipeline, *published, demo)
                                           : Result<std::size_t>(std::unexpected(published.error()));
   if (printed) {
-    std::cerr << "cird demo: published " << *published << " events, printed " << *printed
-              << " transitions and alerts, " << pipeline.counters().dead_letters.load()
-              << " dead letters\n";
+    log::Info("demo finished", {{"published", *published},
+                                {"printed", *printed},
+                                {"dead_letters", pipeline.counters().dead_letters.load()}});
   }
   if (printed && demo.keep) {
     PrintHowToExplore(config, http_port);
@@ -178,11 +178,11 @@ int RunDemo(const Config& config, Pipeline& pipeline, const DemoOptions& demo, i
   ingest.join();  // with --keep: until a signal stops the pipeline
   int code = 0;
   if (!printed) {
-    std::cerr << "cird demo: " << printed.error().message << "\n";
+    log::Error("demo failed", {{"error", printed.error().message}});
     code = 1;
   }
   if (!run_result) {
-    std::cerr << "cird: " << run_result.error().ToString() << "\n";
+    log::Error("stopped on an error", {{"error", run_result.error().ToString()}});
     code = 1;
   }
   return code;

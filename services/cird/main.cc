@@ -43,6 +43,7 @@ extern "C" void OnSignal(int) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  log::RouteProtobufLogs();  // first: every stderr line is a JSON log line
   cird::Config config;
   CLI::App app{"cird — the continual improvement register service: consumes value-chain events "
                "from Kafka, appends them to a RocksDB register, and emits step transitions and "
@@ -56,7 +57,10 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? kOk : kConfigError;
+    // --help and --version print to stdout; a bad command line is a log line like any error.
+    if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) return app.exit(e);
+    log::Error("bad command line", {{"error", e.what()}, {"hint", "cird --help lists the flags"}});
+    return kConfigError;
   }
   const bool demo_mode = demo_cmd->parsed();
   if (demo_mode) cird::ApplyDemoDefaults(app, config, demo);
@@ -65,7 +69,7 @@ int main(int argc, char** argv) {
                     : config.log_level == "error" ? log::Level::kError
                                                   : log::Level::kInfo;
   if (auto ok = config.Validate(); !ok) {
-    std::cerr << "cird: " << ok.error().message << "\n";
+    log::Error("bad configuration", {{"error", ok.error().message}});
     return kConfigError;
   }
   auto model_config = config.model_flags.ToConfig();  // validated above
@@ -75,7 +79,7 @@ int main(int argc, char** argv) {
   if (config.embedded_kafka) {
     auto started = events::MockCluster::Start(3);
     if (!started) {
-      std::cerr << "cird: " << started.error().message << "\n";
+      log::Error("cannot start embedded Kafka", {{"error", started.error().message}});
       return kRuntimeError;
     }
     mock = std::move(*started);
@@ -87,19 +91,19 @@ int main(int argc, char** argv) {
       (void)mock->CreateTopic(*topic, config.embedded_partitions, 3);
     }
     config.brokers = mock->Bootstraps();
-    std::cerr << "cird: embedded Kafka (librdkafka mock cluster, 3 brokers) at " << config.brokers
-              << "\n";
+    log::Info("embedded Kafka started (librdkafka mock cluster, 3 brokers)",
+              {{"brokers", config.brokers}});
   }
   bool temp_dir = false;
   if (config.data_dir.empty()) {
     std::string pattern = (fs::temp_directory_path() / "cird-XXXXXX").string();
     if (mkdtemp(pattern.data()) == nullptr) {
-      std::cerr << "cird: cannot create a temporary data directory\n";
+      log::Error("cannot create a temporary data directory", {{"pattern", pattern}});
       return kRuntimeError;
     }
     config.data_dir = pattern;
     temp_dir = true;
-    std::cerr << "cird: register in temporary directory " << config.data_dir << "\n";
+    log::Info("register in a temporary directory", {{"data_dir", config.data_dir}});
   }
 
   // Metrics and health come up first, so that /livez answers while Kafka is still joining.
@@ -136,12 +140,12 @@ int main(int argc, char** argv) {
   http_limits.max_body_bytes = config.api_max_body_bytes;
   http_limits.requests_per_second = config.api_rate_limit;
   if (auto ok = http.Start(config.http_address, config.http_port, 4, http_limits); !ok) {
-    std::cerr << "cird: " << ok.error().message << "\n";
+    log::Error("cannot start the HTTP server", {{"error", ok.error().message}});
     return kConfigError;
   }
-  std::cerr << "cird: HTTP on " << config.http_address << ":" << http.port()
-            << " (/metrics, /livez, /readyz, /v1/…)\n";
-  log::Info("http listening", {{"address", config.http_address}, {"port", http.port()}});
+  log::Info("http listening", {{"address", config.http_address},
+                               {"port", http.port()},
+                               {"paths", "/metrics, /livez, /readyz, /v1/"}});
 
   int code = kOk;
   {
@@ -151,7 +155,8 @@ int main(int argc, char** argv) {
     options.block_cache_bytes = config.block_cache_mb << 20;
     auto reg = storage::Register::Open(options);
     if (!reg) {
-      std::cerr << "cird: cannot open the register: " << reg.error().ToString() << "\n";
+      log::Error("cannot open the register",
+                 {{"error", reg.error().ToString()}, {"data_dir", config.data_dir}});
       return kRuntimeError;
     }
     api.Attach(reg->get());
@@ -187,7 +192,7 @@ int main(int argc, char** argv) {
       }
     });
     if (auto ok = pipeline.Start(); !ok) {
-      std::cerr << "cird: " << ok.error().message << "\n";
+      log::Error("start-up failed", {{"error", ok.error().message}});
       code = ok.error().code == ErrorCode::kInvalidArgument ||
                      ok.error().code == ErrorCode::kFailedPrecondition
                  ? kConfigError
@@ -199,7 +204,7 @@ int main(int argc, char** argv) {
       if (demo_mode) {
         if (cird::RunDemo(config, pipeline, demo, http.port()) != 0) code = kRuntimeError;
       } else if (auto ran = pipeline.Run(); !ran) {
-        std::cerr << "cird: " << ran.error().ToString() << "\n";
+        log::Error("stopped on an error", {{"error", ran.error().ToString()}});
         code = kRuntimeError;
       }
       g_pipeline.store(nullptr);

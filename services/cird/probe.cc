@@ -27,6 +27,11 @@ std::string Label(const std::string& enum_name, std::size_t prefix) {
   return out;
 }
 std::string StepLabel(v1::Step s) { return Label(v1::Step_Name(s), 5); }
+// The `from` of an initiative's first transition (its proposal): there was no step before it.
+std::string FromStepLabel(v1::Step s) { return s == v1::STEP_UNSPECIFIED ? "none" : StepLabel(s); }
+// Dead-letter and ignore reason codes ("DECODE_ERROR") as label values ("decode_error"): the one
+// place they are mapped, for the pre-created series and the counted ones alike.
+std::string ReasonLabel(const std::string& reason_code) { return Label(reason_code, 0); }
 std::string KindLabel(v1::AlertKind k) { return Label(v1::AlertKind_Name(k), 11); }
 std::string OutcomeLabel(v1::Outcome o) { return Label(v1::Outcome_Name(o), 8); }
 
@@ -35,7 +40,10 @@ pm::Histogram::BucketBoundaries BatchBuckets() {
 }
 pm::Histogram::BucketBoundaries LagBuckets() {
   // Event time to append: from pipelines publishing as things happen (sub-second) to backfills.
-  return {0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 3600, 21600, 86400, 604800};
+  // Buckets up to a year, so that a backfill of old events still has a bucket of its own rather
+  // than piling into +Inf (where every quantile reads as the top bound).
+  return {0.01,  0.05,  0.1,   0.5,    1,      5,       10,      30,      60,
+          300,   900,   3600,  21600,  86400,  604800,  2592000, 7776000, 31536000};
 }
 
 pm::MetricFamily Single(const std::string& name, const std::string& help, pm::MetricType type,
@@ -224,11 +232,35 @@ Probe::Probe(const std::string& version)
                       .Help("Input partitions this replica owns.")
                       .Register(*registry_)
                       .Add({})),
-      rocksdb_(pm::BuildGauge()
-                   .Name("cir_rocksdb_bytes")
-                   .Help("RocksDB figures in bytes, by kind: live_data, pending_compaction, "
-                         "memtable, block_cache_usage, block_cache_capacity, sst_files.")
-                   .Register(*registry_)),
+      rocksdb_memory_(pm::BuildGauge()
+                          .Name("cir_rocksdb_memory_bytes")
+                          .Help("Memory RocksDB uses, by kind (memtable, block_cache); the sum "
+                                "is RocksDB's share of the process's memory.")
+                          .Register(*registry_)),
+      rocksdb_memtable_(rocksdb_memory_.Add({{"kind", "memtable"}})),
+      rocksdb_block_cache_(rocksdb_memory_.Add({{"kind", "block_cache"}})),
+      rocksdb_block_cache_capacity_(pm::BuildGauge()
+                                        .Name("cir_rocksdb_block_cache_capacity_bytes")
+                                        .Help("Capacity of the RocksDB block cache "
+                                              "(--block-cache-mb).")
+                                        .Register(*registry_)
+                                        .Add({})),
+      rocksdb_sst_files_(pm::BuildGauge()
+                             .Name("cir_rocksdb_sst_files_bytes")
+                             .Help("Size of the register's SST files on disk.")
+                             .Register(*registry_)
+                             .Add({})),
+      rocksdb_live_data_(pm::BuildGauge()
+                             .Name("cir_rocksdb_live_data_bytes")
+                             .Help("Estimated live data in the SST files (the rest is garbage "
+                                   "that compaction drops).")
+                             .Register(*registry_)
+                             .Add({})),
+      rocksdb_pending_compaction_(pm::BuildGauge()
+                                      .Name("cir_rocksdb_pending_compaction_bytes")
+                                      .Help("Estimated bytes compaction has to rewrite.")
+                                      .Register(*registry_)
+                                      .Add({})),
       ready_(pm::BuildGauge()
                  .Name("cir_ready")
                  .Help("1 when /readyz answers 200.")
@@ -277,10 +309,10 @@ Probe::Probe(const std::string& version)
        {"NULL_VALUE", "OVERSIZED", "MISSING_ATTRIBUTE", "BAD_ATTRIBUTE", "UNSUPPORTED_CONTENT_TYPE",
         "DECODE_ERROR", "ATTRIBUTE_MISMATCH", "INVALID_EVENT", "UNKNOWN_INITIATIVE",
         "ALREADY_PROPOSED", "NO_PAYLOAD", "ID_CONFLICT"}) {
-    dead_letters_.Add({{"reason", reason}});
+    dead_letters_.Add({{"reason", ReasonLabel(reason)}});
   }
   for (const char* reason : {"UNKNOWN_KPI", "INITIATIVE_CLOSED", "STALE_TIMER"}) {
-    ignored_.Add({{"reason", reason}});
+    ignored_.Add({{"reason", ReasonLabel(reason)}});
   }
   static_assert(std::tuple_size_v<decltype(appended_by_activity_)> == v1::Activity_ARRAYSIZE);
   for (int a = v1::ACTIVITY_PLAN; a <= v1::Activity_MAX; ++a) {
@@ -299,11 +331,11 @@ void Probe::EventAppended(v1::Activity activity, double event_to_append_seconds)
 }
 
 void Probe::EventIgnored(const std::string& reason_code) {
-  ignored_.Add({{"reason", reason_code}}).Increment();
+  ignored_.Add({{"reason", ReasonLabel(reason_code)}}).Increment();
 }
 void Probe::Duplicate() { duplicates_.Increment(); }
 void Probe::DeadLetter(const std::string& reason_code) {
-  dead_letters_.Add({{"reason", reason_code}}).Increment();
+  dead_letters_.Add({{"reason", ReasonLabel(reason_code)}}).Increment();
 }
 void Probe::BatchAppended(double seconds) { batch_seconds_.Observe(seconds); }
 void Probe::AppendFailed() { append_errors_.Increment(); }
@@ -311,7 +343,7 @@ void Probe::AppendFailed() { append_errors_.Increment(); }
 void Probe::Output(const v1::Output& output) {
   if (output.has_transition()) {
     const auto& t = output.transition();
-    transitions_.Add({{"from", StepLabel(t.from_step())}, {"to", StepLabel(t.to_step())}})
+    transitions_.Add({{"from", FromStepLabel(t.from_step())}, {"to", StepLabel(t.to_step())}})
         .Increment();
     const bool new_iteration =
         (t.from_step() == v1::STEP_REVIEW || t.from_step() == v1::STEP_CLOSED ||
@@ -388,15 +420,12 @@ void Probe::SetOutbox(std::uint64_t entries, double oldest_age_seconds) {
 }
 
 void Probe::SetDbFigures(const storage::DbFigures& f) {
-  rocksdb_.Add({{"kind", "live_data"}}).Set(static_cast<double>(f.live_data_bytes));
-  rocksdb_.Add({{"kind", "pending_compaction"}})
-      .Set(static_cast<double>(f.pending_compaction_bytes));
-  rocksdb_.Add({{"kind", "memtable"}}).Set(static_cast<double>(f.memtable_bytes));
-  rocksdb_.Add({{"kind", "block_cache_usage"}})
-      .Set(static_cast<double>(f.block_cache_usage_bytes));
-  rocksdb_.Add({{"kind", "block_cache_capacity"}})
-      .Set(static_cast<double>(f.block_cache_capacity_bytes));
-  rocksdb_.Add({{"kind", "sst_files"}}).Set(static_cast<double>(f.sst_files_bytes));
+  rocksdb_memtable_.Set(static_cast<double>(f.memtable_bytes));
+  rocksdb_block_cache_.Set(static_cast<double>(f.block_cache_usage_bytes));
+  rocksdb_block_cache_capacity_.Set(static_cast<double>(f.block_cache_capacity_bytes));
+  rocksdb_sst_files_.Set(static_cast<double>(f.sst_files_bytes));
+  rocksdb_live_data_.Set(static_cast<double>(f.live_data_bytes));
+  rocksdb_pending_compaction_.Set(static_cast<double>(f.pending_compaction_bytes));
 }
 
 void Probe::SetPartitionsAssigned(std::size_t n) { partitions_.Set(static_cast<double>(n)); }

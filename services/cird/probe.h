@@ -46,6 +46,8 @@ class Probe {
   // ---- ingest (called by the pipeline) ----
   void RecordConsumed(const std::string& topic);
   void EventAppended(v1::Activity activity, double event_to_append_seconds);
+  // reason_code: the model's or the pipeline's code (UNKNOWN_KPI, DECODE_ERROR, …); the label
+  // value is its lower-case form (unknown_kpi), like every other label value.
   void EventIgnored(const std::string& reason_code);
   void Duplicate();
   void DeadLetter(const std::string& reason_code);
@@ -118,7 +120,15 @@ class Probe {
   prometheus::Family<prometheus::Gauge>& closed_;
   prometheus::Family<prometheus::Gauge>& firing_;
   prometheus::Gauge& partitions_;
-  prometheus::Family<prometheus::Gauge>& rocksdb_;
+  // RocksDB: memory in use by kind (summable), the block cache's capacity apart from it, and the
+  // disk figures, which overlap (live data is part of the SST files) and so are not one family.
+  prometheus::Family<prometheus::Gauge>& rocksdb_memory_;
+  prometheus::Gauge& rocksdb_memtable_;     // in rocksdb_memory_ (declared after it)
+  prometheus::Gauge& rocksdb_block_cache_;  // in rocksdb_memory_
+  prometheus::Gauge& rocksdb_block_cache_capacity_;
+  prometheus::Gauge& rocksdb_sst_files_;
+  prometheus::Gauge& rocksdb_live_data_;
+  prometheus::Gauge& rocksdb_pending_compaction_;
   prometheus::Gauge& ready_;
   prometheus::Counter& parked_;
   prometheus::Family<prometheus::Gauge>& gaps_;

@@ -6,6 +6,7 @@
 #include <set>
 #include <utility>
 
+#include "cir/log.h"
 #include "cir/utf8.h"
 
 namespace cir::storage::internal {
@@ -32,7 +33,7 @@ std::string Serialize(const google::protobuf::Message& message) {
 }  // namespace
 
 void Fatal(const std::string& message) {
-  std::fprintf(stderr, "cir::storage: broken invariant: %s\n", message.c_str());
+  log::Error("broken invariant", {{"component", "storage"}, {"error", message}});
   std::fflush(stderr);
   std::abort();
 }

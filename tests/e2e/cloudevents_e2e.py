@@ -39,7 +39,7 @@ def start_cird():
     deadline = time.time() + 30
     while time.time() < deadline:
         log.seek(0)
-        m = re.search(r"embedded Kafka .* at (\S+)", log.read())
+        m = re.search(r'"msg":"embedded Kafka started[^"]*","brokers":"([^"]+)"', log.read())
         if m:
             return proc, m.group(1), log
         if proc.poll() is not None:

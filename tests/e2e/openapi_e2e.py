@@ -60,8 +60,7 @@ def start_cird(name, extra_env, extra_args):
     while time.time() < deadline:
         log.seek(0)
         text = log.read()
-        m = (re.search(r'"msg":"http listening".*?"port":(\d+)', text)
-             or re.search(r"HTTP on [0-9.]+:(\d+)", text))
+        m = re.search(r'"msg":"http listening".*?"port":(\d+)', text)
         if m:
             return "http://127.0.0.1:" + m.group(1)
         if proc.poll() is not None:

@@ -8,6 +8,7 @@ every query of the Grafana dashboard is accepted and names only metrics that exi
 Usage: prometheus_e2e.py CIRD SCENARIO EXPECTED DASHBOARD WORK_DIR
 """
 import collections
+import datetime
 import json
 import os
 import re
@@ -23,6 +24,9 @@ import urllib.request
 from confluent_kafka import Producer
 
 CIRD, SCENARIO, EXPECTED, DASHBOARD, WORK = sys.argv[1:6]
+# The alert rules sit beside the dashboard: ops/grafana/… and ops/prometheus/cir-rules.yaml.
+RULES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(DASHBOARD))), "prometheus",
+                     "cir-rules.yaml")
 PROCS = []
 
 
@@ -71,6 +75,21 @@ def http_get(url):
         return r.read().decode()
 
 
+def log_lines(text):
+    """cird's stderr: every line is a JSON object with a level and a message, else the test fails."""
+    records = []
+    for number, line in enumerate(text.splitlines(), 1):
+        try:
+            record = json.loads(line)
+        except ValueError:
+            fail("cird.log line %d is not a JSON log line: %r" % (number, line))
+        if not isinstance(record, dict) or record.get("level") not in (
+                "debug", "info", "warn", "error") or not record.get("msg"):
+            fail("cird.log line %d has no level and msg: %r" % (number, line))
+        records.append(record)
+    return records
+
+
 def start_cird():
     log = open(os.path.join(WORK, "cird.log"), "w+")
     proc = subprocess.Popen([CIRD, "--embedded-kafka", "--time", "event",
@@ -84,10 +103,13 @@ def start_cird():
     def started():
         log.seek(0)
         text = log.read()
-        b = re.search(r"embedded Kafka .* at (\S+)", text)
-        h = re.search(r"HTTP on [\d.]+:(\d+)", text)
-        if b and h:
-            found.update(brokers=b.group(1), port=int(h.group(1)))
+        complete = text[:text.rfind("\n") + 1]  # a line being written is read next time
+        for record in log_lines(complete):
+            if record["msg"].startswith("embedded Kafka started"):
+                found["brokers"] = record["brokers"]
+            elif record["msg"] == "http listening":
+                found["port"] = record["port"]
+        if "brokers" in found and "port" in found:
             return True
         return proc.poll() is not None and fail("cird exited with %d" % proc.returncode)
     wait_for(started, 30, "cird to start")
@@ -99,8 +121,9 @@ def start_prometheus(target_port):
     config = os.path.join(WORK, "prometheus.yml")
     with open(config, "w") as f:
         f.write("global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
+                "rule_files:\n  - %s\n"
                 "scrape_configs:\n  - job_name: cird\n    static_configs:\n"
-                "      - targets: ['127.0.0.1:%d']\n" % target_port)
+                "      - targets: ['127.0.0.1:%d']\n" % (RULES, target_port))
     log = open(os.path.join(WORK, "prometheus.log"), "w")
     proc = subprocess.Popen(["prometheus", "--config.file=" + config,
                              "--storage.tsdb.path=" + os.path.join(WORK, "tsdb"),
@@ -110,6 +133,12 @@ def start_prometheus(target_port):
     base = "http://127.0.0.1:%d" % port
     wait_for(lambda: http_get(base + "/-/ready") is not None, 60, "Prometheus to be ready")
     return base
+
+
+def evaluated_after(rfc3339, when):
+    """True when Prometheus's RFC 3339 timestamp (nanoseconds, UTC) is later than `when`."""
+    stamp = re.sub(r"(\.\d{6})\d*", r"\1", rfc3339).replace("Z", "+00:00")
+    return datetime.datetime.fromisoformat(stamp).timestamp() > when
 
 
 def query(base, expr):
@@ -155,6 +184,7 @@ def publish(brokers):
 
 def expectations():
     transitions, alerts, firing = 0, collections.Counter(), collections.Counter()
+    first_transitions = 0
     final_step = {}
     for line in open(EXPECTED):
         o = json.loads(line)
@@ -162,13 +192,16 @@ def expectations():
             transitions += 1
             t = o["transition"]
             final_step[t["initiative_id"]] = t["to_step"][len("STEP_"):].lower()
+            if t.get("from_step", "STEP_UNSPECIFIED") == "STEP_UNSPECIFIED":
+                first_transitions += 1
         else:
             a = o["alert"]
             kind = a["kind"][len("ALERT_KIND_"):].lower()
             state = a["state"][len("ALERT_STATE_"):].lower()
             alerts[(kind, state)] += 1
             firing[kind] += 1 if state == "firing" else -1
-    return transitions, alerts, firing, collections.Counter(final_step.values())
+    return (transitions, alerts, firing, collections.Counter(final_step.values()),
+            first_transitions)
 
 
 def main():
@@ -177,7 +210,7 @@ def main():
     brokers, port = start_cird()
     base = start_prometheus(port)
     published = publish(brokers)
-    transitions, alerts, firing, steps = expectations()
+    transitions, alerts, firing, steps, first_transitions = expectations()
 
     def settled():
         return (scalar(base, "sum(cir_events_appended_total)") == published and
@@ -215,6 +248,21 @@ def main():
     expect("sum(cir_outbox_delivered_total)", len(open(EXPECTED).readlines()))
     expect("sum(cir_ready)", 1)
 
+    # Label values and series names (services/cird/README.md's metrics table).
+    expect('sum(cir_transitions_total{from="none"})', first_transitions)  # an initiative's first
+    expect('count(cir_transitions_total{from="unspecified"})', 0)
+    for metric in ("cir_dead_letters_total", "cir_events_ignored_total"):
+        expect('count(%s{reason=~".*[^a-z_].*"})' % metric, 0)  # lower_snake_case only
+    expect('count(cir_dead_letters_total{reason="decode_error"})', 1)
+    expect('count(cir_events_ignored_total{reason="unknown_kpi"})', 1)
+    expect("count(cir_rocksdb_bytes)", 0)  # split: capacity apart from usage, disk apart
+    expect("sum(cir_rocksdb_block_cache_capacity_bytes)", 64 << 20)  # --block-cache-mb 64
+    expect('count(cir_rocksdb_memory_bytes{kind=~"memtable|block_cache"})', 2)
+    expect('count(cir_rocksdb_memory_bytes{kind!~"memtable|block_cache"})', 0)
+    expect("count(sum(cir_rocksdb_memory_bytes) <= sum(process_resident_memory_bytes))", 1)
+    expect("count(sum(cir_rocksdb_live_data_bytes) <= sum(cir_rocksdb_sst_files_bytes))", 1)
+    expect("count(cir_rocksdb_pending_compaction_bytes)", 1)
+
     # Health endpoints and HTTP errors: JSON bodies that say why.
     cird_url = "http://127.0.0.1:%d" % port
     for path, status, key in (("/livez", 200, "status"), ("/readyz", 200, "checks"),
@@ -233,6 +281,27 @@ def main():
         if e.code != 405 or "error" not in json.loads(e.read()):
             fail("POST /metrics: %d" % e.code)
 
+    # The alert rules, evaluated by this Prometheus against the live cird: every rule evaluates
+    # without error, and no service alert is pending or firing while cird is up, caught up and
+    # draining — judged on an evaluation made after Prometheus had cird's samples (the first
+    # one, before any scrape, rightly finds no cir_build_info).
+    scraped_at = time.time()
+
+    def evaluated_since_scraped():
+        groups = json.loads(http_get(base + "/api/v1/rules"))["data"]["groups"]
+        return groups and all(evaluated_after(g["lastEvaluation"], scraped_at) for g in groups)
+    wait_for(evaluated_since_scraped, 30, "Prometheus to evaluate the alert rules")
+    for group in json.loads(http_get(base + "/api/v1/rules"))["data"]["groups"]:
+        for rule in group["rules"]:
+            if rule.get("health") != "ok":
+                fail("rule %s: health %s %s" % (rule["name"], rule.get("health"),
+                                                 rule.get("lastError")))
+            if group["name"] == "cir.service" and rule["state"] != "inactive":
+                fail("alert %s is %s while cird is up: %s"
+                     % (rule["name"], rule["state"], rule.get("alerts")))
+            checks += 1
+    expect('count(up{job=~"(.*-)?cird?(-.*)?"} == 1)', 1)  # CirDown's matcher finds cird
+
     # promtool on a scrape of cird.
     scrape = http_get("http://127.0.0.1:%d/metrics" % port)
     lint = subprocess.run(["promtool", "check", "metrics"], input=scrape.encode(),
@@ -240,9 +309,11 @@ def main():
     if lint.returncode != 0 or lint.stdout.strip() or lint.stderr.strip():
         fail("promtool check metrics: %s %s" % (lint.stdout.decode(), lint.stderr.decode()))
 
-    # Every dashboard query is accepted and names metrics that exist.
+    # Every dashboard query is accepted and names metrics that exist, and every histogram bucket
+    # it selects by `le` is one cird exposes (else the panel shows nothing, silently).
     dashboard = json.load(open(DASHBOARD))
     exposed = set(re.findall(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)", scrape, re.M))
+    buckets = set(re.findall(r'^(\w+_bucket)\{.*le="([^"]+)"', scrape, re.M))
     queries = 0
     for panel in dashboard["panels"]:
         for target in panel.get("targets", []):
@@ -254,12 +325,18 @@ def main():
                 if name not in exposed:
                     fail("dashboard panel %r names %s, which cird does not expose"
                          % (panel["title"], name))
+            for name, le in re.findall(r'(\w+_bucket)\{[^}]*le="([^"]+)"', expr):
+                if (name, le) not in buckets:
+                    fail("dashboard panel %r selects %s{le=%r}, which cird does not expose"
+                         % (panel["title"], name, le))
             queries += 1
     stop_all()
     if PROCS[0].returncode != 0:
         fail("cird exited with %d after SIGTERM" % PROCS[0].returncode)
+    lines = len(log_lines(open(os.path.join(WORK, "cird.log")).read()))
     print("prometheus e2e: %d events, %d metric checks through Prometheus's API, promtool check "
-          "metrics clean, %d dashboard queries accepted" % (published, checks, queries))
+          "metrics clean, %d dashboard queries accepted, %d stderr lines all JSON"
+          % (published, checks, queries, lines))
 
 
 if __name__ == "__main__":

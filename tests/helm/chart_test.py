@@ -209,7 +209,7 @@ class Defaults(unittest.TestCase):
             "CIRD_TRANSITIONS_TOPIC": "cir.transitions",
             "CIRD_ALERTS_TOPIC": "cir.alerts",
             "CIRD_DEAD_LETTER_TOPIC": "cir.dead-letters",
-            "CIRD_KAFKA_PROPERTIES": "security.protocol=PLAINTEXT",
+            "CIRD_KAFKA_PROPERTIES": "security.protocol=PLAINTEXT;session.timeout.ms=60000",
             "CIRD_DATA_DIR": "/var/lib/cir/register",
             "CIR_DATA_DIR": "/var/lib/cir/register",
             "CIRD_SYNC": "true",
@@ -217,17 +217,54 @@ class Defaults(unittest.TestCase):
             "CIRD_MAX_BATCH": "500",
             "CIRD_SHUTDOWN_GRACE": "10s",
             "CIRD_LOG_LEVEL": "info",
+            "CIRD_READY_MAX_LAG": "1000",
+            "CIRD_READY_MAX_OUTBOX_AGE": "60s",
             "CIRD_HTTP_ADDRESS": "0.0.0.0",
             "CIRD_HTTP_PORT": "8080",
         })
         c = container(self.sts)
         self.assertEqual(c["envFrom"], [{"configMapRef": {"name": FULLNAME}}])
         env = env_of(c)
-        self.assertEqual(set(env), {"CIRD_GROUP_INSTANCE_ID"})
+        self.assertEqual(set(env), {"CIRD_GROUP_INSTANCE_ID"})  # no CIRD_API_TOKEN: publishing off
         self.assertEqual(env["CIRD_GROUP_INSTANCE_ID"]["valueFrom"],
                          {"fieldRef": {"fieldPath": "metadata.name"}})
         annotations = self.sts["spec"]["template"]["metadata"]["annotations"]
         self.assertRegex(annotations["checksum/config"], r"^[0-9a-f]{64}$")
+
+    def test_session_timeout_covers_a_restart(self):
+        # Static membership keeps a restarting replica's partitions for session.timeout.ms: the
+        # default must outlast the old pod's exit (terminationGracePeriodSeconds) plus a start.
+        props = dict(kv.split("=", 1)
+                     for kv in configmap_env(self.objects)["CIRD_KAFKA_PROPERTIES"].split(";"))
+        timeout_ms = int(props["session.timeout.ms"])
+        grace = self.sts["spec"]["template"]["spec"]["terminationGracePeriodSeconds"]
+        self.assertGreaterEqual(timeout_ms, (grace + 30) * 1000)
+        self.assertLessEqual(timeout_ms, 1800000)  # the brokers' default group.max.session.timeout.ms
+        with open(os.path.join(chart_dir(), "values.yaml")) as f:
+            text = f.read()
+        self.assertIn("## @param kafka.sessionTimeoutMs ", text)
+        self.assertIn("terminationGracePeriodSeconds (30 s) for the old pod to exit", text)
+
+    def test_readiness_is_described_as_cird_decides_it(self):
+        # /readyz also needs the lag and outbox age bounds (services/cird/probe.cc); the chart sets
+        # them and says so wherever it explains readiness.
+        data = configmap_env(self.objects)
+        self.assertEqual(data["CIRD_READY_MAX_LAG"], "1000")
+        self.assertEqual(data["CIRD_READY_MAX_OUTBOX_AGE"], "60s")
+        with open(os.path.join(chart_dir(), "values.yaml")) as f:
+            values_text = f.read()
+        with open(os.path.join(chart_dir(), "README.md")) as f:
+            readme = f.read()
+        for text in (values_text, readme):
+            self.assertIn("config.readyMaxLag", text)
+            self.assertIn("config.readyMaxOutboxAgeSeconds", text)
+            self.assertNotIn("register open, joined", text)
+        code, out, err = helm("install", RELEASE, chart_dir(), "--namespace", NAMESPACE,
+                              "--dry-run=client")
+        self.assertEqual(code, 0, err)
+        notes = out.split("\nNOTES:\n", 1)[1]
+        self.assertIn("at most 1000 records behind", notes)
+        self.assertNotIn("register open, joined", notes)
 
     def test_shutdown_fits_the_grace_period(self):
         grace = int(configmap_env(self.objects)["CIRD_SHUTDOWN_GRACE"].rstrip("s"))
@@ -272,7 +309,7 @@ class AllFeatures(unittest.TestCase):
         kinds = sorted(o["kind"] for o in self.objects)
         self.assertEqual(kinds, sorted([
             "ConfigMap", "ConfigMap", "ConfigMap", "NetworkPolicy", "Pod", "PodDisruptionBudget",
-            "PrometheusRule", "Secret", "Secret", "Service", "Service", "ServiceAccount",
+            "PrometheusRule", "Secret", "Secret", "Secret", "Service", "Service", "ServiceAccount",
             "ServiceMonitor", "StatefulSet"]))
         self.assertEqual(one(self.objects, "ConfigMap", f"{RELEASE}-extra")["data"], {"a": "b"})
 
@@ -312,12 +349,26 @@ class AllFeatures(unittest.TestCase):
         self.assertEqual(data["CIR_LESSONS_LIMIT"], "45d")
         self.assertEqual(data["CIRD_KAFKA_PROPERTIES"], ";".join([
             "security.protocol=SASL_SSL", "sasl.mechanism=SCRAM-SHA-512",
-            "ssl.ca.location=/etc/cir/kafka-ca/ca.crt", "client.rack=eu-west-1a",
-            "enable.partition.eof=false", "session.timeout.ms=60000"]))
+            "ssl.ca.location=/etc/cir/kafka-ca/ca.crt", "session.timeout.ms=90000",
+            "client.rack=eu-west-1a", "enable.partition.eof=false"]))
+        self.assertEqual(data["CIRD_READY_MAX_LAG"], "5000")
+        self.assertEqual(data["CIRD_READY_MAX_OUTBOX_AGE"], "120s")
         for value in data.values():
             self.assertNotIn("s3cret", value)  # credentials never land in the ConfigMap
         env = env_of(container(self.sts))
         self.assertEqual(env["CIRD_TICK_INTERVAL"], {"name": "CIRD_TICK_INTERVAL", "value": "500ms"})
+
+    def test_api_token_secret_wired_into_env(self):
+        secret = one(self.objects, "Secret", f"{FULLNAME}-api")
+        self.assertEqual(base64.b64decode(secret["data"]["token"]).decode(),
+                         "publish-token-0123456789")
+        env = env_of(container(self.sts))
+        self.assertEqual(env["CIRD_API_TOKEN"]["valueFrom"],
+                         {"secretKeyRef": {"name": f"{FULLNAME}-api", "key": "token"}})
+        for value in configmap_env(self.objects).values():
+            self.assertNotIn("publish-token", value)
+        annotations = self.sts["spec"]["template"]["metadata"]["annotations"]
+        self.assertRegex(annotations["checksum/api-secret"], r"^[0-9a-f]{64}$")
 
     def test_sasl_secret_wired_into_env(self):
         secret = one(self.objects, "Secret", f"{FULLNAME}-kafka-sasl")
@@ -393,6 +444,20 @@ class AllFeatures(unittest.TestCase):
         self.assertEqual(rule["spec"]["groups"], ops_rules["groups"],
                          "the PrometheusRule differs from ops/prometheus/cir-rules.yaml: "
                          "run ops/sync-chart-files.sh")
+        # The rule that fires when cird is down or not scraped (every other rule reads cir_*
+        # series, which vanish with it) is in the chart's copy.
+        alerts = {r["alert"]: r for g in rule["spec"]["groups"] for r in g["rules"] if "alert" in r}
+        self.assertIn("CirDown", alerts)
+        self.assertIn("absent(cir_build_info)", alerts["CirDown"]["expr"])
+        self.assertIn("up{", alerts["CirDown"]["expr"])
+        # Its job matcher selects the job the ServiceMonitor gives the replicas (the Service's
+        # name, no jobLabel here): "r1-cir", or "cir" for a release named cir.
+        sm = one(self.objects, "ServiceMonitor", FULLNAME)
+        self.assertNotIn("jobLabel", sm["spec"])
+        for matcher in re.findall(r'up\{job=~"([^"]+)"\}', alerts["CirDown"]["expr"]):
+            for job in (FULLNAME, "cir", "cird"):
+                self.assertRegex(job, "^(?:%s)$" % matcher)
+            self.assertNotRegex("circleci", "^(?:%s)$" % matcher)
 
     def test_dashboard_equals_ops_dashboard(self):
         cm = one(self.objects, "ConfigMap", f"{FULLNAME}-dashboard")
@@ -434,7 +499,15 @@ class Variants(unittest.TestCase):
         self.assertEqual(volume["secret"]["items"], [{"key": "root.pem", "path": "ca.crt"}])
         self.assertEqual(configmap_env(objects)["CIRD_KAFKA_PROPERTIES"],
                          "security.protocol=SASL_SSL;sasl.mechanism=SCRAM-SHA-512;"
-                         "ssl.ca.location=/etc/cir/kafka-ca/ca.crt")
+                         "ssl.ca.location=/etc/cir/kafka-ca/ca.crt;session.timeout.ms=60000")
+
+    def test_api_token_from_an_existing_secret(self):
+        objects = render("--set", "api.existingSecret=cir-api", "--set", "api.existingSecretKey=t")
+        self.assertEqual(by_kind(objects, "Secret"), [])
+        sts = one(objects, "StatefulSet")
+        self.assertEqual(env_of(container(sts))["CIRD_API_TOKEN"]["valueFrom"],
+                         {"secretKeyRef": {"name": "cir-api", "key": "t"}})
+        self.assertNotIn("checksum/api-secret", sts["spec"]["template"]["metadata"]["annotations"])
 
     def test_no_persistence(self):
         sts = one(render("--set", "persistence.enabled=false"), "StatefulSet")
@@ -538,6 +611,17 @@ class SchemaRejects(unittest.TestCase):
         self.assert_rejected("/config/lessonsLimit", "--set", "config.lessonsLimit=30 days")
         self.assert_rejected("/kafka/brokers", "--set", "kafka.brokers=")
 
+    def test_api_and_session_values(self):
+        self.assert_rejected("/api/token", "--set", "api.token=short")  # cird wants >= 16
+        self.assert_rejected("/api", "--set", "api.secret=x")
+        self.assert_rejected("/kafka/sessionTimeoutMs", "--set", "kafka.sessionTimeoutMs=3000")
+        self.assert_rejected("/kafka/sessionTimeoutMs", "--set-string", "kafka.sessionTimeoutMs=60s")
+        self.assert_rejected("/config/readyMaxLag", "--set", "config.readyMaxLag=-1")
+        self.assert_rejected("/config/readyMaxOutboxAgeSeconds",
+                             "--set", "config.readyMaxOutboxAgeSeconds=0")
+        self.assert_rejected("session.timeout.ms",
+                             values={"kafka": {"properties": {"session.timeout.ms": "5000"}}})
+
     def test_kafka_properties_managed_by_the_chart(self):
         self.assert_rejected("security.protocol",
                              values={"kafka": {"properties": {"security.protocol": "SSL"}}})
@@ -626,6 +710,31 @@ class Dockerfile(unittest.TestCase):
         install = re.search(r"apt-get install -y --no-install-recommends \\\n(.*?)\n &&",
                             build_stage, re.S).group(1)
         self.assertEqual(sorted(install.replace("\\", " ").split()), build_packages)
+
+    def test_build_stage_builds_the_release_preset_without_tests(self):
+        with open(os.path.join(REPO, "ops", "Dockerfile")) as f:
+            build_stage = f.read().split("\nFROM ")[1]
+        self.assertIn("cmake --workflow --preset release", build_stage)
+        self.assertIn("build/release/services/cird/cird", build_stage)
+        self.assertNotIn("--preset default", build_stage)
+        self.assertNotIn("COPY tests/", build_stage)
+        for package in ("libgtest-dev", "libgmock-dev", "libbenchmark-dev"):
+            self.assertNotIn(package, build_stage)
+        # The release preset: Release, no tests, warnings not errors; the development and CI
+        # presets make warnings errors; CI (ops/test.sh) builds the release preset.
+        with open(os.path.join(REPO, "CMakePresets.json")) as f:
+            presets = {p["name"]: p for p in json.load(f)["configurePresets"]}
+        release = presets["release"]["cacheVariables"]
+        self.assertEqual(release["CMAKE_BUILD_TYPE"], "Release")
+        self.assertEqual(release["CIR_BUILD_TESTS"], "OFF")
+        self.assertNotIn("CMAKE_COMPILE_WARNING_AS_ERROR", release)
+        for name in ("default", "asan"):
+            self.assertEqual(presets[name]["cacheVariables"]["CMAKE_COMPILE_WARNING_AS_ERROR"],
+                             "ON", name)
+        with open(os.path.join(REPO, "CMakeLists.txt")) as f:
+            self.assertNotIn("-Werror", f.read())
+        with open(os.path.join(REPO, "ops", "test.sh")) as f:
+            self.assertRegex(f.read(), r"(?m)^cmake --workflow --preset release\b")
 
     def test_runtime_stage(self):
         with open(os.path.join(REPO, "ops", "Dockerfile")) as f:

@@ -55,6 +55,25 @@ for p in dash["panels"]:
     for t in p.get("targets", []):
         if t.get("datasource", {}).get("uid") != "${datasource}":
             problems.append("dashboard panel %r: a query does not use ${datasource}" % p["title"])
+    # One unit a panel: the unit is declared once (no per-series overrides), no query rescales by
+    # a constant (the unit does that), and the queries are all per-second rates, all per-interval
+    # increases or all levels (gauges, quantiles) — a 0/1 beside a count, or cores beside bytes,
+    # fails one of these.
+    if not p.get("fieldConfig", {}).get("defaults", {}).get("unit"):
+        problems.append("dashboard panel %r declares no unit" % p["title"])
+    for override in p.get("fieldConfig", {}).get("overrides", []):
+        if any(prop.get("id") == "unit" for prop in override.get("properties", [])):
+            problems.append("dashboard panel %r overrides the unit of a series" % p["title"])
+    kinds = set()
+    for t in p.get("targets", []):
+        expr = t.get("expr", "")
+        if re.search(r"[*/]\s*[0-9][0-9.]*(e[0-9]+)?\b", expr):
+            problems.append("dashboard panel %r rescales by a constant: %s" % (p["title"], expr))
+        kinds.add("increase" if "increase(" in expr else
+                  "rate" if re.search(r"\b(i?rate)\(", expr) and "histogram_quantile" not in expr
+                  else "level")
+    if len(kinds) > 1:
+        problems.append("dashboard panel %r mixes %s in one unit" % (p["title"], " and ".join(sorted(kinds))))
 
 # The OpenAPI document names the routes cird serves, and nothing else (the register API in
 # api.cc, /metrics, /livez and /readyz in main.cc).

@@ -153,11 +153,20 @@ lists and strings (false and 0 are kept).
 {{- ternary .Values.kafka.tls.existingSecretCAKey "ca.crt" (ne .Values.kafka.tls.existingSecret "") -}}
 {{- end -}}
 
+{{/* The API token's Secret (created by the chart, or api.existingSecret), and its key. */}}
+{{- define "cir.api.secretName" -}}
+{{- default (printf "%s-api" (include "cir.fullname" .)) .Values.api.existingSecret -}}
+{{- end -}}
+
+{{- define "cir.api.secretKey" -}}
+{{- ternary .Values.api.existingSecretKey "token" (ne .Values.api.existingSecret "") -}}
+{{- end -}}
+
 {{- define "cir.kafka.caDir" -}}/etc/cir/kafka-ca{{- end -}}
 
 {{/*
-CIRD_KAFKA_PROPERTIES: security.protocol, sasl.mechanism and ssl.ca.location from the kafka.*
-keys, then kafka.properties sorted by key; ';'-separated KEY=VALUE. Whole numbers are printed as
+CIRD_KAFKA_PROPERTIES: security.protocol, sasl.mechanism, ssl.ca.location and session.timeout.ms
+from the kafka.* keys, then kafka.properties sorted by key; ';'-separated KEY=VALUE. Whole numbers are printed as
 such (YAML numbers reach templates as floats).
 */}}
 {{- define "cir.kafka.properties" -}}
@@ -168,6 +177,7 @@ such (YAML numbers reach templates as floats).
 {{- if include "cir.kafka.ca" . -}}
 {{- $props = append $props (printf "ssl.ca.location=%s/ca.crt" (include "cir.kafka.caDir" .)) -}}
 {{- end -}}
+{{- $props = append $props (printf "session.timeout.ms=%d" (.Values.kafka.sessionTimeoutMs | int64)) -}}
 {{- range $key := keys .Values.kafka.properties | sortAlpha -}}
 {{- $value := get $.Values.kafka.properties $key -}}
 {{- if kindIs "float64" $value -}}

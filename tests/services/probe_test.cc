@@ -1,0 +1,95 @@
+// cird's probe: the series it exposes, read back from its own text exposition (the bytes a
+// Prometheus scrape gets): label values, the RocksDB split, the first transition's `from`.
+#include <gtest/gtest.h>
+
+#include <map>
+#include <regex>
+#include <string>
+
+#include "probe.h"
+
+namespace cir::cird {
+namespace {
+
+// "name{labels} value" lines of a scrape, keyed by "name{labels}".
+std::map<std::string, double> Samples(const std::string& scrape) {
+  std::map<std::string, double> samples;
+  static const std::regex kLine(R"(^([a-z_]+(?:\{[^}]*\})?) (\S+)$)");
+  std::size_t start = 0;
+  while (start < scrape.size()) {
+    const std::size_t end = scrape.find('\n', start);
+    const std::string line = scrape.substr(start, end - start);
+    std::smatch m;
+    if (std::regex_match(line, m, kLine)) samples[m[1]] = std::stod(m[2]);
+    if (end == std::string::npos) break;
+    start = end + 1;
+  }
+  return samples;
+}
+
+TEST(Probe, ReasonLabelsAreLowerSnakeCaseFromTheStart) {
+  Probe probe("test");
+  probe.DeadLetter("DECODE_ERROR");
+  probe.DeadLetter("DECODE_ERROR");
+  probe.EventIgnored("UNKNOWN_KPI");
+  const auto samples = Samples(probe.Scrape());
+  EXPECT_EQ(samples.at(R"(cir_dead_letters_total{reason="decode_error"})"), 2);
+  EXPECT_EQ(samples.at(R"(cir_dead_letters_total{reason="oversized"})"), 0);  // pre-created
+  EXPECT_EQ(samples.at(R"(cir_events_ignored_total{reason="unknown_kpi"})"), 1);
+  EXPECT_EQ(samples.at(R"(cir_events_ignored_total{reason="stale_timer"})"), 0);
+  for (const auto& [series, value] : samples) {
+    if (series.find("reason=") == std::string::npos) continue;
+    EXPECT_TRUE(std::regex_search(series, std::regex(R"(reason="[a-z_]+")"))) << series;
+  }
+}
+
+TEST(Probe, FirstTransitionComesFromNone) {
+  Probe probe("test");
+  v1::Output first;
+  first.mutable_transition()->set_to_step(v1::STEP_VISION);  // from_step unset: the proposal
+  probe.Output(first);
+  v1::Output next;
+  next.mutable_transition()->set_from_step(v1::STEP_VISION);
+  next.mutable_transition()->set_to_step(v1::STEP_CURRENT_STATE);
+  probe.Output(next);
+  const auto samples = Samples(probe.Scrape());
+  EXPECT_EQ(samples.at(R"(cir_transitions_total{from="none",to="vision"})"), 1);
+  EXPECT_EQ(samples.at(R"(cir_transitions_total{from="vision",to="current_state"})"), 1);
+  for (const auto& [series, value] : samples)
+    EXPECT_EQ(series.find("unspecified"), std::string::npos) << series;
+}
+
+TEST(Probe, RocksDbCapacityUsageAndDiskAreSeparateSeries) {
+  Probe probe("test");
+  storage::DbFigures figures;
+  figures.memtable_bytes = 1000;
+  figures.block_cache_usage_bytes = 300;
+  figures.block_cache_capacity_bytes = 64 << 20;
+  figures.sst_files_bytes = 5000;
+  figures.live_data_bytes = 4000;
+  figures.pending_compaction_bytes = 700;
+  probe.SetDbFigures(figures);
+  const auto samples = Samples(probe.Scrape());
+  double memory = 0;
+  for (const auto& [series, value] : samples) {
+    if (series.rfind("cir_rocksdb_memory_bytes{", 0) == 0) memory += value;
+    EXPECT_NE(series.rfind("cir_rocksdb_bytes", 0), 0u) << series;
+  }
+  EXPECT_EQ(memory, 1300);  // memtable + block cache: the sum means RocksDB's memory
+  EXPECT_EQ(samples.at(R"(cir_rocksdb_memory_bytes{kind="block_cache"})"), 300);
+  EXPECT_EQ(samples.at("cir_rocksdb_block_cache_capacity_bytes"), 64 << 20);
+  EXPECT_EQ(samples.at("cir_rocksdb_sst_files_bytes"), 5000);
+  EXPECT_EQ(samples.at("cir_rocksdb_live_data_bytes"), 4000);
+  EXPECT_EQ(samples.at("cir_rocksdb_pending_compaction_bytes"), 700);
+}
+
+TEST(Probe, EventLagBucketsReachAYear) {
+  Probe probe("test");
+  probe.EventAppended(v1::ACTIVITY_IMPROVE, 200.0 * 86400);  // a backfill: 200 days old
+  const auto samples = Samples(probe.Scrape());
+  EXPECT_EQ(samples.at(R"(cir_event_append_lag_seconds_bucket{le="2592000"})"), 0);
+  EXPECT_EQ(samples.at(R"(cir_event_append_lag_seconds_bucket{le="31536000"})"), 1);
+}
+
+}  // namespace
+}  // namespace cir::cird
