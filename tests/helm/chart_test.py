@@ -734,7 +734,7 @@ class Dockerfile(unittest.TestCase):
         with open(os.path.join(REPO, "CMakeLists.txt")) as f:
             self.assertNotIn("-Werror", f.read())
         with open(os.path.join(REPO, "ops", "test.sh")) as f:
-            self.assertRegex(f.read(), r"(?m)^cmake --workflow --preset release\b")
+            self.assertRegex(f.read(), r"(?m)^(stage \"[^\"]*\" )?cmake --workflow --preset release\b")
 
     def test_runtime_stage(self):
         with open(os.path.join(REPO, "ops", "Dockerfile")) as f:
