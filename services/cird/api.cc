@@ -314,6 +314,48 @@ Result<void> CheckJsonBody(const std::string& body, std::size_t max_depth) {
   return {};
 }
 
+std::variant<std::vector<v1::ValueChainEvent>, HttpResponse> DecodePublishBody(
+    const std::string& body, const ApiOptions& options) {
+  // Checked before anything recurses into the body (nlohmann's DOM, protobuf's JSON parser).
+  if (auto checked = CheckJsonBody(body, options.max_json_depth); !checked) {
+    return JsonError(400, "body is not a JSON object (one event, or {\"events\":[…]}): " +
+                              checked.error().message);
+  }
+  const json doc = json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (doc.is_discarded() || !doc.is_object()) {
+    return JsonError(400, "body is not a JSON object (one event, or {\"events\":[…]})");
+  }
+  std::vector<json> items;
+  if (doc.contains("events")) {
+    if (doc.size() != 1 || !doc["events"].is_array()) {
+      return JsonError(400, "a batch is {\"events\":[…]} and nothing else");
+    }
+    for (const auto& e : doc["events"]) items.push_back(e);
+    if (items.empty() || items.size() > options.max_batch_events) {
+      return JsonError(400, "a batch holds 1.." + std::to_string(options.max_batch_events) +
+                                " events");
+    }
+  } else {
+    items.push_back(doc);
+  }
+  std::vector<v1::ValueChainEvent> decoded;
+  json errors = json::array();
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    auto event = events::DecodeJson(Dump(items[i]), options.limits);
+    if (!event) {
+      errors.push_back({{"index", i}, {"error", ValidUtf8(event.error().message)}});
+    } else {
+      decoded.push_back(std::move(*event));
+    }
+  }
+  if (!errors.empty()) {
+    return JsonError(400, std::to_string(errors.size()) + " of " + std::to_string(items.size()) +
+                              " events are invalid; none was published",
+                     Dump(errors));
+  }
+  return decoded;
+}
+
 Api::Api(ApiOptions options, const storage::Projector& projector)
     : options_(std::move(options)), projector_(projector) {}
 
@@ -599,13 +641,22 @@ HttpResponse Api::Stats(const HttpRequest& request) const {
   if (!request.query.empty()) return JsonError(400, "stats takes no query parameters");
   // One scan at a time; the answer is served again for stats_cache (the figures move slowly,
   // and a client looping on stats must not keep a core busy).
+  auto cached = [&]() -> std::optional<HttpResponse> {
+    if (stats_cached_ && std::chrono::steady_clock::now() - stats_cached_->first <
+                             options_.stats_cache) {
+      return HttpResponse{200, "application/json", stats_cached_->second, {}};
+    }
+    return std::nullopt;
+  };
+  {
+    std::lock_guard lock(stats_mu_);
+    if (auto hit = cached()) return *hit;
+  }
   ScanSlot slot(scans_, options_.max_scans);
   if (!slot) return ScansBusy();
   std::lock_guard lock(stats_mu_);
+  if (auto hit = cached()) return *hit;  // computed while this request waited
   const auto now = std::chrono::steady_clock::now();
-  if (stats_cached_ && now - stats_cached_->first < options_.stats_cache) {
-    return HttpResponse{200, "application/json", stats_cached_->second, {}};
-  }
   ScanClock clock(options_.scan_budget);
   auto partitions = reg->Partitions();
   if (!partitions) return JsonError(500, partitions.error().ToString());
@@ -695,43 +746,9 @@ void Api::Delivered(std::uint64_t tag, std::optional<Error> error) {
 
 HttpResponse Api::Publish(const HttpRequest& request) {
   if (auto refused = AdmitPublish(request)) return *refused;
-  // Checked before anything recurses into the body (nlohmann's DOM, protobuf's JSON parser).
-  if (auto checked = CheckJsonBody(request.body, options_.max_json_depth); !checked) {
-    return JsonError(400, "body is not a JSON object (one event, or {\"events\":[…]}): " +
-                              checked.error().message);
-  }
-  const json doc = json::parse(request.body, nullptr, /*allow_exceptions=*/false);
-  if (doc.is_discarded() || !doc.is_object()) {
-    return JsonError(400, "body is not a JSON object (one event, or {\"events\":[…]})");
-  }
-  std::vector<json> items;
-  if (doc.contains("events")) {
-    if (doc.size() != 1 || !doc["events"].is_array()) {
-      return JsonError(400, "a batch is {\"events\":[…]} and nothing else");
-    }
-    for (const auto& e : doc["events"]) items.push_back(e);
-    if (items.empty() || items.size() > options_.max_batch_events) {
-      return JsonError(400, "a batch holds 1.." + std::to_string(options_.max_batch_events) +
-                                " events");
-    }
-  } else {
-    items.push_back(doc);
-  }
-  std::vector<v1::ValueChainEvent> decoded;
-  json errors = json::array();
-  for (std::size_t i = 0; i < items.size(); ++i) {
-    auto event = events::DecodeJson(Dump(items[i]), options_.limits);
-    if (!event) {
-      errors.push_back({{"index", i}, {"error", ValidUtf8(event.error().message)}});
-    } else {
-      decoded.push_back(std::move(*event));
-    }
-  }
-  if (!errors.empty()) {
-    return JsonError(400, std::to_string(errors.size()) + " of " + std::to_string(items.size()) +
-                              " events are invalid; none was published",
-                     Dump(errors));
-  }
+  auto decoded_or = DecodePublishBody(request.body, options_);
+  if (auto* refused = std::get_if<HttpResponse>(&decoded_or)) return *refused;
+  const auto& decoded = std::get<std::vector<v1::ValueChainEvent>>(decoded_or);
   std::string unreachable;
   events::Producer* producer = GetProducer(unreachable);
   if (producer == nullptr) return RetryLater(503, "cannot reach Kafka: " + unreachable, 5);

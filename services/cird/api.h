@@ -20,6 +20,8 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <variant>
+#include <vector>
 
 #include "cir/events/codec.h"
 #include "cir/events/kafka.h"
@@ -53,6 +55,12 @@ struct ApiOptions {
 // most `max_depth` deep, without recursion (nlohmann's SAX parser keeps its own stack). The error
 // message says what is wrong and where (byte offset).
 [[nodiscard]] Result<void> CheckJsonBody(const std::string& body, std::size_t max_depth);
+
+// The body of POST /v1/events → the events it holds, every one validated; or the 400 answer
+// (a JSON error naming each bad event by index). Nothing is published. Exposed for the fuzz
+// target (tests/fuzz) and tests.
+[[nodiscard]] std::variant<std::vector<v1::ValueChainEvent>, HttpResponse> DecodePublishBody(
+    const std::string& body, const ApiOptions& options);
 
 class Api {
  public:
