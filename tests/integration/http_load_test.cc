@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
+#include <fstream>
 #include <thread>
 
 #include "cir/model/projector.h"
@@ -210,6 +211,69 @@ TEST_F(HttpLoadTest, LivezAnswersWithin100msUnderSlowClientsAndHeavyCalls) {
   EXPECT_GT(heavy_ok.load(), 20);
   EXPECT_EQ(heavy_other.load(), 0);
   EXPECT_GE(slow_connections.load(), 8);
+}
+
+// --health-port: a listener of its own for /livez, /readyz and /metrics. Even with every worker
+// of the main port held by clients dripping request heads (which no gate can turn away), health
+// answers there at once; the API is not served there.
+class HealthPortTest : public PipelineTest {};
+
+TEST_F(HealthPortTest, HealthAnswersWhileTheMainPortIsHeld) {
+  auto cird = StartCird({"--health-port", "0", "--http-threads", "8"});
+  const int main_port = HttpPort();
+  ASSERT_GT(main_port, 0);
+  int health_port = 0;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        std::ifstream log(dir_ / "cird.log");
+        for (std::string line; std::getline(log, line);) {
+          const auto p = line.find("\"port\":");
+          if (line.find("\"msg\":\"health listening\"") != std::string::npos && p != std::string::npos) {
+            health_port = std::atoi(line.c_str() + p + 7);
+          }
+        }
+        return health_port > 0;
+      },
+      milliseconds(20000)));
+  ASSERT_NE(health_port, main_port);
+  EXPECT_EQ(Exchange(health_port, Request("GET", "/livez")).status, 200);
+  EXPECT_EQ(Exchange(health_port, Request("GET", "/metrics")).body.find("cir_build_info") !=
+                std::string::npos,
+            true);
+  EXPECT_EQ(Exchange(health_port, Request("GET", "/v1/register/stats")).status, 404);
+
+  // 12 connections dripping heads hold all 8 workers of the main port.
+  std::vector<int> held;
+  for (int i = 0; i < 12; ++i) {
+    const int fd = ConnectLoopback(main_port);
+    ASSERT_GE(fd, 0);
+    SendAll(fd, "GET /livez HTTP/1.1\r\nX-Slow: a");
+    held.push_back(fd);
+  }
+  std::atomic<bool> stop{false};
+  std::thread drip([&] {
+    while (!stop.load()) {
+      for (int fd : held) SendAll(fd, "a");
+      std::this_thread::sleep_for(milliseconds(100));
+    }
+  });
+  // The main port is stuck (its /livez waits for a worker) …
+  const auto start = Clock::now();
+  EXPECT_EQ(Exchange(main_port, Request("GET", "/livez"), milliseconds(1000)).status, 0);
+  EXPECT_GE(Clock::now() - start, milliseconds(900));
+  // … the health port is not.
+  double worst = 0;
+  for (int i = 0; i < 50; ++i) {
+    const auto t = Clock::now();
+    EXPECT_EQ(Exchange(health_port, Request("GET", "/livez"), milliseconds(2000)).status, 200);
+    worst = std::max(worst, std::chrono::duration<double, std::milli>(Clock::now() - t).count());
+  }
+  std::printf("health port: 50 /livez while the main port is held, max %.1f ms\n", worst);
+  EXPECT_LT(worst, 100.0);
+  stop = true;
+  drip.join();
+  for (int fd : held) ::close(fd);
+  EXPECT_EQ(cird->Terminate(), 0);
 }
 
 }  // namespace
