@@ -23,6 +23,13 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 std::string Escape(const std::string& text, bool json);
+std::string AllowHeader(const std::set<std::string>& methods);
+
+const std::string& AllowAny(const mg_connection* conn) {
+  static const std::string kFallback = "GET, HEAD, OPTIONS";
+  const auto* server = static_cast<const HttpServer*>(mg_get_user_data(mg_get_context(conn)));
+  return server != nullptr ? server->allow_any() : kFallback;
+}
 
 // Per-connection marker (CivetWeb's user connection data): set once an answer was sent.
 char kAnswered;
@@ -140,7 +147,7 @@ int OnHttpError(mg_connection* conn, int status, const char* message) {
     });
     if (token && !kKnown.count(method)) {
       HttpResponse response = JsonError(501, "method " + method + " is not supported");
-      response.headers.emplace_back("Allow", "DELETE, GET, HEAD, OPTIONS, POST, PUT");
+      response.headers.emplace_back("Allow", AllowAny(conn));
       Send(conn, response, /*head=*/false);
       return 0;
     }
@@ -175,7 +182,7 @@ void OnConnectionClose(const mg_connection* const_conn) {
   }
   auto* conn = const_cast<mg_connection*>(const_conn);
   if (std::strcmp(info->request_uri, "*") == 0 && std::strcmp(info->request_method, "OPTIONS") == 0) {
-    HttpResponse response{204, "", "", {{"Allow", "DELETE, GET, HEAD, OPTIONS, POST, PUT"}}};
+    HttpResponse response{204, "", "", {{"Allow", AllowAny(const_conn)}}};
     Send(conn, response, /*head=*/false);
   } else {
     Send(conn, JsonError(400, "the request target must be a path on this server"
@@ -463,7 +470,11 @@ HttpResponse HttpServer::Handle(mg_connection* conn, bool& head) {
     std::string name = info->http_headers[i].name;
     std::transform(name.begin(), name.end(), name.begin(),
                    [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    request.headers.emplace(name, info->http_headers[i].value);
+    const bool added = request.headers.emplace(name, info->http_headers[i].value).second;
+    // Headers that take one value: two copies could be read two ways, so neither is.
+    if (!added && (name == "authorization" || name == "content-type" || name == "host")) {
+      return JsonError(400, "header " + name + " appears more than once");
+    }
   }
 
   const Route_* route = Find(request.segments);
@@ -572,6 +583,9 @@ Result<void> HttpServer::Start(const std::string& address, int port, HttpLimits 
                                           : std::max(1, limits.threads - 4);
   tokens_ = limits.requests_per_second;
   refilled_ = Clock::now();
+  std::set<std::string> methods;
+  for (const auto& r : routes_) methods.insert(r.methods.begin(), r.methods.end());
+  allow_any_ = AllowHeader(methods);
   const std::string ports = address + ":" + std::to_string(port);
   const std::string thread_count = std::to_string(limits.threads);
   const std::string timeout = std::to_string(limits.request_timeout.count());
@@ -594,7 +608,7 @@ Result<void> HttpServer::Start(const std::string& address, int port, HttpLimits 
   callbacks.init_connection = &OnInitConnection;
   callbacks.connection_close = &OnConnectionClose;
   watchdog_ = std::make_unique<Watchdog>();
-  ctx_ = mg_start(&callbacks, nullptr, options);
+  ctx_ = mg_start(&callbacks, this, options);
   if (ctx_ == nullptr) {
     return Fail(ErrorCode::kInvalidArgument, "cannot listen on " + ports +
                                                  ": in use or not an address of this host");

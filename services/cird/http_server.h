@@ -116,6 +116,8 @@ class HttpServer {
   [[nodiscard]] int port() const { return port_; }
   // The effective API concurrency bound (after Start).
   [[nodiscard]] int api_concurrency() const { return api_limit_; }
+  // Every method some route takes, plus HEAD and OPTIONS: the Allow of "OPTIONS *" and of 501.
+  [[nodiscard]] const std::string& allow_any() const { return allow_any_; }
 
   // The request as routed: method, decoded segments; an error response for a path that cannot
   // be routed (dot segments, bad percent-encoding). Exposed for tests.
@@ -142,6 +144,7 @@ class HttpServer {
   int port_ = 0;
   HttpLimits limits_;
   int api_limit_ = 0;
+  std::string allow_any_;
   std::atomic<int> api_running_{0};
   std::mutex bucket_mu_;
   double tokens_ = 0;  // GUARDED_BY(bucket_mu_)
