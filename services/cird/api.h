@@ -14,9 +14,14 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <variant>
+#include <vector>
 
 #include "cir/events/codec.h"
 #include "cir/events/kafka.h"
@@ -34,7 +39,23 @@ struct ApiOptions {
   std::string publish_topic;
   events::KafkaSettings kafka;
   events::Limits limits;
+  // Request bodies nested deeper than this (objects and arrays) are refused before parsing.
+  std::size_t max_json_depth = 64;
+  // A list, alerts or stats call that scans the register for longer stops and answers 503.
+  std::chrono::milliseconds scan_budget{2000};
+  // Scanning calls (list, alerts, stats) running at once; more get 503 + Retry-After at once.
+  int max_scans = 2;
+  // How long a computed /v1/register/stats answer is served again.
+  std::chrono::milliseconds stats_cache{1000};
+  // How long POST /v1/events waits for Kafka to acknowledge its events.
+  std::chrono::milliseconds publish_timeout{10000};
 };
+
+// The body of POST /v1/events → the events it holds, every one validated; or the 400 answer
+// (a JSON error naming each bad event by index). Nothing is published. Exposed for the fuzz
+// target (tests/fuzz) and tests.
+[[nodiscard]] std::variant<std::vector<v1::ValueChainEvent>, HttpResponse> DecodePublishBody(
+    const std::string& body, const ApiOptions& options);
 
 class Api {
  public:
@@ -55,12 +76,34 @@ class Api {
   HttpResponse Alerts(const HttpRequest& request) const;
   HttpResponse Stats(const HttpRequest& request) const;
   HttpResponse Publish(const HttpRequest& request);
+  // The checks on the request head of POST /v1/events (before its body is read).
+  std::optional<HttpResponse> AdmitPublish(const HttpRequest& request) const;
+  // The producer, created on first use. Null (and `error` set) when Kafka cannot be reached.
+  events::Producer* GetProducer(std::string& error);
+  void Delivered(std::uint64_t tag, std::optional<Error> error);
 
   const ApiOptions options_;
   const storage::Projector& projector_;
   std::atomic<storage::Register*> reg_{nullptr};
+  mutable std::atomic<int> scans_{0};
+
+  // Held only to create the producer, never across Produce, Poll or Flush.
   std::mutex producer_mu_;
-  std::unique_ptr<events::Producer> producer_;  // GUARDED_BY(producer_mu_), created lazily
+  std::unique_ptr<events::Producer> producer_;  // GUARDED_BY(producer_mu_) until set
+  std::atomic<events::Producer*> producer_ptr_{nullptr};
+
+  // Deliveries outstanding per publish request (the tag of its records).
+  struct Pending {
+    std::size_t outstanding = 0;
+    std::optional<Error> error;
+  };
+  std::mutex pending_mu_;
+  std::map<std::uint64_t, Pending> pending_;  // GUARDED_BY(pending_mu_)
+  std::uint64_t next_tag_ = 1;                // GUARDED_BY(pending_mu_)
+
+  mutable std::mutex stats_mu_;  // one stats scan at a time; guards the cache
+  mutable std::optional<std::pair<std::chrono::steady_clock::time_point, std::string>>
+      stats_cached_;  // GUARDED_BY(stats_mu_)
 };
 
 }  // namespace cir::cird

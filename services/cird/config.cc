@@ -123,6 +123,19 @@ void Config::Register(CLI::App& app) {
   app.add_option("--http-port", http_port, "port of the HTTP server; 0 picks a free one")
       ->envname("CIRD_HTTP_PORT")
       ->capture_default_str();
+  app.add_option("--health-port", health_port,
+                 "also serve /metrics, /livez and /readyz (only those) on this port, with "
+                 "threads of their own that no API client can hold; -1: off, 0: a free port")
+      ->envname("CIRD_HEALTH_PORT")
+      ->capture_default_str();
+  app.add_option("--http-threads", http_threads,
+                 "HTTP worker threads (each open connection holds one); API requests may use "
+                 "all but 4, which stay free for /livez, /readyz and /metrics")
+      ->envname("CIRD_HTTP_THREADS")
+      ->capture_default_str();
+  AddDuration(app, "--http-request-timeout", http_request_timeout, "CIRD_HTTP_REQUEST_TIMEOUT",
+              "a request's head must arrive within this, and then its body within this; a "
+              "slower client is cut off (408)");
   AddDuration(app, "--stats-interval", stats_interval, "CIRD_STATS_INTERVAL",
               "how often register-wide gauges (initiatives, alerts firing, outbox, RocksDB) are "
               "refreshed");
@@ -200,6 +213,9 @@ Result<void> Config::Validate() const {
     }
   }
   if (http_port < 0 || http_port > 65535) return bad("--http-port must be 0..65535");
+  if (health_port < -1 || health_port > 65535) return bad("--health-port must be -1..65535");
+  if (http_threads < 8 || http_threads > 1024) return bad("--http-threads must be 8..1024");
+  if (http_request_timeout.count() < 100) return bad("--http-request-timeout must be >= 100ms");
   if (stats_interval.count() <= 0) return bad("--stats-interval must be > 0");
   if (ready_max_lag < 0) return bad("--ready-max-lag must be >= 0");
   if (api_rate_limit < 0) return bad("--api-rate-limit must be >= 0");

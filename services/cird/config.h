@@ -67,6 +67,9 @@ struct Config {
   std::string http_address = "0.0.0.0";
   int http_port = 8080;
   std::chrono::milliseconds stats_interval{5000};   // register figures for the metrics
+  int health_port = -1;        // a second listener with only /metrics, /livez, /readyz; -1: off
+  int http_threads = 32;       // HTTP worker threads; the API may use all but 4 of them
+  std::chrono::milliseconds http_request_timeout{10000};  // request head, and body, each
   std::int64_t ready_max_lag = 1000;
   std::chrono::milliseconds ready_max_outbox_age{60000};
 

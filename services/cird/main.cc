@@ -107,21 +107,32 @@ int main(int argc, char** argv) {
   }
 
   // Metrics and health come up first, so that /livez answers while Kafka is still joining.
+  // They are not rate-limited and not behind the API's concurrency gate (http_server.h), and
+  // with --health-port they also have a listener and threads of their own.
   cird::Probe probe(kVersion);
-  cird::HttpServer http;
-  http.Route("/metrics", {"GET"}, [&probe](const cird::HttpRequest&) {
-    return cird::HttpResponse{200, "text/plain; version=0.0.4; charset=utf-8", probe.Scrape()};
-  }, /*rate_limited=*/false);
-  http.Route("/livez", {"GET"}, [&probe](const cird::HttpRequest&) {
-    auto alive = probe.Alive(std::chrono::seconds(60));
-    return cird::HttpResponse{alive.ready ? 200 : 503, "application/json", alive.body};
-  }, /*rate_limited=*/false);
   probe.SetReadyBounds(config.ready_max_lag,
                        std::chrono::duration<double>(config.ready_max_outbox_age).count());
-  http.Route("/readyz", {"GET"}, [&probe](const cird::HttpRequest&) {
-    auto ready = probe.Ready();
-    return cird::HttpResponse{ready.ready ? 200 : 503, "application/json", ready.body};
-  }, /*rate_limited=*/false);
+  cird::RouteOptions health_route;
+  health_route.rate_limited = false;
+  health_route.gated = false;
+  auto add_health = [&](cird::HttpServer& server) {
+    server.Route("/metrics", {"GET"}, [&probe](const cird::HttpRequest&) {
+      return cird::HttpResponse{200, "text/plain; version=0.0.4; charset=utf-8", probe.Scrape(),
+                                {}};
+    }, health_route);
+    server.Route("/livez", {"GET"}, [&probe](const cird::HttpRequest&) {
+      auto alive = probe.Alive(std::chrono::seconds(60));
+      return cird::HttpResponse{alive.ready ? 200 : 503, "application/json", alive.body, {}};
+    }, health_route);
+    server.Route("/readyz", {"GET"}, [&probe](const cird::HttpRequest&) {
+      auto ready = probe.Ready();
+      return cird::HttpResponse{ready.ready ? 200 : 503, "application/json", ready.body, {}};
+    }, health_route);
+  };
+  cird::HttpServer http;
+  cird::HttpServer health_http;
+  add_health(http);
+  add_health(health_http);
   auto projector = model::MakeProjector(*model_config);
   cird::ApiOptions api_options;
   api_options.publish_token = config.api_token;
@@ -130,22 +141,46 @@ int main(int argc, char** argv) {
   api_options.limits = config.limits;
   cird::Api api(api_options, *projector);
   api.Register(http);
-  // Declared after everything the handlers use, so it is destroyed (and the server stopped)
+  // Declared after everything the handlers use, so it is destroyed (and the servers stopped)
   // first on every way out of main.
   struct StopHttp {
     cird::HttpServer& server;
-    ~StopHttp() { server.Stop(); }
-  } stop_http{http};
+    cird::HttpServer& health;
+    ~StopHttp() {
+      server.Stop();
+      health.Stop();
+    }
+  } stop_http{http, health_http};
   cird::HttpLimits http_limits;
   http_limits.max_body_bytes = config.api_max_body_bytes;
   http_limits.requests_per_second = config.api_rate_limit;
-  if (auto ok = http.Start(config.http_address, config.http_port, 4, http_limits); !ok) {
-    log::Error("cannot start the HTTP server", {{"error", ok.error().message}});
+  http_limits.threads = config.http_threads;
+  http_limits.request_timeout = config.http_request_timeout;
+  http_limits.body_timeout = config.http_request_timeout;
+  if (auto ok = http.Start(config.http_address, config.http_port, http_limits); !ok) {
+    log::Error("cannot start the HTTP server (--http-address/--http-port)",
+               {{"error", ok.error().message}});
     return kConfigError;
   }
   log::Info("http listening", {{"address", config.http_address},
                                {"port", http.port()},
-                               {"paths", "/metrics, /livez, /readyz, /v1/"}});
+                               {"paths", "/metrics, /livez, /readyz, /v1/"},
+                               {"threads", config.http_threads},
+                               {"api_concurrency", http.api_concurrency()}});
+  if (config.health_port >= 0) {
+    cird::HttpLimits health_limits;
+    health_limits.threads = 4;
+    health_limits.max_body_bytes = 1024;
+    health_limits.request_timeout = std::min(config.http_request_timeout, milliseconds(5000));
+    health_limits.body_timeout = health_limits.request_timeout;
+    if (auto ok = health_http.Start(config.http_address, config.health_port, health_limits);
+        !ok) {
+      log::Error("cannot start the health server (--http-address/--health-port)",
+                 {{"error", ok.error().message}});
+      return kConfigError;
+    }
+    log::Info("health listening", {{"address", config.http_address}, {"port", health_http.port()}});
+  }
 
   int code = kOk;
   {
@@ -212,6 +247,7 @@ int main(int argc, char** argv) {
     refreshing = false;
     refresher.join();
     http.Stop();  // no handler may run once the register below is closed
+    health_http.Stop();
     api.Attach(nullptr);
   }
   if (temp_dir) fs::remove_all(config.data_dir);

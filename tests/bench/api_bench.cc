@@ -155,7 +155,7 @@ int main(int argc, char** argv) {
   cird::Api api(api_options, *projector);
   cird::HttpServer server;
   api.Register(server);
-  if (auto ok = server.Start("127.0.0.1", 0, 4, {}); !ok) Die(ok.error().message);
+  if (auto ok = server.Start("127.0.0.1", 0, {}); !ok) Die(ok.error().message);
   api.Attach(reg->get());
   const std::string base = "http://127.0.0.1:" + std::to_string(server.port());
 

@@ -10,6 +10,7 @@
 
 #include "harness.h"
 #include "http_client.h"
+#include "raw_http.h"
 
 namespace cir::testing {
 namespace {
@@ -230,6 +231,19 @@ TEST_F(ApiTest, PublishThroughTheApiThenRead) {
   ASSERT_TRUE(WaitFor([&] { return Get("/v1/initiatives/API-1").status == 200; },
                       milliseconds(30000)));
   EXPECT_EQ(Get("/v1/initiatives/API-1").body["initiative"]["step"], "STEP_VISION");
+
+  // An id holding '/' (and a space) is stored as is and addressed percent-encoded.
+  const std::string slashed =
+      R"({"id":"api-2","source":"//api-test","initiativeId":"team a/API-2","activity":"ACTIVITY_PLAN","eventTime":"2026-07-01T00:00:00Z","initiativeProposed":{"title":"t","vision":"v","organisationalGoal":"g","owner":"api","registerLevel":"REGISTER_LEVEL_TEAM"}})";
+  r = Call("POST", "/v1/events", slashed,
+           {{"Content-Type", "application/json"}, {"Authorization", std::string("Bearer ") + kToken}});
+  ASSERT_EQ(r.status, 202) << r.body.dump();
+  ASSERT_TRUE(WaitFor([&] { return Get("/v1/initiatives/team%20a%2FAPI-2").status == 200; },
+                      milliseconds(30000)));
+  EXPECT_EQ(Get("/v1/initiatives/team%20a%2FAPI-2").body["initiative"]["initiative_id"],
+            "team a/API-2");
+  EXPECT_EQ(Get("/v1/initiatives/team%20a%2FAPI-2/events").body["total"], 1);
+  EXPECT_EQ(Get("/v1/initiatives/team%20a/API-2").status, 404);  // a separator, not the id
 }
 
 struct BadRequest {
@@ -271,11 +285,27 @@ TEST_F(ApiTest, BadRequestsGetA4xxWithAJsonErrorBody) {
       {"resolved alerts", "GET", "/v1/alerts?state=resolved", "", {}, 400, "firing"},
       {"unknown path", "GET", "/v2/initiatives", "", {}, 404, "no such path"},
       {"unknown sub-resource", "GET", "/v1/initiatives/CSAT/secrets", "", {}, 404, "no such path"},
-      // Dot segments are resolved before routing (no path can leave /v1), NUL is refused.
-      {"path escape", "GET", "/v1/initiatives/../../etc/passwd", "", {}, 404, "no such path: /etc"},
-      {"encoded path escape", "GET", "/v1/initiatives/x%2F..%2F..%2Fetc", "", {}, 404,
-       "no such path: /v1/etc"},
-      {"NUL in an id", "GET", "/v1/initiatives/%00abc", "", {}, 400, "printable"},
+      // No path leaves /v1: dot segments, literal or encoded, are refused before routing.
+      {"path escape", "GET", "/v1/initiatives/../../etc/passwd", "", {}, 400, "'..'"},
+      {"escape to /metrics", "GET", "/v1/../metrics", "", {}, 400, "'..'"},
+      {"encoded escape to /metrics", "GET", "/v1/initiatives/%2e%2e/%2e%2e/metrics", "", {}, 400,
+       "'..'"},
+      // %2F is a '/' inside an id (ids with '/' are addressable), never a separator.
+      {"encoded slash", "GET", "/v1/initiatives/x%2F..%2F..%2Fetc", "", {}, 404,
+       "no initiative 'x/../../etc'"},
+      // Ids never hold NUL (the register cannot key it; ingest dead-letters such events), and
+      // CSAT%00junk is never taken for CSAT.
+      {"NUL in an id", "GET", "/v1/initiatives/%00abc", "", {}, 400, "NUL"},
+      {"NUL after a real id", "GET", "/v1/initiatives/CSAT%00junk", "", {}, 400, "NUL"},
+      {"id too long", "GET", "/v1/initiatives/" + std::string(129, 'x'), "", {}, 400, "UTF-8"},
+      {"invalid UTF-8 in an id", "GET", "/v1/initiatives/CSAT%FF", "", {}, 400, "UTF-8"},
+      {"deep JSON", "POST", "/v1/events", std::string(300, '[') + std::string(300, ']'), auth, 400,
+       "deeper than 64"},
+      {"duplicate keys", "POST", "/v1/events", R"({"id":"x","id":"y"})", auth, 400,
+       "duplicate key"},
+      {"media type with a suffix", "POST", "/v1/events", valid,
+       {{"Content-Type", "application/jsonxyz"}, {"Authorization", std::string("Bearer ") + kToken}},
+       415, "application/json"},
   };
   for (const auto& c : cases) {
     auto r = Call(c.method, c.path, c.body, c.headers);
@@ -291,6 +321,43 @@ TEST_F(ApiTest, BadRequestsGetA4xxWithAJsonErrorBody) {
   EXPECT_EQ(r.status, 400);
   ASSERT_EQ(r.body["error"]["details"].size(), 1u);
   EXPECT_EQ(r.body["error"]["details"][0]["index"], 1);
+}
+
+// The HTTP details curl shows, against the real cird (raw sockets: exact bytes, every header).
+TEST_F(ApiTest, HttpConformance) {
+  auto r = Exchange(port_, Request("HEAD", "/v1/initiatives/CSAT"));
+  EXPECT_EQ(r.status, 200) << r.raw;
+  EXPECT_EQ(r.body, "");
+  EXPECT_GT(std::stoul(r.headers["content-length"]), 100u);
+  EXPECT_EQ(Exchange(port_, Request("HEAD", "/livez")).status, 200);
+  r = Exchange(port_, Request("OPTIONS", "*"));
+  EXPECT_EQ(r.status, 204) << r.raw;
+  EXPECT_FALSE(r.headers["allow"].empty());
+  r = Exchange(port_, Request("OPTIONS", "/v1/events"));
+  EXPECT_EQ(r.status, 204) << r.raw;
+  EXPECT_EQ(r.headers["allow"], "OPTIONS, POST");
+  r = Exchange(port_, Request("DELETE", "/v1/initiatives"));
+  EXPECT_EQ(r.status, 405) << r.raw;
+  EXPECT_EQ(r.headers["allow"], "GET, HEAD, OPTIONS");
+  for (const std::string method : {"TRACE", "FOO"}) {
+    r = Exchange(port_, Request(method, "/v1/initiatives"));
+    EXPECT_EQ(r.status, 501) << r.raw;
+    EXPECT_EQ(r.headers["content-type"], "application/json") << r.raw;
+    EXPECT_EQ(json::parse(r.body, nullptr, false)["error"]["code"], 501) << r.raw;
+  }
+  // Sent as is (curl would resolve the dots itself): never /metrics.
+  for (const std::string path : {"/v1/../metrics", "/v1/initiatives/%2e%2e/%2e%2e/metrics"}) {
+    r = Exchange(port_, Request("GET", path));
+    EXPECT_EQ(r.status, 400) << path << ": " << r.raw;
+    EXPECT_EQ(r.body.find("cir_"), std::string::npos) << path;
+  }
+  // Error bodies are valid UTF-8 whatever the request held.
+  r = Exchange(port_, Request("GET", "/v1/initiatives/%FF%FE/events"));
+  EXPECT_EQ(r.status, 400) << r.raw;
+  EXPECT_FALSE(json::parse(r.body, nullptr, false).is_discarded()) << r.raw;
+  r = Exchange(port_, Request("GET", "/nope/%C3%28"));
+  EXPECT_EQ(r.status, 404) << r.raw;
+  EXPECT_FALSE(json::parse(r.body, nullptr, false).is_discarded()) << r.raw;
 }
 
 TEST_F(ApiTest, CirctlAgainstTheApiAndKafka) {
