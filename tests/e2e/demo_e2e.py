@@ -90,7 +90,7 @@ def keep_serves_what_it_prints():
                          for k in ("transition", "alert") if k in json.loads(l)})
         if listed != sample:
             fail("circtl list shows %r, not the sample register" % listed)
-        if "initiatives      4" not in outputs["stats"]:
+        if "initiatives      %d" % len(sample) not in outputs["stats"]:
             fail("circtl stats: " + outputs["stats"])
         pid = int(re.search(r"^# stop it: kill (\d+)$", text, re.M).group(1))
         if pid != proc.pid:

@@ -13,6 +13,8 @@
 #include <functional>
 #include <map>
 #include <set>
+#include <sstream>
+#include <thread>
 #include <string>
 #include <vector>
 
@@ -272,6 +274,48 @@ TEST_F(HostileTest, EveryHostileRecordIsDeadLetteredAndCirdStaysUp) {
   std::string report((std::istreambuf_iterator<char>(out)), std::istreambuf_iterator<char>());
   EXPECT_EQ(WEXITSTATUS(status), 0) << report;
   EXPECT_NE(report.find("register OK"), std::string::npos) << report;
+}
+
+}  // namespace
+}  // namespace cir::testing
+
+namespace cir::testing {
+namespace {
+
+// --time=event: a record far in the future that is dead-lettered must not move the shared
+// watermark (it would fire every timer of every partition), and a valid one moves it at most
+// --event-time-max-ahead past the wall clock.
+TEST_F(HostileTest, FarFutureRecordsDoNotFireEveryTimer) {
+  // An initiative proposed 2026-01-01: its VISION stall timer (default limit 30 days) is due on
+  // 2026-01-31, which is long past on the wall clock but not in event time until an event says so.
+  ASSERT_TRUE(producer_->Produce(kInput, Json(Proposed("SLOW", "slow-1")), 0).has_value());
+  // Dead-lettered (never proposed), dated 9999: must not move time.
+  auto orphan = Event("ORPHAN", "orphan-1", 253402214400);
+  orphan.mutable_kpi_measured()->set_kpi("k");
+  ASSERT_TRUE(producer_->Produce(kInput, Json(orphan), 0).has_value());
+  FlushProducer();
+  auto cird = StartCird();
+  const auto dead = Read(kDeadLetters, 1, milliseconds(30000));
+  ASSERT_EQ(dead.size(), 1u);
+  EXPECT_EQ(dead[0].Header("cir_dlq_reason_code").value_or(""), "UNKNOWN_INITIATIVE");
+  std::this_thread::sleep_for(milliseconds(2500));  // two ticks (--tick-interval 1s)
+  for (const auto& id : OutputIds()) {
+    EXPECT_EQ(id.find("SLOW/a/"), std::string::npos) << "a timer fired: " << id;
+  }
+  // A valid event dated 9999 moves event time — but only to the wall clock + 30 days, which is
+  // past SLOW's due-time: the stall fires, once, and nothing aborts.
+  ASSERT_TRUE(producer_->Produce(kInput, Json(Proposed("FAR2", "far2-1", 253402214400)), 0)
+                  .has_value());
+  FlushProducer();
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        const auto ids = OutputIds();
+        return std::any_of(ids.begin(), ids.end(),
+                           [](const std::string& id) { return id.rfind("SLOW/a/", 0) == 0; });
+      },
+      milliseconds(30000)));
+  EXPECT_EQ(Get(HttpPort(), "/v1/initiatives/FAR2"), 200);
+  EXPECT_EQ(cird->Terminate(), 0);
 }
 
 }  // namespace
