@@ -561,7 +561,34 @@ int HttpServer::Dispatch(mg_connection* conn, void* self_ptr) {
     response = JsonError(500, "internal error");
   }
   Send(conn, response, head);
+  self->Linger(conn, response.status);
   return response.status;
+}
+
+// An error answered before (or while) the body was read — 401, 413, 415, … — is followed by a
+// bounded read (8 MiB, 500 ms) of what the client is still sending: closing at once would reset
+// a client in the middle of its send (it would see a broken pipe instead of our answer). Bounded
+// in bytes and in time (the watchdog cuts a client that drips), so no client holds the worker.
+void HttpServer::Linger(mg_connection* conn, int status) {
+  const mg_request_info* info = mg_get_request_info(conn);
+  if (status < 400 || info == nullptr || info->request_method == nullptr) return;
+  const bool post = std::strcmp(info->request_method, "POST") == 0 ||
+                    std::strcmp(info->request_method, "PUT") == 0;
+  const bool has_body = info->content_length > 0 || (info->content_length < 0 && post);
+  if (!has_body) return;
+  constexpr std::size_t kMaxDiscard = 8u << 20;
+  const auto deadline = Clock::now() + std::chrono::milliseconds(500);
+  std::optional<std::uint64_t> armed;
+  const int fd = FindSocket(info);
+  if (fd >= 0 && watchdog_) armed = watchdog_->Arm(fd, deadline);
+  char buffer[8192];
+  std::size_t discarded = 0;
+  while (discarded < kMaxDiscard && Clock::now() < deadline) {
+    const int n = mg_read(conn, buffer, sizeof buffer);
+    if (n <= 0) break;
+    discarded += static_cast<std::size_t>(n);
+  }
+  if (armed) watchdog_->Disarm(*armed);
 }
 
 Result<void> HttpServer::Start(const std::string& address, int port, HttpLimits limits) {

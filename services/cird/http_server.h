@@ -132,6 +132,9 @@ class HttpServer {
     Handler handler;
     RouteOptions options;
   };
+  // After an error answer: reads (and drops) what is left of the request body, at most 8 MiB
+  // and 500 ms, so that the client sees the answer instead of a reset.
+  void Linger(mg_connection* conn, int status);
   static int Dispatch(mg_connection* conn, void* self);
   HttpResponse Handle(mg_connection* conn, bool& head);
   const Route_* Find(const std::vector<std::string>& segments) const;
