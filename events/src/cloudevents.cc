@@ -391,9 +391,10 @@ void FitDeadLetter(v1::DeadLetter& dl, std::size_t max_bytes) {
   // which keeps whatever room is left. The source offset always survives: with it the record
   // can be read whole from the input topic while retention keeps it.
   std::string note;
-  std::string reason = dl.reason();
-  Cut(reason, kMaxCutText, "reason", note);
-  dl.set_reason(utf8::Quote(reason, kMaxCutText));
+  if (dl.reason().size() > kMaxCutText) {
+    note = "reason:" + std::to_string(dl.reason().size()) + "->" + std::to_string(kMaxCutText);
+    dl.set_reason(utf8::Quote(dl.reason(), kMaxCutText - 3));  // "…" is 3 bytes
+  }
   const int headers = dl.headers_size();
   if (headers > static_cast<int>(kMaxCutHeaders)) {
     note += (note.empty() ? "" : ",") + std::string("headers:") + std::to_string(headers) + "->" +

@@ -699,6 +699,10 @@ HttpResponse Api::Publish(const HttpRequest& request) {
   for (const auto& e : decoded) {
     auto ok = producer->Produce(options_.publish_topic,
                                 events::EncodeEvent(e, events::DataFormat::kProtobuf), tag);
+    if (!ok && ok.error().code == ErrorCode::kInvalidArgument) {
+      // Refused for good (too large for the broker, invalid): publishing again cannot help.
+      return JsonError(413, "Kafka refused the events for good: " + ok.error().message);
+    }
     if (!ok) {
       return RetryLater(503, "Kafka did not take the events: " + ok.error().message +
                                  "; publish again (duplicates are dropped by source and id)",
@@ -723,6 +727,9 @@ HttpResponse Api::Publish(const HttpRequest& request) {
                         1);
     }
     producer->Poll(std::chrono::milliseconds(20));
+  }
+  if (failed && failed->code == ErrorCode::kInvalidArgument) {
+    return JsonError(413, "Kafka refused the events for good: " + failed->message);
   }
   if (failed) {
     return RetryLater(503, "Kafka refused the events: " + failed->message +

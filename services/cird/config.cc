@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <map>
 
+#include "cir/events/cloudevents.h"
 #include "duration.h"
 
 namespace cir::cird {
@@ -197,10 +198,11 @@ Result<void> Config::Validate() const {
     for (const auto& [key, value] : KafkaProperties()) {
       if (key == "message.max.bytes") producer_max = std::strtoull(value.c_str(), nullptr, 10);
     }
-    if (limits.max_dead_letter_bytes < 64 * 1024 ||
-        limits.max_dead_letter_bytes > producer_max) {
-      return bad("--max-dead-letter-bytes must be 65536.." + std::to_string(producer_max) +
-                 " (the producer's message.max.bytes)");
+    // A cut dead letter keeps its bounded parts (events::kMinDeadLetterBytes).
+    const std::size_t least = events::kMinDeadLetterBytes;
+    if (limits.max_dead_letter_bytes < least || limits.max_dead_letter_bytes > producer_max) {
+      return bad("--max-dead-letter-bytes must be " + std::to_string(least) + ".." +
+                 std::to_string(producer_max) + " (at most the producer's message.max.bytes)");
     }
   }
   if (event_time_max_ahead.count() < 0) return bad("--event-time-max-ahead must be >= 0");

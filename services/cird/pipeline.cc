@@ -161,6 +161,9 @@ void Pipeline::Add(events::Record record) {
       header->set_key(std::move(key));
       header->set_value(std::move(value));
     }
+    // Should the model reject it, its dead letter must fit the producer too (a no-op unless
+    // --max-message-bytes is near the producer's limit).
+    events::FitDeadLetter(original, config_.limits.max_dead_letter_bytes);
     const std::int64_t offset = record.offset;
     pending.items.push_back(Item{storage::InboundEvent{std::move(*event), std::move(record.topic),
                                                        offset, std::move(original)},

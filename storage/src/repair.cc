@@ -112,6 +112,18 @@ Result<void> ReindexDedupe(const Db& db, bool sync, RepairReport& report) {
     auto parts = ParseEventKey(scan.key());
     auto event = Db::Parse<v1::StoredEvent>(Cf::kEvents, scan.key(), scan.value());
     if (!parts || !event) continue;  // reported by RepairValues / Verify
+    if (!utf8::Valid(parts->initiative_id)) {
+      // The stream's keys hold the raw id: re-keying a stream is more than a repair may do
+      // silently, and a DedupeEntry cannot hold the id (proto3 string). Reported once.
+      if (parts->revision == 1) {
+        report.unrepairable.push_back("initiative id " + Printable(parts->initiative_id) +
+                                      " in partition " + std::to_string(parts->partition) +
+                                      " is not valid UTF-8 (its stream, projection and timers "
+                                      "are keyed by it); export its history and re-publish it "
+                                      "under a valid id");
+      }
+      continue;
+    }
     auto key = DedupeKeyOf(parts->partition, parts->initiative_id, *event);
     if (!key) continue;
     v1::DedupeEntry entry;

@@ -3,6 +3,8 @@
 // register written by an older version (invalid UTF-8 in proto3 strings) repaired.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "cir/storage/register.h"
 #include "cir/utf8.h"
 #include "raw_db.h"
@@ -184,6 +186,40 @@ TEST_F(HostileRegisterTest, ARegisterWithUnparsableRecordsIsReadAndRepaired) {
   // A second repair finds nothing to do.
   const RepairReport again = Value(reg->Repair(projector_));
   EXPECT_EQ(again.records_rewritten + again.outbox_parked + again.dedupe_fixed, 0u);
+}
+
+}  // namespace
+}  // namespace cir::storage
+
+namespace cir::storage {
+namespace {
+
+// An initiative whose id (and so its keys) is not UTF-8 cannot be re-keyed by a repair: it is
+// reported, and nothing unparsable is written for it.
+TEST_F(HostileRegisterTest, AnInitiativeKeyedByInvalidUtf8IsReportedNotRewritten) {
+  { auto reg = Open(); }
+  const std::string bad_id = "id" + kBad;
+  v1::StoredEvent stored;
+  stored.set_revision(1);
+  *stored.mutable_value_chain() = Event("e1", bad_id, 1);
+  testing::RawPut(Opts(), internal::Cf::kEvents, internal::EventKey(0, bad_id, 1),
+                  stored.SerializeAsString());
+  auto reg = Open();
+  const auto report = reg->Repair(projector_);
+  ASSERT_TRUE(report.has_value()) << report.error().ToString();
+  EXPECT_EQ(std::count_if(report->unrepairable.begin(), report->unrepairable.end(),
+                          [](const std::string& p) {
+                            return p.find("is not valid UTF-8") != std::string::npos;
+                          }),
+            1);
+  // The dedupe index holds nothing it could not parse back.
+  reg.reset();
+  auto raw = testing::OpenRaw(Opts());
+  for (internal::Scan scan(*raw, internal::Cf::kDedupe, std::string(), std::nullopt);
+       scan.Valid(); scan.Next()) {
+    v1::DedupeEntry entry;
+    EXPECT_TRUE(entry.ParseFromArray(scan.value().data(), static_cast<int>(scan.value().size())));
+  }
 }
 
 }  // namespace

@@ -97,6 +97,12 @@ inline constexpr std::size_t kDeadLetterHeaderReserve = 512;
 // this many bytes, and at most kMaxCutHeaders headers are kept.
 inline constexpr std::size_t kMaxCutText = 1024;
 inline constexpr std::size_t kMaxCutHeaders = 64;
+// What the bounded parts of a cut dead letter can take (reason, key, kMaxCutHeaders headers of
+// two kMaxCutText parts each, cird's headers, the note), rounded up: the least
+// --max-dead-letter-bytes.
+inline constexpr std::size_t kMinDeadLetterBytes = 160 * 1024;
+static_assert(kMinDeadLetterBytes > 2 * kMaxCutText + kMaxCutHeaders * (2 * kMaxCutText + 8) +
+                                        kDeadLetterHeaderReserve + 4096);
 
 // The size of the record EncodeDeadLetter would make of `dead_letter` (an upper bound).
 [[nodiscard]] std::size_t DeadLetterBytes(const v1::DeadLetter& dead_letter);
@@ -104,7 +110,7 @@ inline constexpr std::size_t kMaxCutHeaders = 64;
 // Cuts `dead_letter` so that DeadLetterBytes <= max_bytes: reason, headers and key to the bounds
 // above, then the value to what room is left. What was cut is recorded in `truncated`
 // ("key:950000->1024,value:65536->…"), which EncodeDeadLetter sends as `cir_dlq_truncated`.
-// REQUIRES: max_bytes >= 64 KiB (room for the bounded parts).
+// REQUIRES: max_bytes >= kMinDeadLetterBytes (room for the bounded parts).
 void FitDeadLetter(v1::DeadLetter& dead_letter, std::size_t max_bytes);
 
 // A dead letter as the record to publish: the original key, value and headers (except any
