@@ -211,4 +211,7 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    finally:
+        stop_all()  # also when main raised: no cird outlives the test
