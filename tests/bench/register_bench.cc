@@ -141,6 +141,11 @@ struct DbBenchRun {
 std::optional<DbBenchRun> RunDbBench(const std::string& binary, const std::vector<std::string>& args) {
   int fds[2];
   if (::pipe(fds) != 0) return std::nullopt;
+  // argv is built before the fork: the child only redirects and execs (no allocation).
+  std::vector<char*> argv;
+  argv.push_back(const_cast<char*>(binary.c_str()));
+  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
   const pid_t pid = ::fork();
   if (pid < 0) return std::nullopt;
   if (pid == 0) {
@@ -148,10 +153,6 @@ std::optional<DbBenchRun> RunDbBench(const std::string& binary, const std::vecto
     ::dup2(fds[1], STDERR_FILENO);
     ::close(fds[0]);
     ::close(fds[1]);
-    std::vector<char*> argv;
-    argv.push_back(const_cast<char*>(binary.c_str()));
-    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
     ::execv(binary.c_str(), argv.data());
     ::_exit(127);
   }

@@ -43,8 +43,11 @@ class LogsTest : public PipelineTest {
   int RunToExit(std::vector<std::string> extra) {
     auto cird = StartCird(std::move(extra));
     int status = 0;
-    EXPECT_TRUE(WaitFor([&] { return waitpid(cird->pid(), &status, WNOHANG) == cird->pid(); },
-                        milliseconds(20000)));
+    const bool exited =
+        WaitFor([&] { return waitpid(cird->pid(), &status, WNOHANG) == cird->pid(); },
+                milliseconds(20000));
+    EXPECT_TRUE(exited);
+    if (!exited) return -1;  // ~CirdProcess kills it
     cird->Reaped();
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   }
