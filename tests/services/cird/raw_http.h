@@ -68,6 +68,37 @@ inline std::string ReadAll(int fd, std::chrono::milliseconds timeout) {
   return out;
 }
 
+// Reads one answer: until its headers and Content-Length bytes of body are in (or the peer
+// closes, or `timeout` passes). Unlike ReadAll it does not wait for the close, so it times the
+// answer, not how long the server then drains the rest of a request body.
+inline std::string ReadReply(int fd, std::chrono::milliseconds timeout) {
+  std::string out;
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  char buffer[16384];
+  for (;;) {
+    const auto end = out.find("\r\n\r\n");
+    if (end != std::string::npos) {
+      std::string head = out.substr(0, end);
+      std::transform(head.begin(), head.end(), head.begin(),
+                     [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+      const auto at = head.find("\r\ncontent-length:");
+      if (at != std::string::npos &&
+          out.size() >= end + 4 + std::strtoull(head.c_str() + at + 17, nullptr, 10)) {
+        return out;
+      }
+    }
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) break;
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) break;
+    const ssize_t n = ::recv(fd, buffer, sizeof buffer, 0);
+    if (n <= 0) break;
+    out.append(buffer, static_cast<std::size_t>(n));
+  }
+  return out;
+}
+
 inline RawReply ParseReply(const std::string& raw) {
   RawReply reply;
   reply.raw = raw;
