@@ -15,6 +15,8 @@
 #include <cstring>
 #include <thread>
 
+#include <nlohmann/json.hpp>
+
 #include "cir/log.h"
 #include "cir/utf8.h"
 
@@ -345,14 +347,26 @@ std::string HttpRequest::Header(const std::string& name) const {
   return it == headers.end() ? std::string() : it->second;
 }
 
-HttpResponse JsonError(int status, const std::string& message, const std::string& details) {
+namespace {
+HttpResponse ErrorBody(int status, const std::string& message, const nlohmann::json* details) {
   constexpr std::size_t kMaxMessage = 1000;
   std::string cut = message.size() > kMaxMessage ? message.substr(0, kMaxMessage) + "…" : message;
-  std::string body = "{\"error\":{\"code\":" + std::to_string(status) + ",\"message\":\"" +
-                     JsonEscape(cut) + "\"";
-  if (!details.empty()) body += ",\"details\":" + details;
-  body += "}}\n";
-  return HttpResponse{status, "application/json", body, {}};
+  // Ordered: "code", "message", "details", as clients and the contract show them.
+  nlohmann::ordered_json error{{"code", status}, {"message", ValidUtf8(cut)}};
+  if (details != nullptr) error["details"] = *details;
+  const nlohmann::ordered_json body{{"error", std::move(error)}};
+  return HttpResponse{status, "application/json",
+                      body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n",
+                      {}};
+}
+}  // namespace
+
+HttpResponse JsonError(int status, const std::string& message) {
+  return ErrorBody(status, message, nullptr);
+}
+
+HttpResponse JsonError(int status, const std::string& message, const nlohmann::json& details) {
+  return ErrorBody(status, message, &details);
 }
 
 HttpResponse RetryLater(int status, const std::string& message, int seconds) {

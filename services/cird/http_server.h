@@ -33,6 +33,8 @@
 #include <utility>
 #include <vector>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "cir/error.h"
 
 struct mg_context;
@@ -61,11 +63,13 @@ struct HttpResponse {
   std::vector<std::pair<std::string, std::string>> headers;  // extra headers
 };
 
-// {"error":{"code":status,"message":message}} with `status`; `details` (a JSON array) is added
-// as "details" when not empty. `message` may hold any bytes: it is escaped, invalid UTF-8 is
-// replaced by U+FFFD, and it is cut at 1,000 bytes.
+// {"error":{"code":status,"message":message}} with `status`, written by nlohmann-json.
+// `message` may hold any bytes: invalid UTF-8 is replaced by U+FFFD, and it is cut at 1,000
+// bytes.
+[[nodiscard]] HttpResponse JsonError(int status, const std::string& message);
+// Same, with `details` (e.g. an array naming each bad item) as "details" after "message".
 [[nodiscard]] HttpResponse JsonError(int status, const std::string& message,
-                                     const std::string& details = "");
+                                     const nlohmann::json& details);
 // Same, with "Retry-After: <seconds>".
 [[nodiscard]] HttpResponse RetryLater(int status, const std::string& message, int seconds);
 
