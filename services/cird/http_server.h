@@ -9,7 +9,8 @@
 // everywhere (and "OPTIONS *"). Every other answer is a JSON error, including the ones CivetWeb
 // raises itself (unknown methods, oversized or timed-out headers): 400 bad path, 404 unknown
 // path, 405 wrong method (with Allow), 408 body too slow, 413 body too large, 429 over the rate
-// limit and 503 busy (both with Retry-After), 500 when a handler throws.
+// limit and 503 busy (both with Retry-After), 500 when a handler throws (anything: no
+// exception crosses into CivetWeb's C code; http_boundary.h).
 //
 // Health never waits behind the API: API routes pass a concurrency gate (at most
 // HttpLimits::api_concurrency of them run at once; the rest get 503 at once, before their body
@@ -39,8 +40,11 @@
 
 struct mg_context;
 struct mg_connection;
+struct mg_request_info;
 
 namespace cir::cird {
+
+class BodyWatchdog;  // http_watchdog.h
 
 struct HttpRequest {
   std::string method;
@@ -141,12 +145,14 @@ class HttpServer {
   void Linger(mg_connection* conn, int status);
   static int Dispatch(mg_connection* conn, void* self);
   HttpResponse Handle(mg_connection* conn, bool& head);
+  static std::optional<HttpResponse> ReadHead(const mg_request_info* info, HttpRequest& request);
+  std::optional<HttpResponse> ReadBody(mg_connection* conn, const mg_request_info* info,
+                                       HttpRequest& request);
   const Route_* Find(const std::vector<std::string>& segments) const;
   bool TakeToken();
 
-  class Watchdog;
   std::vector<Route_> routes_;
-  std::unique_ptr<Watchdog> watchdog_;  // cuts off bodies that outlive body_timeout
+  std::unique_ptr<BodyWatchdog> watchdog_;  // cuts off bodies that outlive body_timeout
   mg_context* ctx_ = nullptr;
   int port_ = 0;
   HttpLimits limits_;
