@@ -17,6 +17,7 @@ using std::chrono::milliseconds;
 using google::protobuf::util::TimeUtil;
 
 constexpr std::size_t kOutboxPage = 500;
+constexpr milliseconds kStartupRound{250};  // one metadata request while starting
 
 }  // namespace
 
@@ -46,7 +47,18 @@ Result<void> Pipeline::Start() {
                         &config_.dead_letter_topic}) {
     if (std::find(topics.begin(), topics.end(), *t) == topics.end()) topics.push_back(*t);
   }
-  auto missing = producer_->MissingTopics(topics, config_.startup_timeout);
+  // Asked in short rounds until --startup-timeout, so that Stop() (a signal during start-up)
+  // ends the wait within one round.
+  const auto give_up = Clock::now() + config_.startup_timeout;
+  auto missing = producer_->MissingTopics(topics, std::min(config_.startup_timeout, kStartupRound));
+  while (!missing && !stop_.load(std::memory_order_relaxed) && Clock::now() < give_up) {
+    const auto left = std::chrono::duration_cast<milliseconds>(give_up - Clock::now());
+    missing = producer_->MissingTopics(topics, std::clamp(left, milliseconds(1), kStartupRound));
+  }
+  if (!missing && stop_.load(std::memory_order_relaxed)) {
+    return Fail(ErrorCode::kUnavailable, "stopped while waiting for Kafka metadata from " +
+                                             config_.brokers);
+  }
   if (!missing) {
     return Fail(ErrorCode::kUnavailable, "cannot read Kafka metadata from " + config_.brokers +
                                              ": " + missing.error().message);
