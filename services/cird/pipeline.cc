@@ -21,10 +21,26 @@ constexpr milliseconds kStartupRound{250};  // one metadata request while starti
 
 }  // namespace
 
+KafkaClients KafkaClients::Real() {
+  return {[](const events::KafkaSettings& settings, events::Producer::DeliveryCallback on) {
+            return events::Producer::Create(settings, std::move(on));
+          },
+          [](const events::KafkaSettings& settings, const std::string& group,
+             const std::vector<std::string>& topics, events::RebalanceHandler* handler,
+             events::Consumer::LagCallback on_lag) {
+            return events::Consumer::Create(settings, group, topics, handler, std::move(on_lag));
+          }};
+}
+
 Pipeline::Pipeline(const Config& config, storage::Register& reg,
                    const storage::Projector& projector, const storage::Clock& clock,
-                   Probe& probe)
-    : config_(config), reg_(reg), projector_(projector), clock_(clock), probe_(probe) {
+                   Probe& probe, KafkaClients kafka)
+    : config_(config),
+      reg_(reg),
+      projector_(projector),
+      clock_(clock),
+      probe_(probe),
+      kafka_(std::move(kafka)) {
   source_ = config.source.empty() ? "//cird/" + config.group_id : config.source;
 }
 
@@ -35,7 +51,7 @@ Pipeline::~Pipeline() {
 
 Result<void> Pipeline::Start() {
   events::KafkaSettings settings{config_.brokers, config_.KafkaProperties()};
-  auto producer = events::Producer::Create(
+  auto producer = kafka_.producer(
       settings, [this](std::uint64_t tag, std::optional<Error> error) {
         OnDelivery(tag, std::move(error));
       });
@@ -74,7 +90,7 @@ Result<void> Pipeline::Start() {
     settings.properties.insert(settings.properties.begin(),
                                {"group.instance.id", config_.group_instance_id});
   }
-  auto consumer = events::Consumer::Create(
+  auto consumer = kafka_.consumer(
       settings, config_.group_id, config_.input_topics, this,
       [this](const std::vector<events::PartitionLag>& lags) { OnLag(lags); });
   if (!consumer) return std::unexpected(consumer.error());
