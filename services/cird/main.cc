@@ -105,7 +105,7 @@ int RunRegister(const cird::Config& config, const storage::Projector& projector,
     ~Unpublish() { g_pipeline.store(nullptr); }
   } unpublish;
   if (g_stop_requested.load()) pipeline.Stop();  // a signal before the pipeline was published
-  cird::StatsRefresher refresher(**reg, probe, storage::SystemClock(),
+  cird::StatsRefresher refresher(cird::StatsSource::Of(**reg), probe, storage::SystemClock(),
                                  [&pipeline] { return pipeline.OwnedPartitions(); },
                                  config.stats_interval);
   refresher.Start();

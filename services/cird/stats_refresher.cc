@@ -8,9 +8,19 @@
 
 namespace cir::cird {
 
-StatsRefresher::StatsRefresher(storage::Register& reg, Probe& probe, const storage::Clock& clock,
+StatsSource StatsSource::Of(storage::Register& reg) {
+  return {[&reg](const std::vector<std::uint32_t>& partitions) { return reg.Summarize(partitions); },
+          [&reg](std::uint32_t partition) { return reg.Backlog(partition); },
+          [&reg] { return reg.Figures(); }};
+}
+
+StatsRefresher::StatsRefresher(StatsSource source, Probe& probe, const storage::Clock& clock,
                                OwnedPartitions owned, std::chrono::milliseconds interval)
-    : reg_(reg), probe_(probe), clock_(clock), owned_(std::move(owned)), interval_(interval) {}
+    : source_(std::move(source)),
+      probe_(probe),
+      clock_(clock),
+      owned_(std::move(owned)),
+      interval_(interval) {}
 
 StatsRefresher::~StatsRefresher() { Stop(); }
 
@@ -48,7 +58,7 @@ std::size_t StatsRefresher::RefreshOnce() {
     }
   };
   const auto owned = owned_();
-  if (auto summary = reg_.Summarize(owned)) {
+  if (auto summary = source_.summarize(owned)) {
     probe_.SetSummary(*summary);
   } else {
     failed("register summary unreadable; its gauges keep their last values", summary.error());
@@ -56,7 +66,7 @@ std::size_t StatsRefresher::RefreshOnce() {
   std::uint64_t entries = 0;
   std::optional<std::int64_t> oldest;
   for (std::uint32_t p : owned) {
-    auto backlog = reg_.Backlog(p);
+    auto backlog = source_.backlog(p);
     if (!backlog) {
       failed("outbox backlog unreadable; left out of the outbox gauges", backlog.error(), p);
       continue;
@@ -70,7 +80,7 @@ std::size_t StatsRefresher::RefreshOnce() {
   const auto now = clock_.Now().seconds();
   probe_.SetOutbox(entries, oldest ? static_cast<double>(std::max<std::int64_t>(now - *oldest, 0))
                                    : 0.0);
-  probe_.SetDbFigures(reg_.Figures());
+  probe_.SetDbFigures(source_.figures());
   return failures;
 }
 

@@ -18,14 +18,25 @@
 
 namespace cir::cird {
 
+// The register reads the refresher makes; Of() reads a storage::Register (tests pass failing
+// ones). Each is called from the refresher's thread.
+struct StatsSource {
+  std::function<Result<storage::Summary>(const std::vector<std::uint32_t>&)> summarize;
+  std::function<Result<storage::OutboxBacklog>(std::uint32_t)> backlog;
+  std::function<storage::DbFigures()> figures;
+
+  // `reg` is not owned and must outlive the source.
+  [[nodiscard]] static StatsSource Of(storage::Register& reg);
+};
+
 class StatsRefresher {
  public:
   // The register partitions whose figures to show (the ones this member owns). Called from the
   // refresher's thread; must be thread-safe.
   using OwnedPartitions = std::function<std::vector<std::uint32_t>()>;
 
-  // `reg`, `probe` and `clock` are not owned and must outlive the refresher.
-  StatsRefresher(storage::Register& reg, Probe& probe, const storage::Clock& clock,
+  // `probe` and `clock` are not owned and must outlive the refresher.
+  StatsRefresher(StatsSource source, Probe& probe, const storage::Clock& clock,
                  OwnedPartitions owned, std::chrono::milliseconds interval);
   // Stops the thread (if started).
   ~StatsRefresher();
@@ -44,7 +55,7 @@ class StatsRefresher {
  private:
   void Run();
 
-  storage::Register& reg_;
+  StatsSource source_;
   Probe& probe_;
   const storage::Clock& clock_;
   OwnedPartitions owned_;
