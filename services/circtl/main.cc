@@ -8,7 +8,7 @@
 #include <cstdlib>
 #include <iostream>
 
-#include "model_flags.h"
+#include "cir/model/flags.h"
 #include "offline.h"
 #include "online.h"
 
@@ -21,7 +21,7 @@ constexpr const char* kDefaultApi = "http://127.0.0.1:8080";
 // The options of one offline subcommand.
 struct OfflineFlags {
   std::string data_dir;
-  ModelFlags model;
+  cir::model::ModelFlags model;
   int progress = 0;
 };
 

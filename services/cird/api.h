@@ -1,6 +1,5 @@
 // The register's read API (and the optional write door), served by cird over HTTP with JSON
-// bodies in protobuf's JSON mapping. The contract is ops/openapi.yaml; this file is its
-// implementation. Reads go straight to RocksDB (thread-safe, snapshot reads) and never wait for
+// bodies in protobuf's JSON mapping. The contract is ops/openapi.yaml; api*.cc implement it. Reads go straight to RocksDB (thread-safe, snapshot reads) and never wait for
 // the ingest thread.
 //
 //   GET  /v1/initiatives                 list: filters, sort, opaque page tokens, bounded pages
@@ -71,16 +70,28 @@ class Api {
   void Attach(storage::Register* reg) { reg_.store(reg); }
 
  private:
-  HttpResponse List(const HttpRequest& request) const;
-  HttpResponse Initiative(const HttpRequest& request) const;
-  HttpResponse Alerts(const HttpRequest& request) const;
-  HttpResponse Stats(const HttpRequest& request) const;
-  HttpResponse Publish(const HttpRequest& request);
+  // One handler per endpoint; each answers 503 until a register is attached. Thread-safe.
+  HttpResponse List(const HttpRequest& request) const;     // api_list.cc
+  HttpResponse Alerts(const HttpRequest& request) const;   // api_list.cc
+  HttpResponse Stats(const HttpRequest& request) const;    // api_stats.cc
+  // /v1/initiatives/{id}[/events|/transitions]: checks the id, the path and the query, then
+  // calls one of the three below (api.cc).
+  HttpResponse RouteInitiative(const HttpRequest& request) const;
+  // api_initiative.cc. REQUIRES: `id` is a valid id (ValidId).
+  HttpResponse GetInitiative(storage::Register& reg, const std::string& id) const;
+  HttpResponse GetEvents(storage::Register& reg, const std::string& id,
+                         const HttpRequest& request) const;
+  HttpResponse GetTransitions(storage::Register& reg, const std::string& id,
+                              const HttpRequest& request) const;
+  HttpResponse Publish(const HttpRequest& request);  // api_publish.cc
   // The checks on the request head of POST /v1/events (before its body is read).
   std::optional<HttpResponse> AdmitPublish(const HttpRequest& request) const;
   // The producer, created on first use. Null (and `error` set) when Kafka cannot be reached.
   events::Producer* GetProducer(std::string& error);
   void Delivered(std::uint64_t tag, std::optional<Error> error);
+  // Polls `producer` until every record tagged `tag` is acknowledged: nullopt when all were,
+  // else the answer (refused, or not acknowledged within publish_timeout).
+  std::optional<HttpResponse> AwaitDeliveries(events::Producer& producer, std::uint64_t tag);
 
   const ApiOptions options_;
   const storage::Projector& projector_;

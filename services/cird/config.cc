@@ -4,18 +4,18 @@
 #include <map>
 
 #include "cir/events/cloudevents.h"
-#include "duration.h"
+#include "cir/base/duration.h"
 
 namespace cir::cird {
 namespace {
 
-// Durations as flags, by the one rule of duration.h: "250ms", "10s", "2m" (kept in milliseconds).
+// Durations as flags, by the one rule of cir/base/duration.h: "250ms", "10s", "2m" (kept in milliseconds).
 void AddDuration(CLI::App& app, const std::string& name, std::chrono::milliseconds& target,
                  const std::string& env, const std::string& help) {
   app.add_option_function<std::string>(
          name,
          [&target, name](const std::string& text) {
-           auto parsed = services::ParseDuration(name, text);
+           auto parsed = base::ParseDuration(name, text);
            if (!parsed) throw CLI::ValidationError(parsed.error().message);
            target = *parsed;
          },

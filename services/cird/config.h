@@ -14,7 +14,7 @@
 #include "cir/error.h"
 #include "cir/events/codec.h"
 #include "cir/model/config.h"
-#include "model_flags.h"
+#include "cir/model/flags.h"
 
 namespace cir::cird {
 
@@ -60,7 +60,7 @@ struct Config {
   std::vector<std::string> accept_offset_gaps;
   std::string source;  // ce_source of outputs; default "//cird/<group id>"
   events::Limits limits;
-  services::ModelFlags model_flags;
+  model::ModelFlags model_flags;
   std::string log_level = "info";
 
   // HTTP: /metrics, /livez, /readyz

@@ -1,95 +1,23 @@
+// cird's HTTP server (http_server.h): routing, the request's path, query, headers and body,
+// the rate limit, the API gate and the linger after an error. CivetWeb's callbacks and writing
+// the answer are in http_boundary.cc, the body deadline in http_watchdog.*, the JSON error
+// bodies in http_response.cc.
 #include "http_server.h"
 
-#include <arpa/inet.h>
 #include <civetweb.h>
-#include <dirent.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
-#include <condition_variable>
-#include <cstdlib>
 #include <cstring>
-#include <thread>
 
 #include "cir/log.h"
-#include "cir/utf8.h"
+#include "http_boundary.h"
+#include "http_watchdog.h"
 
 namespace cir::cird {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-std::string Escape(const std::string& text, bool json);
-std::string AllowHeader(const std::set<std::string>& methods);
-
-const std::string& AllowAny(const mg_connection* conn) {
-  static const std::string kFallback = "GET, HEAD, OPTIONS";
-  const auto* server = static_cast<const HttpServer*>(mg_get_user_data(mg_get_context(conn)));
-  return server != nullptr ? server->allow_any() : kFallback;
-}
-
-// Per-connection marker (CivetWeb's user connection data): set once an answer was sent.
-char kAnswered;
-
-const char* Reason(int status) {
-  switch (status) {
-    case 200: return "OK";
-    case 202: return "Accepted";
-    case 204: return "No Content";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 408: return "Request Timeout";
-    case 411: return "Length Required";
-    case 413: return "Payload Too Large";
-    case 414: return "URI Too Long";
-    case 415: return "Unsupported Media Type";
-    case 417: return "Expectation Failed";
-    case 429: return "Too Many Requests";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 503: return "Service Unavailable";
-    case 505: return "HTTP Version Not Supported";
-    default: return status < 500 ? "Bad Request" : "Internal Server Error";
-  }
-}
-
-// Header values we send come from our own code, but never let one end the header block.
-std::string HeaderSafe(const std::string& value) {
-  std::string out;
-  for (char c : value) {
-    if (c != '\r' && c != '\n') out += c;
-  }
-  return out;
-}
-
-void Send(mg_connection* conn, const HttpResponse& response, bool head) {
-  std::string extra;
-  for (const auto& [name, value] : response.headers) {
-    extra += HeaderSafe(name) + ": " + HeaderSafe(value) + "\r\n";
-  }
-  const bool no_body = response.status == 204 || response.status == 304;
-  std::string head_block = "HTTP/1.1 " + std::to_string(response.status) + " " +
-                           Reason(response.status) + "\r\n";
-  if (!no_body) {
-    head_block += "Content-Type: " + HeaderSafe(response.content_type) +
-                  "\r\nContent-Length: " + std::to_string(response.body.size()) + "\r\n";
-  }
-  head_block += "Cache-Control: no-store\r\nConnection: close\r\n" + extra + "\r\n";
-  // Close after this answer without reading what is left of the request: CivetWeb would
-  // otherwise drain an unread body first, and a client dripping one would hold the worker.
-  mg_disable_connection_keep_alive(conn);
-  mg_write(conn, head_block.data(), head_block.size());
-  if (!head && !no_body) mg_write(conn, response.body.data(), response.body.size());
-  mg_set_user_connection_data(conn, &kAnswered);
-}
 
 int HexValue(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -129,237 +57,7 @@ std::string AllowHeader(const std::set<std::string>& methods) {
   return allowed;
 }
 
-// Answers what CivetWeb refuses itself (unknown methods, bad request lines, header timeouts,
-// oversized heads) with the same JSON error body as everything else.
-int OnHttpError(mg_connection* conn, int status, const char* message) {
-  if (status < 200 || status == 204 || status == 304) return 1;
-  // A request line CivetWeb parsed up to a method it does not know (TRACE, made-up ones):
-  // 501, as RFC 9110 §15.6.2 asks for a method the server does not recognise.
-  const mg_request_info* info = mg_get_request_info(conn);
-  if (status == 400 && info != nullptr && info->request_method != nullptr &&
-      info->request_uri != nullptr && info->http_version != nullptr) {
-    const std::string method = info->request_method;
-    static const std::set<std::string> kKnown = {
-        "GET", "POST", "PUT", "DELETE", "HEAD", "OPTIONS", "CONNECT", "PATCH", "PROPFIND",
-        "MKCOL", "LOCK", "UNLOCK", "PROPPATCH", "COPY", "MOVE", "REPORT"};
-    const bool token = !method.empty() && std::all_of(method.begin(), method.end(), [](char c) {
-      return std::isalnum(static_cast<unsigned char>(c)) ||
-             std::strchr("!#$%&'*+-.^_`|~", c) != nullptr;
-    });
-    if (token && !kKnown.count(method)) {
-      HttpResponse response = JsonError(501, "method " + method + " is not supported");
-      response.headers.emplace_back("Allow", AllowAny(conn));
-      Send(conn, response, /*head=*/false);
-      return 0;
-    }
-  }
-  Send(conn, JsonError(status, message != nullptr && *message ? message : Reason(status)),
-       /*head=*/false);
-  return 0;
-}
-
-int OnInitConnection(const mg_connection* conn, void** data) {
-  // CivetWeb reuses the connection object: forget the previous connection's request line, so
-  // OnConnectionClose sees only this connection's.
-  auto* info = const_cast<mg_request_info*>(mg_get_request_info(conn));
-  if (info != nullptr) {
-    info->request_method = nullptr;
-    info->request_uri = nullptr;
-    info->local_uri = nullptr;
-    info->local_uri_raw = nullptr;
-  }
-  *data = nullptr;
-  return 0;
-}
-
-// A request CivetWeb parsed but does not route (request target "*", or an absolute URI naming
-// another host) gets no answer from CivetWeb; answer it here, before the socket closes.
-void OnConnectionClose(const mg_connection* const_conn) {
-  if (mg_get_user_connection_data(const_conn) == &kAnswered) return;
-  const mg_request_info* info = mg_get_request_info(const_conn);
-  if (info == nullptr || info->request_method == nullptr || info->request_uri == nullptr ||
-      info->local_uri != nullptr) {
-    return;
-  }
-  auto* conn = const_cast<mg_connection*>(const_conn);
-  if (std::strcmp(info->request_uri, "*") == 0 && std::strcmp(info->request_method, "OPTIONS") == 0) {
-    HttpResponse response{204, "", "", {{"Allow", AllowAny(const_conn)}}};
-    Send(conn, response, /*head=*/false);
-  } else {
-    Send(conn, JsonError(400, "the request target must be a path on this server"
-                              " ('*' is for OPTIONS only)"),
-         std::strcmp(info->request_method, "HEAD") == 0);
-  }
-}
-
-// The socket CivetWeb reads this request from: the one whose peer is the client's address and
-// port and whose local port is the server's. CivetWeb does not expose it; -1 when not found.
-int FindSocket(const mg_request_info* info) {
-  DIR* dir = opendir("/proc/self/fd");
-  if (dir == nullptr) return -1;
-  int found = -1;
-  while (dirent* entry = readdir(dir)) {
-    const int fd = std::atoi(entry->d_name);
-    if (fd <= 2 || fd == dirfd(dir)) continue;
-    struct stat st {};
-    if (fstat(fd, &st) != 0 || !S_ISSOCK(st.st_mode)) continue;
-    sockaddr_storage peer{}, local{};
-    socklen_t peer_len = sizeof peer, local_len = sizeof local;
-    if (getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &peer_len) != 0 ||
-        getsockname(fd, reinterpret_cast<sockaddr*>(&local), &local_len) != 0) {
-      continue;
-    }
-    char text[INET6_ADDRSTRLEN] = {};
-    int peer_port = 0, local_port = 0;
-    if (peer.ss_family == AF_INET) {
-      const auto* a = reinterpret_cast<const sockaddr_in*>(&peer);
-      inet_ntop(AF_INET, &a->sin_addr, text, sizeof text);
-      peer_port = ntohs(a->sin_port);
-      local_port = ntohs(reinterpret_cast<const sockaddr_in*>(&local)->sin_port);
-    } else if (peer.ss_family == AF_INET6) {
-      const auto* a = reinterpret_cast<const sockaddr_in6*>(&peer);
-      inet_ntop(AF_INET6, &a->sin6_addr, text, sizeof text);
-      peer_port = ntohs(a->sin6_port);
-      local_port = ntohs(reinterpret_cast<const sockaddr_in6*>(&local)->sin6_port);
-    } else {
-      continue;
-    }
-    if (peer_port == info->remote_port && local_port == info->server_port &&
-        std::strcmp(text, info->remote_addr) == 0) {
-      found = fd;
-      break;
-    }
-  }
-  closedir(dir);
-  return found;
-}
-
 }  // namespace
-
-// CivetWeb's reads wait up to request_timeout for each piece of a body but never bound the
-// whole: a client sending a byte now and then keeps one mg_read going for hours. The watchdog
-// shuts the socket for reading at the body's deadline, which ends the read (EOF) and leaves the
-// socket writable for the 408.
-class HttpServer::Watchdog {
- public:
-  Watchdog() : thread_([this] { Run(); }) {}
-  ~Watchdog() {
-    {
-      std::lock_guard lock(mu_);
-      stop_ = true;
-    }
-    cv_.notify_all();
-    thread_.join();
-  }
-  std::uint64_t Arm(int fd, Clock::time_point deadline) {
-    std::lock_guard lock(mu_);
-    const std::uint64_t id = next_++;
-    armed_[id] = {deadline, fd};
-    cv_.notify_all();
-    return id;
-  }
-  // After Disarm returns, the watchdog no longer touches the socket (it may then be closed).
-  void Disarm(std::uint64_t id) {
-    std::lock_guard lock(mu_);
-    armed_.erase(id);
-  }
-
- private:
-  void Run() {
-    std::unique_lock lock(mu_);
-    while (!stop_) {
-      auto next = Clock::time_point::max();
-      for (auto it = armed_.begin(); it != armed_.end();) {
-        if (it->second.first <= Clock::now()) {
-          ::shutdown(it->second.second, SHUT_RD);
-          it = armed_.erase(it);
-        } else {
-          next = std::min(next, it->second.first);
-          ++it;
-        }
-      }
-      if (next == Clock::time_point::max()) {
-        cv_.wait(lock);
-      } else {
-        cv_.wait_until(lock, next);
-      }
-    }
-  }
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stop_ = false;
-  std::uint64_t next_ = 1;
-  std::map<std::uint64_t, std::pair<Clock::time_point, int>> armed_;  // GUARDED_BY(mu_)
-  std::thread thread_;
-};
-
-std::string JsonEscape(const std::string& text) { return Escape(text, true); }
-
-std::string ValidUtf8(const std::string& text) { return Escape(text, false); }
-
-namespace {
-std::string Escape(const std::string& text, bool json) {
-  std::string out;
-  out.reserve(text.size() + 8);
-  const auto* s = reinterpret_cast<const unsigned char*>(text.data());
-  const std::size_t n = text.size();
-  for (std::size_t i = 0; i < n;) {
-    const unsigned char c = s[i];
-    if (c < 0x80) {
-      if (!json) {
-        out += static_cast<char>(c);
-      } else if (c == '"' || c == '\\') {
-        out += '\\';
-        out += static_cast<char>(c);
-      } else if (c < 0x20 || c == 0x7F) {
-        char buffer[8];
-        std::snprintf(buffer, sizeof buffer, "\\u%04x", c);
-        out += buffer;
-      } else {
-        out += static_cast<char>(c);
-      }
-      ++i;
-      continue;
-    }
-    // A well-formed UTF-8 sequence (cir/utf8.h: RFC 3629) is copied; anything else becomes
-    // U+FFFD, one per bad byte.
-    if (const std::size_t len = utf8::SequenceLength(text, i); len > 0) {
-      out.append(text, i, len);
-      i += len;
-    } else {
-      out += "\xEF\xBF\xBD";
-      ++i;
-    }
-  }
-  return out;
-}
-}  // namespace
-
-std::string HttpRequest::Param(const std::string& name) const {
-  auto it = query.find(name);
-  return it == query.end() ? std::string() : it->second;
-}
-
-std::string HttpRequest::Header(const std::string& name) const {
-  auto it = headers.find(name);
-  return it == headers.end() ? std::string() : it->second;
-}
-
-HttpResponse JsonError(int status, const std::string& message, const std::string& details) {
-  constexpr std::size_t kMaxMessage = 1000;
-  std::string cut = message.size() > kMaxMessage ? message.substr(0, kMaxMessage) + "…" : message;
-  std::string body = "{\"error\":{\"code\":" + std::to_string(status) + ",\"message\":\"" +
-                     JsonEscape(cut) + "\"";
-  if (!details.empty()) body += ",\"details\":" + details;
-  body += "}}\n";
-  return HttpResponse{status, "application/json", body, {}};
-}
-
-HttpResponse RetryLater(int status, const std::string& message, int seconds) {
-  HttpResponse response = JsonError(status, message);
-  response.headers.emplace_back("Retry-After", std::to_string(seconds));
-  return response;
-}
 
 HttpServer::HttpServer() = default;
 
@@ -431,13 +129,14 @@ bool HttpServer::TakeToken() {
   return true;
 }
 
-HttpResponse HttpServer::Handle(mg_connection* conn, bool& head) {
-  const mg_request_info* info = mg_get_request_info(conn);
-  HttpRequest request;
+// The request head as CivetWeb parsed it: method, path segments, decoded query, headers in
+// lower case; an error answer when it cannot be routed.
+std::optional<HttpResponse> HttpServer::ReadHead(const mg_request_info* info,
+                                                 HttpRequest& request) {
   request.method = info->request_method ? info->request_method : "";
   // decode_url is off: local_uri_raw is the path as sent, without the query string.
   const std::string raw = info->local_uri_raw ? info->local_uri_raw : "/";
-  if (auto error = ParsePath(raw, request)) return *error;
+  if (auto error = ParsePath(raw, request)) return error;
   if (info->query_string != nullptr) {
     std::string qs = info->query_string;
     std::size_t start = 0;
@@ -465,7 +164,49 @@ HttpResponse HttpServer::Handle(mg_connection* conn, bool& head) {
       return JsonError(400, "header " + name + " appears more than once");
     }
   }
+  return std::nullopt;
+}
 
+// The body, read within body_timeout (the watchdog cuts a client that drips) and at most
+// max_body_bytes; an error answer (408, 413) when it does not arrive whole.
+std::optional<HttpResponse> HttpServer::ReadBody(mg_connection* conn, const mg_request_info* info,
+                                                 HttpRequest& request) {
+  const auto deadline = Clock::now() + limits_.body_timeout;
+  struct Armed {
+    BodyWatchdog* watchdog = nullptr;
+    std::uint64_t id = 0;
+    ~Armed() {
+      if (watchdog) watchdog->Disarm(id);
+    }
+  } armed;
+  if (const int fd = FindSocket(info); fd >= 0 && watchdog_) {
+    armed.id = watchdog_->Arm(fd, deadline);
+    armed.watchdog = watchdog_.get();
+  }
+  const auto too_slow = [&] {
+    return JsonError(408, "the body did not arrive within " +
+                              std::to_string(limits_.body_timeout.count()) + " ms");
+  };
+  char buffer[8192];
+  for (;;) {
+    if (Clock::now() > deadline) return too_slow();
+    const int n = mg_read(conn, buffer, sizeof buffer);
+    if (n <= 0 && Clock::now() > deadline) return too_slow();
+    if (n == 0) break;
+    if (n < 0) return JsonError(408, "the body was not received (timeout or connection lost)");
+    request.body.append(buffer, static_cast<std::size_t>(n));
+    if (request.body.size() > limits_.max_body_bytes) {
+      return JsonError(413, "body larger than " + std::to_string(limits_.max_body_bytes) +
+                                " bytes");
+    }
+  }
+  return std::nullopt;
+}
+
+HttpResponse HttpServer::Handle(mg_connection* conn, bool& head) {
+  const mg_request_info* info = mg_get_request_info(conn);
+  HttpRequest request;
+  if (auto error = ReadHead(info, request)) return *error;
   const Route_* route = Find(request.segments);
   if (route == nullptr) return JsonError(404, "no such path: " + request.path);
   const std::string allow = AllowHeader(route->methods);
@@ -507,35 +248,7 @@ HttpResponse HttpServer::Handle(mg_connection* conn, bool& head) {
                               " bytes; at most " + std::to_string(limits_.max_body_bytes));
   }
   if (request.method == "POST" || request.method == "PUT") {
-    const auto deadline = Clock::now() + limits_.body_timeout;
-    struct Armed {
-      Watchdog* watchdog = nullptr;
-      std::uint64_t id = 0;
-      ~Armed() {
-        if (watchdog) watchdog->Disarm(id);
-      }
-    } armed;
-    if (const int fd = FindSocket(info); fd >= 0 && watchdog_) {
-      armed.id = watchdog_->Arm(fd, deadline);
-      armed.watchdog = watchdog_.get();
-    }
-    const auto too_slow = [&] {
-      return JsonError(408, "the body did not arrive within " +
-                                std::to_string(limits_.body_timeout.count()) + " ms");
-    };
-    char buffer[8192];
-    for (;;) {
-      if (Clock::now() > deadline) return too_slow();
-      const int n = mg_read(conn, buffer, sizeof buffer);
-      if (n <= 0 && Clock::now() > deadline) return too_slow();
-      if (n == 0) break;
-      if (n < 0) return JsonError(408, "the body was not received (timeout or connection lost)");
-      request.body.append(buffer, static_cast<std::size_t>(n));
-      if (request.body.size() > limits_.max_body_bytes) {
-        return JsonError(413, "body larger than " + std::to_string(limits_.max_body_bytes) +
-                                  " bytes");
-      }
-    }
+    if (auto error = ReadBody(conn, info, request)) return *error;
   }
   try {
     return route->handler(request);
@@ -548,20 +261,20 @@ HttpResponse HttpServer::Handle(mg_connection* conn, bool& head) {
   }
 }
 
+// CivetWeb's request handler: nothing thrown below it reaches CivetWeb's C code. A handler (or
+// the request parsing) that throws — a std::exception, an nlohmann-json error, anything —
+// answers 500 with a JSON error body, and the log names it.
 int HttpServer::Dispatch(mg_connection* conn, void* self_ptr) {
   auto* self = static_cast<HttpServer*>(self_ptr);
   bool head = false;
   HttpResponse response;
-  try {
-    response = self->Handle(conn, head);
-  } catch (const std::exception& e) {
-    log::Error("http request failed", {{"error", e.what()}});
-    response = JsonError(500, "internal error");
-  } catch (...) {
+  if (!AtBoundary("http request failed", [&] { response = self->Handle(conn, head); })) {
     response = JsonError(500, "internal error");
   }
-  Send(conn, response, head);
-  self->Linger(conn, response.status);
+  AtBoundary("http answer failed", [&] {
+    Send(conn, response, head);
+    self->Linger(conn, response.status);
+  });
   return response.status;
 }
 
@@ -616,14 +329,8 @@ Result<void> HttpServer::Start(const std::string& address, int port, HttpLimits 
                            "connection_queue", "64",
                            nullptr};
   mg_callbacks callbacks{};
-  callbacks.log_message = [](const mg_connection*, const char* message) {
-    log::Warn("http server", {{"error", message}});
-    return 1;
-  };
-  callbacks.http_error = &OnHttpError;
-  callbacks.init_connection = &OnInitConnection;
-  callbacks.connection_close = &OnConnectionClose;
-  watchdog_ = std::make_unique<Watchdog>();
+  InstallCallbacks(callbacks);
+  watchdog_ = std::make_unique<BodyWatchdog>();
   ctx_ = mg_start(&callbacks, this, options);
   if (ctx_ == nullptr) {
     return Fail(ErrorCode::kInvalidArgument, "cannot listen on " + ports +

@@ -9,7 +9,8 @@
 // everywhere (and "OPTIONS *"). Every other answer is a JSON error, including the ones CivetWeb
 // raises itself (unknown methods, oversized or timed-out headers): 400 bad path, 404 unknown
 // path, 405 wrong method (with Allow), 408 body too slow, 413 body too large, 429 over the rate
-// limit and 503 busy (both with Retry-After), 500 when a handler throws.
+// limit and 503 busy (both with Retry-After), 500 when a handler throws (anything: no
+// exception crosses into CivetWeb's C code; http_boundary.h).
 //
 // Health never waits behind the API: API routes pass a concurrency gate (at most
 // HttpLimits::api_concurrency of them run at once; the rest get 503 at once, before their body
@@ -33,12 +34,17 @@
 #include <utility>
 #include <vector>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "cir/error.h"
 
 struct mg_context;
 struct mg_connection;
+struct mg_request_info;
 
 namespace cir::cird {
+
+class BodyWatchdog;  // http_watchdog.h
 
 struct HttpRequest {
   std::string method;
@@ -61,11 +67,13 @@ struct HttpResponse {
   std::vector<std::pair<std::string, std::string>> headers;  // extra headers
 };
 
-// {"error":{"code":status,"message":message}} with `status`; `details` (a JSON array) is added
-// as "details" when not empty. `message` may hold any bytes: it is escaped, invalid UTF-8 is
-// replaced by U+FFFD, and it is cut at 1,000 bytes.
+// {"error":{"code":status,"message":message}} with `status`, written by nlohmann-json.
+// `message` may hold any bytes: invalid UTF-8 is replaced by U+FFFD, and it is cut at 1,000
+// bytes.
+[[nodiscard]] HttpResponse JsonError(int status, const std::string& message);
+// Same, with `details` (e.g. an array naming each bad item) as "details" after "message".
 [[nodiscard]] HttpResponse JsonError(int status, const std::string& message,
-                                     const std::string& details = "");
+                                     const nlohmann::json& details);
 // Same, with "Retry-After: <seconds>".
 [[nodiscard]] HttpResponse RetryLater(int status, const std::string& message, int seconds);
 
@@ -137,12 +145,14 @@ class HttpServer {
   void Linger(mg_connection* conn, int status);
   static int Dispatch(mg_connection* conn, void* self);
   HttpResponse Handle(mg_connection* conn, bool& head);
+  static std::optional<HttpResponse> ReadHead(const mg_request_info* info, HttpRequest& request);
+  std::optional<HttpResponse> ReadBody(mg_connection* conn, const mg_request_info* info,
+                                       HttpRequest& request);
   const Route_* Find(const std::vector<std::string>& segments) const;
   bool TakeToken();
 
-  class Watchdog;
   std::vector<Route_> routes_;
-  std::unique_ptr<Watchdog> watchdog_;  // cuts off bodies that outlive body_timeout
+  std::unique_ptr<BodyWatchdog> watchdog_;  // cuts off bodies that outlive body_timeout
   mg_context* ctx_ = nullptr;
   int port_ = 0;
   HttpLimits limits_;

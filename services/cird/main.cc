@@ -1,50 +1,50 @@
-// cird: the continual improvement register service.
+// cird: the continual improvement register service. This file is wiring only: flags, signals,
+// then the parts in the order they come up (startup.h, http_server.h, api.h, pipeline.h,
+// stats_refresher.h); `cird demo` is in demo.cc.
 //
 //   cird --brokers HOST:PORT --data-dir DIR           the service against a Kafka cluster
 //   cird --embedded-kafka                             the same on an in-process mock cluster
 //   cird demo [--keep]                                embedded Kafka + the sample scenario
-//                                                     (demo.cc)
 #include <CLI/CLI.hpp>
 
+#include <atomic>
 #include <csignal>
-#include <cstdlib>
-#include <filesystem>
-#include <fstream>
-#include <iostream>
-#include <thread>
+#include <vector>
+#include <optional>
 
-#include "cir/events/cloudevents.h"
-#include "cir/events/kafka.h"
+#include "api.h"
 #include "cir/log.h"
 #include "cir/model/projector.h"
 #include "cir/storage/register.h"
 #include "config.h"
-#include "api.h"
 #include "demo.h"
 #include "http_server.h"
 #include "pipeline.h"
 #include "probe.h"
+#include "startup.h"
+#include "stats_refresher.h"
 
 namespace {
 
-namespace fs = std::filesystem;
 using namespace cir;
-using std::chrono::milliseconds;
 
 enum Exit : int { kOk = 0, kRuntimeError = 1, kConfigError = 2 };
 constexpr const char* kVersion = "0.1.0";
 
+// SIGTERM/SIGINT: installed first thing, so that a signal during start-up (Kafka can take
+// --startup-timeout to answer) stops cird too. Both are lock-free atomics (async-signal-safe).
+std::atomic<bool> g_stop_requested{false};
 std::atomic<cird::Pipeline*> g_pipeline{nullptr};
+static_assert(std::atomic<bool>::is_always_lock_free && std::atomic<void*>::is_always_lock_free);
 
 extern "C" void OnSignal(int) {
+  g_stop_requested.store(true);
   if (auto* p = g_pipeline.load()) p->Stop();
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  log::RouteProtobufLogs();  // first: every stderr line is a JSON log line
-  cird::Config config;
+// Parses the command line into `config`; nullopt to go on, else the exit code (--help, errors).
+std::optional<int> ParseFlags(int argc, char** argv, cird::Config& config,
+                              cird::DemoOptions& demo, bool& demo_mode) {
   CLI::App app{"cird — the continual improvement register service: consumes value-chain events "
                "from Kafka, appends them to a RocksDB register, and emits step transitions and "
                "momentum alerts to Kafka.\nExit codes: 0 clean stop (SIGTERM/SIGINT), 1 runtime "
@@ -52,7 +52,6 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string("cird ") + kVersion);
   app.fallthrough();
   config.Register(app);
-  cird::DemoOptions demo;
   CLI::App* demo_cmd = cird::AddDemoCommand(app, demo);
   try {
     app.parse(argc, argv);
@@ -62,7 +61,7 @@ int main(int argc, char** argv) {
     log::Error("bad command line", {{"error", e.what()}, {"hint", "cird --help lists the flags"}});
     return kConfigError;
   }
-  const bool demo_mode = demo_cmd->parsed();
+  demo_mode = demo_cmd->parsed();
   if (demo_mode) cird::ApplyDemoDefaults(app, config, demo);
   log::MinLevel() = config.log_level == "debug"  ? log::Level::kDebug
                     : config.log_level == "warn"  ? log::Level::kWarn
@@ -72,67 +71,101 @@ int main(int argc, char** argv) {
     log::Error("bad configuration", {{"error", ok.error().message}});
     return kConfigError;
   }
+  return std::nullopt;
+}
+
+// Opens the register, then starts and runs the pipeline (or the demo) until a signal or an
+// error; the register-wide gauges are refreshed meanwhile. Returns the exit code.
+// `servers` are stopped before the register is closed: no handler may run once it is.
+int RunRegister(const cird::Config& config, const storage::Projector& projector, cird::Api& api,
+                cird::Probe& probe, const cird::DemoOptions* demo,
+                std::vector<cird::HttpServer*> servers, int http_port) {
+  storage::Options options;
+  options.path = config.data_dir;
+  options.sync = config.sync;
+  options.block_cache_bytes = config.block_cache_mb << 20;
+  auto reg = storage::Register::Open(options);
+  if (!reg) {
+    log::Error("cannot open the register",
+               {{"error", reg.error().ToString()}, {"data_dir", config.data_dir}});
+    return kRuntimeError;
+  }
+  api.Attach(reg->get());
+  struct Detach {  // destroyed before `reg`
+    cird::Api& api;
+    std::vector<cird::HttpServer*> servers;
+    ~Detach() {
+      for (auto* server : servers) server->Stop();
+      api.Attach(nullptr);
+    }
+  } detach{api, servers};
+  cird::Pipeline pipeline(config, **reg, projector, storage::SystemClock(), probe);
+  g_pipeline.store(&pipeline);
+  struct Unpublish {
+    ~Unpublish() { g_pipeline.store(nullptr); }
+  } unpublish;
+  if (g_stop_requested.load()) pipeline.Stop();  // a signal before the pipeline was published
+  cird::StatsRefresher refresher(cird::StatsSource::Of(**reg), probe, storage::SystemClock(),
+                                 [&pipeline] { return pipeline.OwnedPartitions(); },
+                                 config.stats_interval);
+  refresher.Start();
+  if (auto ok = pipeline.Start(); !ok) {
+    if (g_stop_requested.load()) {
+      log::Info("stopped during start-up (signal)", {{"detail", ok.error().message}});
+      return kOk;
+    }
+    log::Error("start-up failed", {{"error", ok.error().message}});
+    return ok.error().code == ErrorCode::kInvalidArgument ||
+                   ok.error().code == ErrorCode::kFailedPrecondition
+               ? kConfigError
+               : kRuntimeError;
+  }
+  if (demo != nullptr) {
+    return cird::RunDemo(config, pipeline, *demo, http_port) != 0 ? kRuntimeError : kOk;
+  }
+  if (auto ran = pipeline.Run(); !ran) {
+    log::Error("stopped on an error", {{"error", ran.error().ToString()}});
+    return kRuntimeError;
+  }
+  return kOk;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  log::RouteProtobufLogs();  // first: every stderr line is a JSON log line
+  std::signal(SIGTERM, OnSignal);
+  std::signal(SIGINT, OnSignal);
+  cird::Config config;
+  cird::DemoOptions demo;
+  bool demo_mode = false;
+  if (auto exit = ParseFlags(argc, argv, config, demo, demo_mode)) return *exit;
   auto model_config = config.model_flags.ToConfig();  // validated above
 
-  // Embedded Kafka: librdkafka's mock cluster, 3 brokers, topics created up front.
   std::unique_ptr<events::MockCluster> mock;
   if (config.embedded_kafka) {
-    auto started = events::MockCluster::Start(3);
+    auto started = cird::StartEmbeddedKafka(config);
     if (!started) {
       log::Error("cannot start embedded Kafka", {{"error", started.error().message}});
       return kRuntimeError;
     }
     mock = std::move(*started);
-    for (const auto& topic : config.input_topics) {
-      (void)mock->CreateTopic(topic, config.embedded_partitions, 3);
-    }
-    for (const auto* topic :
-         {&config.transitions_topic, &config.alerts_topic, &config.dead_letter_topic}) {
-      (void)mock->CreateTopic(*topic, config.embedded_partitions, 3);
-    }
-    config.brokers = mock->Bootstraps();
-    log::Info("embedded Kafka started (librdkafka mock cluster, 3 brokers)",
-              {{"brokers", config.brokers}});
   }
-  bool temp_dir = false;
-  if (config.data_dir.empty()) {
-    std::string pattern = (fs::temp_directory_path() / "cird-XXXXXX").string();
-    if (mkdtemp(pattern.data()) == nullptr) {
-      log::Error("cannot create a temporary data directory", {{"pattern", pattern}});
-      return kRuntimeError;
-    }
-    config.data_dir = pattern;
-    temp_dir = true;
-    log::Info("register in a temporary directory", {{"data_dir", config.data_dir}});
+  cird::TempDataDir temp_dir;  // removed last, after the register is closed
+  if (auto made = temp_dir.Apply(config); !made) {
+    log::Error("cannot create a temporary data directory", {{"error", made.error().message}});
+    return kRuntimeError;
   }
 
   // Metrics and health come up first, so that /livez answers while Kafka is still joining.
-  // They are not rate-limited and not behind the API's concurrency gate (http_server.h), and
-  // with --health-port they also have a listener and threads of their own.
+  // With --health-port they also have a listener and threads of their own.
   cird::Probe probe(kVersion);
   probe.SetReadyBounds(config.ready_max_lag,
                        std::chrono::duration<double>(config.ready_max_outbox_age).count());
-  cird::RouteOptions health_route;
-  health_route.rate_limited = false;
-  health_route.gated = false;
-  auto add_health = [&](cird::HttpServer& server) {
-    server.Route("/metrics", {"GET"}, [&probe](const cird::HttpRequest&) {
-      return cird::HttpResponse{200, "text/plain; version=0.0.4; charset=utf-8", probe.Scrape(),
-                                {}};
-    }, health_route);
-    server.Route("/livez", {"GET"}, [&probe](const cird::HttpRequest&) {
-      auto alive = probe.Alive(std::chrono::seconds(60));
-      return cird::HttpResponse{alive.ready ? 200 : 503, "application/json", alive.body, {}};
-    }, health_route);
-    server.Route("/readyz", {"GET"}, [&probe](const cird::HttpRequest&) {
-      auto ready = probe.Ready();
-      return cird::HttpResponse{ready.ready ? 200 : 503, "application/json", ready.body, {}};
-    }, health_route);
-  };
   cird::HttpServer http;
   cird::HttpServer health_http;
-  add_health(http);
-  add_health(health_http);
+  cird::AddHealthRoutes(http, probe);
+  cird::AddHealthRoutes(health_http, probe);
   auto projector = model::MakeProjector(*model_config);
   cird::ApiOptions api_options;
   api_options.publish_token = config.api_token;
@@ -151,13 +184,8 @@ int main(int argc, char** argv) {
       health.Stop();
     }
   } stop_http{http, health_http};
-  cird::HttpLimits http_limits;
-  http_limits.max_body_bytes = config.api_max_body_bytes;
-  http_limits.requests_per_second = config.api_rate_limit;
-  http_limits.threads = config.http_threads;
-  http_limits.request_timeout = config.http_request_timeout;
-  http_limits.body_timeout = config.http_request_timeout;
-  if (auto ok = http.Start(config.http_address, config.http_port, http_limits); !ok) {
+  if (auto ok = http.Start(config.http_address, config.http_port, cird::ApiHttpLimits(config));
+      !ok) {
     log::Error("cannot start the HTTP server (--http-address/--http-port)",
                {{"error", ok.error().message}});
     return kConfigError;
@@ -168,12 +196,8 @@ int main(int argc, char** argv) {
                                {"threads", config.http_threads},
                                {"api_concurrency", http.api_concurrency()}});
   if (config.health_port >= 0) {
-    cird::HttpLimits health_limits;
-    health_limits.threads = 4;
-    health_limits.max_body_bytes = 1024;
-    health_limits.request_timeout = std::min(config.http_request_timeout, milliseconds(5000));
-    health_limits.body_timeout = health_limits.request_timeout;
-    if (auto ok = health_http.Start(config.http_address, config.health_port, health_limits);
+    if (auto ok = health_http.Start(config.http_address, config.health_port,
+                                    cird::HealthHttpLimits(config));
         !ok) {
       log::Error("cannot start the health server (--http-address/--health-port)",
                  {{"error", ok.error().message}});
@@ -181,75 +205,6 @@ int main(int argc, char** argv) {
     }
     log::Info("health listening", {{"address", config.http_address}, {"port", health_http.port()}});
   }
-
-  int code = kOk;
-  {
-    storage::Options options;
-    options.path = config.data_dir;
-    options.sync = config.sync;
-    options.block_cache_bytes = config.block_cache_mb << 20;
-    auto reg = storage::Register::Open(options);
-    if (!reg) {
-      log::Error("cannot open the register",
-                 {{"error", reg.error().ToString()}, {"data_dir", config.data_dir}});
-      return kRuntimeError;
-    }
-    api.Attach(reg->get());
-    cird::Pipeline pipeline(config, **reg, *projector, storage::SystemClock(), probe);
-
-    // Register-wide gauges, refreshed off the ingest thread (RocksDB reads are thread-safe).
-    std::atomic<bool> refreshing{true};
-    std::thread refresher([&] {
-      auto next = std::chrono::steady_clock::now();
-      while (refreshing.load()) {
-        if (std::chrono::steady_clock::now() >= next) {
-          next = std::chrono::steady_clock::now() + config.stats_interval;
-          const auto owned = pipeline.OwnedPartitions();
-          if (auto summary = (*reg)->Summarize(owned)) probe.SetSummary(*summary);
-          std::uint64_t entries = 0;
-          std::optional<std::int64_t> oldest;
-          for (std::uint32_t p : owned) {
-            auto backlog = (*reg)->Backlog(p);
-            if (!backlog) continue;
-            entries += backlog->entries;
-            if (backlog->oldest_recorded_at) {
-              const auto t = backlog->oldest_recorded_at->seconds();
-              oldest = oldest ? std::min(*oldest, t) : t;
-            }
-          }
-          const auto now = storage::SystemClock().Now().seconds();
-          probe.SetOutbox(entries, oldest ? static_cast<double>(std::max<std::int64_t>(
-                                                now - *oldest, 0))
-                                          : 0.0);
-          probe.SetDbFigures((*reg)->Figures());
-        }
-        std::this_thread::sleep_for(milliseconds(100));
-      }
-    });
-    if (auto ok = pipeline.Start(); !ok) {
-      log::Error("start-up failed", {{"error", ok.error().message}});
-      code = ok.error().code == ErrorCode::kInvalidArgument ||
-                     ok.error().code == ErrorCode::kFailedPrecondition
-                 ? kConfigError
-                 : kRuntimeError;
-    } else {
-      g_pipeline.store(&pipeline);
-      std::signal(SIGTERM, OnSignal);
-      std::signal(SIGINT, OnSignal);
-      if (demo_mode) {
-        if (cird::RunDemo(config, pipeline, demo, http.port()) != 0) code = kRuntimeError;
-      } else if (auto ran = pipeline.Run(); !ran) {
-        log::Error("stopped on an error", {{"error", ran.error().ToString()}});
-        code = kRuntimeError;
-      }
-      g_pipeline.store(nullptr);
-    }
-    refreshing = false;
-    refresher.join();
-    http.Stop();  // no handler may run once the register below is closed
-    health_http.Stop();
-    api.Attach(nullptr);
-  }
-  if (temp_dir) fs::remove_all(config.data_dir);
-  return code;
+  return RunRegister(config, *projector, api, probe, demo_mode ? &demo : nullptr,
+                     {&http, &health_http}, http.port());
 }

@@ -17,13 +17,30 @@ using std::chrono::milliseconds;
 using google::protobuf::util::TimeUtil;
 
 constexpr std::size_t kOutboxPage = 500;
+constexpr milliseconds kStartupRound{250};  // one metadata request while starting
 
 }  // namespace
 
+KafkaClients KafkaClients::Real() {
+  return {[](const events::KafkaSettings& settings, events::Producer::DeliveryCallback on) {
+            return events::Producer::Create(settings, std::move(on));
+          },
+          [](const events::KafkaSettings& settings, const std::string& group,
+             const std::vector<std::string>& topics, events::RebalanceHandler* handler,
+             events::Consumer::LagCallback on_lag) {
+            return events::Consumer::Create(settings, group, topics, handler, std::move(on_lag));
+          }};
+}
+
 Pipeline::Pipeline(const Config& config, storage::Register& reg,
                    const storage::Projector& projector, const storage::Clock& clock,
-                   Probe& probe)
-    : config_(config), reg_(reg), projector_(projector), clock_(clock), probe_(probe) {
+                   Probe& probe, KafkaClients kafka)
+    : config_(config),
+      reg_(reg),
+      projector_(projector),
+      clock_(clock),
+      probe_(probe),
+      kafka_(std::move(kafka)) {
   source_ = config.source.empty() ? "//cird/" + config.group_id : config.source;
 }
 
@@ -34,7 +51,7 @@ Pipeline::~Pipeline() {
 
 Result<void> Pipeline::Start() {
   events::KafkaSettings settings{config_.brokers, config_.KafkaProperties()};
-  auto producer = events::Producer::Create(
+  auto producer = kafka_.producer(
       settings, [this](std::uint64_t tag, std::optional<Error> error) {
         OnDelivery(tag, std::move(error));
       });
@@ -46,7 +63,18 @@ Result<void> Pipeline::Start() {
                         &config_.dead_letter_topic}) {
     if (std::find(topics.begin(), topics.end(), *t) == topics.end()) topics.push_back(*t);
   }
-  auto missing = producer_->MissingTopics(topics, config_.startup_timeout);
+  // Asked in short rounds until --startup-timeout, so that Stop() (a signal during start-up)
+  // ends the wait within one round.
+  const auto give_up = Clock::now() + config_.startup_timeout;
+  auto missing = producer_->MissingTopics(topics, std::min(config_.startup_timeout, kStartupRound));
+  while (!missing && !stop_.load(std::memory_order_relaxed) && Clock::now() < give_up) {
+    const auto left = std::chrono::duration_cast<milliseconds>(give_up - Clock::now());
+    missing = producer_->MissingTopics(topics, std::clamp(left, milliseconds(1), kStartupRound));
+  }
+  if (!missing && stop_.load(std::memory_order_relaxed)) {
+    return Fail(ErrorCode::kUnavailable, "stopped while waiting for Kafka metadata from " +
+                                             config_.brokers);
+  }
   if (!missing) {
     return Fail(ErrorCode::kUnavailable, "cannot read Kafka metadata from " + config_.brokers +
                                              ": " + missing.error().message);
@@ -62,7 +90,7 @@ Result<void> Pipeline::Start() {
     settings.properties.insert(settings.properties.begin(),
                                {"group.instance.id", config_.group_instance_id});
   }
-  auto consumer = events::Consumer::Create(
+  auto consumer = kafka_.consumer(
       settings, config_.group_id, config_.input_topics, this,
       [this](const std::vector<events::PartitionLag>& lags) { OnLag(lags); });
   if (!consumer) return std::unexpected(consumer.error());

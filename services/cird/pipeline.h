@@ -9,6 +9,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <memory>
@@ -35,11 +36,28 @@ struct PipelineCounters {
   std::atomic<std::uint64_t> outbox_pending{0};  // produced, not yet acknowledged, plus unread
 };
 
+// How the pipeline makes its Kafka clients (in Start). Real() is librdkafka's; tests pass fakes
+// of the events::Consumer / events::Producer interfaces.
+struct KafkaClients {
+  using MakeProducer = std::function<Result<std::unique_ptr<events::Producer>>(
+      const events::KafkaSettings&, events::Producer::DeliveryCallback)>;
+  using MakeConsumer = std::function<Result<std::unique_ptr<events::Consumer>>(
+      const events::KafkaSettings&, const std::string& group_id,
+      const std::vector<std::string>& topics, events::RebalanceHandler*,
+      events::Consumer::LagCallback)>;
+  MakeProducer producer;
+  MakeConsumer consumer;
+
+  // events::Producer::Create and events::Consumer::Create.
+  [[nodiscard]] static KafkaClients Real();
+};
+
 class Pipeline final : public events::RebalanceHandler {
  public:
   // `reg`, `projector`, `clock` and `probe` are not owned and must outlive the pipeline.
+  // `kafka` makes the clients in Start (the clients it returns are owned by the pipeline).
   Pipeline(const Config& config, storage::Register& reg, const storage::Projector& projector,
-           const storage::Clock& clock, Probe& probe);
+           const storage::Clock& clock, Probe& probe, KafkaClients kafka = KafkaClients::Real());
   ~Pipeline() override;
 
   // Creates the Kafka clients and checks that every topic exists (naming the missing ones).
@@ -108,6 +126,7 @@ class Pipeline final : public events::RebalanceHandler {
   const storage::Projector& projector_;
   const storage::Clock& clock_;
   Probe& probe_;
+  KafkaClients kafka_;
   std::string source_;
   std::unique_ptr<events::Consumer> consumer_;
   std::unique_ptr<events::Producer> producer_;

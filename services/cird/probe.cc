@@ -282,7 +282,13 @@ Probe::Probe(const std::string& version)
                          .Help("Offset gaps an operator accepted with --accept-offset-gap (the "
                                "partition resumed at its log start).")
                          .Register(*registry_)
-                         .Add({})) {
+                         .Add({})),
+      stats_refresh_errors_(pm::BuildCounter()
+                                .Name("cir_stats_refresh_errors_total")
+                                .Help("Register reads for the register-wide gauges that failed "
+                                      "(the gauges keep their last values).")
+                                .Register(*registry_)
+                                .Add({})) {
   pm::BuildGauge()
       .Name("cir_build_info")
       .Help("Always 1; the version is a label.")
@@ -387,6 +393,8 @@ void Probe::OffsetGap(const std::string& topic, std::int32_t partition, bool pau
 }
 
 void Probe::OffsetGapAccepted() { gaps_accepted_.Increment(); }
+
+void Probe::StatsRefreshFailed() { stats_refresh_errors_.Increment(); }
 
 void Probe::ForgetPartition(const std::string& topic, std::int32_t partition) {
   auto& gauge = lag_.Add({{"topic", topic}, {"partition", std::to_string(partition)}});

@@ -65,6 +65,7 @@ class Probe {
   // any is paused, Ready() fails naming it.
   void OffsetGap(const std::string& topic, std::int32_t partition, bool paused);
   void OffsetGapAccepted();
+  void StatsRefreshFailed();  // a register figure for the gauges could not be read
 
   // ---- state refreshed periodically from the register ----
   void SetSummary(const storage::Summary& summary);
@@ -133,6 +134,7 @@ class Probe {
   prometheus::Counter& parked_;
   prometheus::Family<prometheus::Gauge>& gaps_;
   prometheus::Counter& gaps_accepted_;
+  prometheus::Counter& stats_refresh_errors_;
 
   mutable std::mutex mu_;
   std::map<std::pair<std::string, std::int32_t>, std::int64_t> lags_;  // GUARDED_BY(mu_)

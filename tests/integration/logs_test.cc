@@ -1,6 +1,11 @@
 // cird's stderr is for log pipelines: every line, on every way out (a bad flag, a bad value, a
 // missing topic, a clean run and SIGTERM), is one JSON object with a time, a level and a message.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <nlohmann/json.hpp>
+
+#include <algorithm>
 
 #include <fstream>
 #include <set>
@@ -108,6 +113,45 @@ TEST_F(LogsTest, CleanRunAndSigtermWriteOnlyJsonLines) {
   EXPECT_GT(lines.size(), 3u);
   EXPECT_TRUE(components.contains("librdkafka")) << "no librdkafka line at debug level";
   EXPECT_TRUE(Errors(lines).empty());
+}
+
+// A port on loopback that nothing listens on: a broker that never answers.
+int DeadPort() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  int port = 0;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
+    port = ntohs(addr.sin_port);
+  }
+  ::close(fd);
+  return port;
+}
+
+// Signal handlers are installed before Kafka start-up, which waits up to --startup-timeout for
+// metadata: a SIGTERM while it waits stops cird at once, cleanly (exit 0, JSON lines only).
+TEST_F(LogsTest, SigtermDuringStartupStopsPromptly) {
+  const int port = DeadPort();
+  ASSERT_GT(port, 0);
+  CirdProcess cird("127.0.0.1:" + std::to_string(port), dir_ / "register", dir_ / "cird.log",
+                   {"--startup-timeout", "60s"});
+  ASSERT_GT(HttpPort(), 0);  // up to HTTP; the pipeline is starting (or about to)
+  const auto sent = std::chrono::steady_clock::now();
+  EXPECT_EQ(cird.Terminate(milliseconds(10000)), 0);
+  const auto took = std::chrono::steady_clock::now() - sent;
+  EXPECT_LT(took, std::chrono::seconds(3));
+  const auto lines = JsonLines();
+  for (const auto& line : lines) {  // librdkafka's own lines report the refused connections
+    if (line.value("component", "") != "librdkafka") {
+      EXPECT_NE(line["level"], "error") << line;
+    }
+  }
+  EXPECT_TRUE(std::any_of(lines.begin(), lines.end(), [](const nlohmann::json& line) {
+    return line.value("msg", "") == "stopped during start-up (signal)";
+  })) << "no start-up stop line";
 }
 
 }  // namespace

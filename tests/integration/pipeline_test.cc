@@ -8,6 +8,7 @@
 
 #include "cir/model/projector.h"
 #include "cir/storage/register.h"
+#include "event_builders.h"
 #include "harness.h"
 #include "stream_time.h"
 
@@ -92,34 +93,6 @@ std::int64_t StoredOffsets(storage::Register& reg) {
     if (*offset) total += **offset;
   }
   return total;
-}
-
-v1::ValueChainEvent Event(const std::string& initiative, const std::string& id, int day) {
-  v1::ValueChainEvent e;
-  e.set_id(id);
-  e.set_source("//test/pipeline");
-  e.set_initiative_id(initiative);
-  e.set_activity(v1::ACTIVITY_IMPROVE);
-  e.mutable_event_time()->set_seconds(1767225600 + day * 86400);
-  return e;
-}
-v1::ValueChainEvent Proposed(const std::string& initiative, const std::string& id, int day) {
-  auto e = Event(initiative, id, day);
-  auto& p = *e.mutable_initiative_proposed();
-  p.set_title("t");
-  p.set_vision("v");
-  p.set_organisational_goal("g");
-  p.set_owner("o");
-  p.set_register_level(v1::REGISTER_LEVEL_TEAM);
-  return e;
-}
-v1::ValueChainEvent Baseline(const std::string& initiative, const std::string& id, int day) {
-  auto e = Event(initiative, id, day);
-  auto& b = *e.mutable_baseline_measured();
-  b.set_kpi("k");
-  b.set_value(10);
-  b.set_method(v1::MEASUREMENT_METHOD_AUDIT);
-  return e;
 }
 
 // A full, timer-free life of one initiative: nine events a day apart.

@@ -76,14 +76,14 @@ for p in dash["panels"]:
         problems.append("dashboard panel %r mixes %s in one unit" % (p["title"], " and ".join(sorted(kinds))))
 
 # The OpenAPI document names the routes cird serves, and nothing else (the register API in
-# api.cc, /metrics, /livez and /readyz in main.cc).
+# api.cc, /metrics, /livez and /readyz in startup.cc).
 api = yaml.safe_load(open(os.path.join(ops, "openapi.yaml")))
 source = "".join(open(os.path.join(ops, "..", "services", "cird", name)).read()
-                 for name in ("api.cc", "main.cc"))
+                 for name in ("api.cc", "main.cc", "startup.cc"))
 for path in api["paths"]:
     route = path.split("{")[0]
     if '"%s"' % route not in source and '"%s"' % route.rstrip("/") not in source:
-        problems.append("openapi.yaml: %s is not a route of services/cird/api.cc or main.cc"
+        problems.append("openapi.yaml: %s is not a route of services/cird/{api,main,startup}.cc"
                         % path)
 
 for problem in problems:

@@ -8,7 +8,7 @@
 #include <string>
 
 #include "cir/v1/improvement.pb.h"
-#include "model_flags.h"
+#include "cir/model/flags.h"
 #include "offline.h"
 
 namespace cir::services {
@@ -176,7 +176,7 @@ TEST_F(CirctlTest, UnreadableFileIsAUsageError) {
 }
 
 TEST(ModelFlags, BadFlagsAreNamed) {
-  ModelFlags flags;
+  model::ModelFlags flags;
   flags.stall_limits = {"plan=5d", "action=12h"};
   auto config = flags.ToConfig();
   ASSERT_TRUE(config.has_value()) << config.error().message;

@@ -1,4 +1,4 @@
-// The one duration rule (services/ingest/duration.h), as cird's timing flags and the model's limits
+// The one duration rule (services/base/include/cir/base/duration.h), as cird's timing flags and the model's limits
 // parse it: a table of texts and what they become or why they are refused.
 #include <gtest/gtest.h>
 
@@ -12,12 +12,15 @@
 
 #include "cir/v1/improvement.pb.h"
 #include "config.h"
-#include "duration.h"
-#include "model_flags.h"
+#include "cir/base/duration.h"
+#include "cir/model/flags.h"
 
 namespace cir::services {
 namespace {
 
+using base::ParseDuration;
+using base::ParseSeconds;
+using model::ModelFlags;
 using std::chrono::milliseconds;
 
 struct DurationRow {

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <string>
 
+#include "cir/model/kpi.h"  // Meets, LatestMeets
 #include "cir/v1/register.pb.h"
 
 namespace cir::model {
@@ -13,12 +14,6 @@ namespace cir::model {
 [[nodiscard]] v1::KpiState* FindKpi(v1::Initiative& s, const std::string& kpi);
 // The KPI named `kpi`, added (the list kept sorted by name) when missing.
 [[nodiscard]] v1::KpiState& UpsertKpi(v1::Initiative& s, const std::string& kpi);
-
-// True when `value` meets the target in its direction (INCREASE: >=, DECREASE: <=).
-[[nodiscard]] bool Meets(const v1::KpiTarget& target, double value);
-
-// True when the KPI has a target and its latest measurement meets it.
-[[nodiscard]] bool LatestMeets(const v1::KpiState& k);
 
 // "mttr measured 80, target <= 90": the KPI as a reason quotes it.
 [[nodiscard]] std::string Describe(const v1::KpiState& k);

@@ -71,6 +71,12 @@ class HttpServerTest : public ::testing::Test {
     server_->Route("/v1/throw", {"GET"}, [](const HttpRequest&) -> HttpResponse {
       throw std::runtime_error("boom");
     });
+    // What a handler's JSON code can throw: nlohmann's own exceptions, and a non-std throw.
+    server_->Route("/v1/throw-json", {"GET"}, [](const HttpRequest& r) -> HttpResponse {
+      if (r.Param("how") == "type") return {200, "application/json", json(1).at("x").dump(), {}};
+      return {200, "application/json", json::parse("{\"unterminated\"").dump(), {}};
+    });
+    server_->Route("/v1/throw-int", {"GET"}, [](const HttpRequest&) -> HttpResponse { throw 7; });
     server_->Route("/v1/slow", {"GET"}, [this](const HttpRequest&) {
       std::unique_lock lock(mu_);
       ++waiting_;
@@ -200,6 +206,18 @@ TEST_F(HttpServerTest, ErrorBodiesAreValidUtf8) {
 
 TEST_F(HttpServerTest, AThrowingHandlerIs500NotACrash) {
   ExpectJsonError(Send(Request("GET", "/v1/throw")), 500, "internal error");
+  EXPECT_EQ(Send(Request("GET", "/livez")).status, 200);
+}
+
+// nlohmann-json exceptions (parse_error, type_error) and non-std throws stop at the server's
+// boundary: a 500 JSON error, and the server keeps answering.
+TEST_F(HttpServerTest, JsonLibraryExceptionsNeverCrossIntoCivetWeb) {
+  ExpectJsonError(Send(Request("GET", "/v1/throw-json")), 500, "internal error");
+  ExpectJsonError(Send(Request("GET", "/v1/throw-json?how=type")), 500, "internal error");
+  ExpectJsonError(Send(Request("GET", "/v1/throw-int")), 500, "internal error");
+  const RawReply head = Send(Request("HEAD", "/v1/throw-json"));
+  EXPECT_EQ(head.status, 500) << head.raw;
+  EXPECT_TRUE(head.body.empty()) << head.raw;
   EXPECT_EQ(Send(Request("GET", "/livez")).status, 200);
 }
 

@@ -1,5 +1,6 @@
 // Command-line flags for the model's configuration, shared by every program that folds events
-// (cird and circtl), so that they agree on the time limits. Durations follow duration.h's rule.
+// (cird and circtl), so that they agree on the time limits. Durations follow
+// cir/base/duration.h's rule.
 #pragma once
 
 #include <string>
@@ -10,7 +11,7 @@
 #include "cir/error.h"
 #include "cir/model/config.h"
 
-namespace cir::services {
+namespace cir::model {
 
 struct ModelFlags {
   std::vector<std::string> stall_limits;  // "plan=30d", repeatable
@@ -24,4 +25,4 @@ struct ModelFlags {
   [[nodiscard]] Result<model::Config> ToConfig() const;
 };
 
-}  // namespace cir::services
+}  // namespace cir::model

@@ -12,7 +12,7 @@
 
 #include "cir/error.h"
 
-namespace cir::services {
+namespace cir::base {
 
 // 100 years of 365.25 days: the upper bound of every duration flag.
 inline constexpr std::chrono::milliseconds kMaxDuration{36525LL * 86400 * 1000};
@@ -26,4 +26,4 @@ inline constexpr std::chrono::milliseconds kMaxDuration{36525LL * 86400 * 1000};
 [[nodiscard]] Result<std::chrono::seconds> ParseSeconds(std::string_view flag,
                                                         std::string_view text);
 
-}  // namespace cir::services
+}  // namespace cir::base

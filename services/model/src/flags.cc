@@ -1,12 +1,12 @@
-// The model's flags (see model_flags.h): --stall-limit, --momentum-limit, --lessons-limit.
-#include "model_flags.h"
+// The model's flags (see cir/model/flags.h): --stall-limit, --momentum-limit, --lessons-limit.
+#include "cir/model/flags.h"
 
 #include <cctype>
 
 #include "cir/v1/improvement.pb.h"
-#include "duration.h"
+#include "cir/base/duration.h"
 
-namespace cir::services {
+namespace cir::model {
 
 void ModelFlags::Register(CLI::App& app) {
   app.add_option("--stall-limit", stall_limits,
@@ -45,17 +45,17 @@ Result<model::Config> ModelFlags::ToConfig() const {
                       "': unknown step (vision, current_state, target_state, plan, action, "
                       "review, momentum)");
     }
-    auto duration = ParseSeconds("--stall-limit " + item.substr(0, eq), item.substr(eq + 1));
+    auto duration = base::ParseSeconds("--stall-limit " + item.substr(0, eq), item.substr(eq + 1));
     if (!duration) return std::unexpected(duration.error());
     config.stall_limit[static_cast<std::size_t>(step)] = *duration;
   }
   if (!momentum_limit.empty()) {
-    auto duration = ParseSeconds("--momentum-limit", momentum_limit);
+    auto duration = base::ParseSeconds("--momentum-limit", momentum_limit);
     if (!duration) return std::unexpected(duration.error());
     config.momentum_limit = *duration;
   }
   if (!lessons_limit.empty()) {
-    auto duration = ParseSeconds("--lessons-limit", lessons_limit);
+    auto duration = base::ParseSeconds("--lessons-limit", lessons_limit);
     if (!duration) return std::unexpected(duration.error());
     config.lessons_limit = *duration;
   }
@@ -63,4 +63,4 @@ Result<model::Config> ModelFlags::ToConfig() const {
   return config;
 }
 
-}  // namespace cir::services
+}  // namespace cir::model

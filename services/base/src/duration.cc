@@ -1,12 +1,12 @@
 // The one duration parser (see duration.h).
-#include "duration.h"
+#include "cir/base/duration.h"
 
 #include <charconv>
 #include <cstdint>
 #include <string>
 #include <system_error>
 
-namespace cir::services {
+namespace cir::base {
 namespace {
 
 std::unexpected<Error> Bad(std::string_view flag, std::string_view text, const std::string& why) {
@@ -61,4 +61,4 @@ Result<std::chrono::seconds> ParseSeconds(std::string_view flag, std::string_vie
   return std::chrono::duration_cast<std::chrono::seconds>(*ms);
 }
 
-}  // namespace cir::services
+}  // namespace cir::base

@@ -1,0 +1,195 @@
+// The register API in-process: a real register in a temp directory, the Api's routes on an
+// HttpServer on 127.0.0.1:0, and one request per endpoint with the status and JSON body it must
+// answer (ops/openapi.yaml): list with pages, one initiative with its targets' progress, its
+// events and transitions, alerts, stats, the errors (503 before the register, 404, 400), and the
+// write door closed without a token.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "api.h"
+#include "cir/model/projector.h"
+#include "cir/storage/register.h"
+#include "event_builders.h"
+#include "http_server.h"
+#include "raw_http.h"
+#include "temp_dir.h"
+
+namespace cir::testing {
+namespace {
+
+using nlohmann::json;
+
+json Body(const RawReply& r) {
+  json j = json::parse(r.body, nullptr, false);
+  EXPECT_FALSE(j.is_discarded()) << "not JSON: " << r.raw;
+  return j;
+}
+
+void ExpectError(const RawReply& r, int status, const std::string& message_has) {
+  EXPECT_EQ(r.status, status) << r.raw;
+  const json j = Body(r);
+  ASSERT_TRUE(j.is_object() && j.contains("error")) << r.raw;
+  EXPECT_EQ(j["error"]["code"], status) << r.raw;
+  EXPECT_NE(j["error"]["message"].get<std::string>().find(message_has), std::string::npos)
+      << r.raw;
+}
+
+class ApiUnitTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    reg_ = OpenTestRegister(dir_);
+    cird::ApiOptions api_options;
+    api_options.default_page_size = 50;
+    api_ = std::make_unique<cird::Api>(api_options, *projector_);
+    api_->Register(server_);
+    ASSERT_TRUE(server_.Start("127.0.0.1", 0).has_value());
+  }
+  void TearDown() override {
+    server_.Stop();
+    api_->Attach(nullptr);
+  }
+
+  // A and B proposed; A with a baseline of 10, a target of >= 20 and a measurement of 25.
+  void Fill() {
+    auto target = Event("A", "A-3", 2);
+    target.mutable_target_set()->set_kpi("k");
+    target.mutable_target_set()->set_target_value(20);
+    target.mutable_target_set()->set_direction(v1::DIRECTION_INCREASE);
+    target.mutable_target_set()->mutable_deadline()->set_seconds(kDayZeroSeconds + 900 * 86400);
+    auto measured = Event("A", "A-4", 3);
+    measured.mutable_kpi_measured()->set_kpi("k");
+    measured.mutable_kpi_measured()->set_value(25);
+    storage::AppendRequest request;
+    std::int64_t offset = 0;
+    for (auto e : {Proposed("A", "A-1", 0), Baseline("A", "A-2", 1), target, measured,
+                   Proposed("B", "B-1", 4)}) {
+      request.events.push_back({std::move(e), "cir.value-chain", offset++, std::nullopt});
+    }
+    request.offsets.emplace_back("cir.value-chain", offset);
+    auto appended = reg_->Append(request, *projector_);
+    ASSERT_TRUE(appended.has_value()) << appended.error().ToString();
+    ASSERT_EQ(appended->appended, 5u);
+    api_->Attach(reg_.get());
+  }
+
+  RawReply Get(const std::string& target) {
+    return Exchange(server_.port(), Request("GET", target));
+  }
+
+  TempDir dir_{"api-unit"};
+  std::unique_ptr<storage::Register> reg_;
+  std::unique_ptr<storage::Projector> projector_ = model::MakeProjector(model::Config{});
+  std::unique_ptr<cird::Api> api_;
+  cird::HttpServer server_;
+};
+
+TEST_F(ApiUnitTest, EveryRouteIs503UntilTheRegisterIsAttached) {
+  for (const char* path : {"/v1/initiatives", "/v1/initiatives/A", "/v1/initiatives/A/events",
+                           "/v1/alerts", "/v1/register/stats"}) {
+    ExpectError(Get(path), 503, "not open yet");
+  }
+}
+
+TEST_F(ApiUnitTest, ListPagesWithOpaqueTokens) {
+  Fill();
+  auto r = Get("/v1/initiatives?page_size=1");
+  ASSERT_EQ(r.status, 200) << r.raw;
+  json page = Body(r);
+  ASSERT_EQ(page["initiatives"].size(), 1u);
+  EXPECT_EQ(page["initiatives"][0]["initiative_id"], "A");
+  EXPECT_EQ(page["total_matching"], 2);
+  ASSERT_TRUE(page.contains("next_page_token"));
+  r = Get("/v1/initiatives?page_size=1&page_token=" + page["next_page_token"].get<std::string>());
+  ASSERT_EQ(r.status, 200) << r.raw;
+  page = Body(r);
+  ASSERT_EQ(page["initiatives"].size(), 1u);
+  EXPECT_EQ(page["initiatives"][0]["initiative_id"], "B");
+  EXPECT_FALSE(page.contains("next_page_token"));
+  // A token of another query is refused; so are unknown parameters and values.
+  const std::string token =
+      Body(Get("/v1/initiatives?page_size=1"))["next_page_token"].get<std::string>();
+  ExpectError(Get("/v1/initiatives?sort=step&page_size=1&page_token=" + token), 400,
+              "page_token");
+  ExpectError(Get("/v1/initiatives?colour=red"), 400, "unknown query parameter 'colour'");
+  ExpectError(Get("/v1/initiatives?step=sideways"), 400, "is not a step");
+  ExpectError(Get("/v1/initiatives?page_size=0"), 400, "page_size");
+}
+
+TEST_F(ApiUnitTest, OneInitiativeWithItsTargetsProgress) {
+  Fill();
+  auto r = Get("/v1/initiatives/A");
+  ASSERT_EQ(r.status, 200) << r.raw;
+  const json body = Body(r);
+  EXPECT_EQ(body["initiative"]["initiative_id"], "A");
+  EXPECT_TRUE(body["principles"].is_array());
+  ASSERT_EQ(body["targets"].size(), 1u);
+  const json& t = body["targets"][0];
+  EXPECT_EQ(t["kpi"], "k");
+  EXPECT_EQ(t["direction"], "DIRECTION_INCREASE");
+  EXPECT_EQ(t["target_value"], 20.0);
+  EXPECT_EQ(t["baseline_value"], 10.0);
+  EXPECT_EQ(t["latest_value"], 25.0);
+  EXPECT_EQ(t["met"], true);
+  EXPECT_DOUBLE_EQ(t["progress"].get<double>(), 1.5);  // (25 - 10) / (20 - 10)
+  ExpectError(Get("/v1/initiatives/NOPE"), 404, "no initiative 'NOPE'");
+  ExpectError(Get("/v1/initiatives/A%00x"), 400, "initiative id");
+  ExpectError(Get("/v1/initiatives/A/bogus"), 404, "no such path");
+  ExpectError(Get("/v1/initiatives/A?page_size=1"), 400, "unknown query parameter");
+}
+
+TEST_F(ApiUnitTest, EventsAndTransitionsArePaged) {
+  Fill();
+  auto r = Get("/v1/initiatives/A/events?page_size=3");
+  ASSERT_EQ(r.status, 200) << r.raw;
+  json page = Body(r);
+  EXPECT_EQ(page["total"], 4);
+  ASSERT_EQ(page["events"].size(), 3u);
+  ASSERT_TRUE(page.contains("next_page_token"));
+  r = Get("/v1/initiatives/A/events?page_size=3&page_token=" +
+          page["next_page_token"].get<std::string>());
+  ASSERT_EQ(r.status, 200) << r.raw;
+  page = Body(r);
+  EXPECT_EQ(page["events"].size(), 1u);
+  EXPECT_FALSE(page.contains("next_page_token"));
+  // An events token does not page the transitions.
+  const std::string token =
+      Body(Get("/v1/initiatives/A/events?page_size=1"))["next_page_token"].get<std::string>();
+  ExpectError(Get("/v1/initiatives/A/transitions?page_size=1&page_token=" + token), 400,
+              "page_token");
+
+  r = Get("/v1/initiatives/A/transitions");
+  ASSERT_EQ(r.status, 200) << r.raw;
+  page = Body(r);
+  ASSERT_TRUE(page["transitions"].is_array());
+  EXPECT_EQ(page["total"], page["transitions"].size());
+  EXPECT_GE(page["transitions"].size(), 1u) << "a proposal moves the initiative to its first step";
+  ExpectError(Get("/v1/initiatives/NOPE/events"), 404, "no initiative 'NOPE'");
+}
+
+TEST_F(ApiUnitTest, AlertsAndStats) {
+  Fill();
+  auto r = Get("/v1/alerts");
+  ASSERT_EQ(r.status, 200) << r.raw;
+  EXPECT_EQ(Body(r)["state"], "firing");
+  EXPECT_TRUE(Body(r)["alerts"].is_array());
+  ExpectError(Get("/v1/alerts?state=resolved"), 400, "only firing alerts");
+  ExpectError(Get("/v1/alerts?kind=nonsense"), 400, "is not an alert kind");
+  r = Get("/v1/register/stats");
+  ASSERT_EQ(r.status, 200) << r.raw;
+  const json stats = Body(r);
+  EXPECT_EQ(stats["initiatives"], 2);
+  EXPECT_EQ(stats["events_appended"], 5);
+  EXPECT_TRUE(stats["by_step"].is_object());
+  ExpectError(Get("/v1/register/stats?x=1"), 400, "no query parameters");
+}
+
+TEST_F(ApiUnitTest, PublishingIsOffWithoutAToken) {
+  Fill();
+  const auto r = Exchange(server_.port(),
+                          Request("POST", "/v1/events", "Content-Type: application/json\r\n",
+                                  Proposed("C", "C-1", 0).id()));
+  ExpectError(r, 403, "publishing through the API is off");
+}
+
+}  // namespace
+}  // namespace cir::testing

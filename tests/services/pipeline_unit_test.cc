@@ -1,0 +1,315 @@
+// cird's Pipeline in-process with fake Kafka clients (the events::Consumer / events::Producer
+// interfaces, injected through KafkaClients) and a real register in a temp directory: a failed
+// delivery is sent again with the same id and bytes, a partition revoked mid-batch is appended
+// once and resumes right after what was appended (and a lost one appends nothing), and a
+// malformed record becomes a dead letter while the partition moves on.
+#include <gtest/gtest.h>
+
+#include <deque>
+#include <functional>
+#include <optional>
+
+#include "cir/model/projector.h"
+#include "cir/storage/register.h"
+#include "event_builders.h"
+#include "pipeline.h"
+#include "probe.h"
+#include "temp_dir.h"
+
+namespace cir::testing {
+namespace {
+
+using std::chrono::milliseconds;
+
+constexpr const char* kInput = "cir.value-chain";
+
+// What the fakes share with the test. Everything runs on the test thread: Pipeline::Run polls
+// the fake consumer, which plays the script; the fake producer delivers on Poll.
+struct FakeKafka {
+  using Step = std::function<std::optional<events::Record>()>;
+  std::deque<Step> script;              // one step per consumer Poll
+  std::function<bool()> done;           // polled once the script is empty; true: stop
+  cird::Pipeline* pipeline = nullptr;   // stopped when `done` holds (or after too many polls)
+  int idle_polls = 0;
+
+  events::RebalanceHandler* handler = nullptr;
+  std::vector<events::TopicPartition> assigned;           // as the last OnAssign left them
+  std::vector<std::vector<events::TopicPartition>> stored;  // StoreOffsets calls
+
+  events::Producer::DeliveryCallback on_delivery;
+  struct Produced {
+    std::string topic;
+    events::Record record;
+    bool failed = false;
+  };
+  std::vector<Produced> produced;
+  std::deque<std::pair<std::uint64_t, std::size_t>> undelivered;  // tag, index in produced
+  int fail_deliveries = 0;  // the next N deliveries fail (kUnavailable: to be sent again)
+
+  cird::KafkaClients Clients();
+
+  // Script steps.
+  void Assign(std::int32_t partition) {
+    script.push_back([this, partition]() -> std::optional<events::Record> {
+      assigned = {{kInput, partition, -1}};
+      handler->OnAssign(assigned);
+      return std::nullopt;
+    });
+  }
+  void Revoke(std::int32_t partition, bool lost) {
+    script.push_back([this, partition, lost]() -> std::optional<events::Record> {
+      handler->OnRevoke({{kInput, partition, -1}}, lost);
+      std::erase_if(assigned, [&](const auto& tp) { return tp.partition == partition; });
+      return std::nullopt;
+    });
+  }
+  void Deliver(events::Record record, std::int32_t partition, std::int64_t offset) {
+    record.topic = kInput;
+    record.partition = partition;
+    record.offset = offset;
+    script.push_back([record] { return std::optional<events::Record>(record); });
+  }
+  void Deliver(const v1::ValueChainEvent& event, std::int32_t partition, std::int64_t offset) {
+    Deliver(events::EncodeEvent(event, events::DataFormat::kProtobuf), partition, offset);
+  }
+};
+
+class FakeConsumer final : public events::Consumer {
+ public:
+  explicit FakeConsumer(FakeKafka& kafka) : kafka_(kafka) {}
+  Result<std::optional<events::Record>> Poll(milliseconds) override {
+    if (!kafka_.script.empty()) {
+      auto step = std::move(kafka_.script.front());
+      kafka_.script.pop_front();
+      return step();
+    }
+    // The script is over: stop once the test's condition holds (bounded, so a test whose
+    // condition never holds fails on its assertions instead of hanging).
+    if ((kafka_.done && kafka_.done()) || ++kafka_.idle_polls > 20000) kafka_.pipeline->Stop();
+    return std::nullopt;
+  }
+  Result<void> StoreOffsets(const std::vector<events::TopicPartition>& offsets) override {
+    kafka_.stored.push_back(offsets);
+    return {};
+  }
+  Result<void> Commit() override { return {}; }
+  Result<events::Watermarks> QueryWatermarks(const std::string&, std::int32_t,
+                                             milliseconds) override {
+    return events::Watermarks{0, 0};
+  }
+  Result<void> Seek(const events::TopicPartition&, milliseconds) override { return {}; }
+  void Close() override {  // as the real one: leaving the group revokes what is assigned
+    if (!kafka_.assigned.empty()) kafka_.handler->OnRevoke(kafka_.assigned, false);
+    kafka_.assigned.clear();
+  }
+
+ private:
+  FakeKafka& kafka_;
+};
+
+class FakeProducer final : public events::Producer {
+ public:
+  explicit FakeProducer(FakeKafka& kafka) : kafka_(kafka) {}
+  Result<void> Produce(const std::string& topic, const events::Record& record,
+                       std::uint64_t tag) override {
+    kafka_.produced.push_back({topic, record, false});
+    kafka_.undelivered.emplace_back(tag, kafka_.produced.size() - 1);
+    return {};
+  }
+  void Poll(milliseconds) override {
+    auto batch = std::move(kafka_.undelivered);
+    kafka_.undelivered.clear();
+    for (const auto& [tag, index] : batch) {
+      std::optional<Error> error;
+      if (kafka_.fail_deliveries > 0) {
+        --kafka_.fail_deliveries;
+        error = Error{ErrorCode::kUnavailable, "broker down (fake)"};
+        kafka_.produced[index].failed = true;
+      }
+      kafka_.on_delivery(tag, error);
+    }
+  }
+  Result<void> Flush(milliseconds timeout) override {
+    Poll(timeout);
+    return {};
+  }
+  int InFlight() const override { return static_cast<int>(kafka_.undelivered.size()); }
+  Result<std::vector<std::string>> MissingTopics(const std::vector<std::string>&,
+                                                 milliseconds) override {
+    return std::vector<std::string>{};
+  }
+
+ private:
+  FakeKafka& kafka_;
+};
+
+cird::KafkaClients FakeKafka::Clients() {
+  return {[this](const events::KafkaSettings&, events::Producer::DeliveryCallback on)
+              -> Result<std::unique_ptr<events::Producer>> {
+            on_delivery = std::move(on);
+            return std::make_unique<FakeProducer>(*this);
+          },
+          [this](const events::KafkaSettings&, const std::string&,
+                 const std::vector<std::string>&, events::RebalanceHandler* h,
+                 events::Consumer::LagCallback) -> Result<std::unique_ptr<events::Consumer>> {
+            handler = h;
+            return std::make_unique<FakeConsumer>(*this);
+          }};
+}
+
+std::string HeaderOf(const events::Record& record, const std::string& name) {
+  for (const auto& [k, v] : record.headers) {
+    if (k == name) return v;
+  }
+  return "";
+}
+
+class PipelineUnitTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    reg_ = OpenTestRegister(dir_);
+    config_.brokers = "fake:9092";
+    config_.max_batch_wait = std::chrono::hours(1);  // a batch ends when a poll finds nothing
+  }
+
+  // Starts a pipeline on the fakes and runs it until the script is played and `done` holds.
+  void Run(std::function<bool()> done = nullptr) {
+    cird::Pipeline pipeline(config_, *reg_, *projector_, storage::SystemClock(), probe_,
+                            kafka_.Clients());
+    kafka_.pipeline = &pipeline;
+    kafka_.done = std::move(done);
+    ASSERT_TRUE(pipeline.Start().has_value());
+    auto ran = pipeline.Run();
+    ASSERT_TRUE(ran.has_value()) << ran.error().ToString();
+    delivery_failures_ = pipeline.counters().delivery_failures.load();
+    duplicates_ = pipeline.counters().duplicates.load();
+    dead_letters_ = pipeline.counters().dead_letters.load();
+    appended_ = pipeline.counters().events_appended.load();
+    kafka_.pipeline = nullptr;
+  }
+
+  std::size_t OutboxEntries(std::uint32_t partition) {
+    auto backlog = reg_->Backlog(partition);
+    EXPECT_TRUE(backlog.has_value());
+    return backlog ? backlog->entries : 0;
+  }
+  std::size_t HistorySize(const std::string& initiative) {
+    auto history = reg_->FindHistory(initiative);
+    EXPECT_TRUE(history.has_value());
+    return history ? history->size() : 0;
+  }
+  std::optional<std::int64_t> StoredOffset(std::uint32_t partition) {
+    auto offset = reg_->Offset(partition, kInput);
+    EXPECT_TRUE(offset.has_value());
+    return offset ? *offset : std::nullopt;
+  }
+
+  TempDir dir_{"pipeline-unit"};
+  std::unique_ptr<storage::Register> reg_;
+  std::unique_ptr<storage::Projector> projector_ = model::MakeProjector(model::Config{});
+  cird::Config config_;
+  cird::Probe probe_{"test"};
+  FakeKafka kafka_;
+  std::uint64_t delivery_failures_ = 0, duplicates_ = 0, dead_letters_ = 0, appended_ = 0;
+};
+
+TEST_F(PipelineUnitTest, FailedDeliveryIsSentAgainWithTheSameIdAndBytes) {
+  kafka_.fail_deliveries = 1;
+  kafka_.Assign(0);
+  kafka_.Deliver(Proposed("A", "A-1", 0), 0, 0);
+  Run([&] {
+    return kafka_.fail_deliveries == 0 && kafka_.undelivered.empty() && kafka_.produced.size() >= 2 &&
+           OutboxEntries(0) == 0;
+  });
+  ASSERT_GE(kafka_.produced.size(), 2u);
+  const auto& first = kafka_.produced.front();
+  ASSERT_TRUE(first.failed);
+  const std::string id = HeaderOf(first.record, "ce_id");
+  ASSERT_FALSE(id.empty());
+  std::size_t resent = 0;
+  for (std::size_t i = 1; i < kafka_.produced.size(); ++i) {
+    const auto& again = kafka_.produced[i];
+    if (HeaderOf(again.record, "ce_id") != id) continue;
+    ++resent;
+    EXPECT_FALSE(again.failed);
+    EXPECT_EQ(again.topic, first.topic);
+    EXPECT_EQ(again.record.key, first.record.key);
+    EXPECT_EQ(again.record.value, first.record.value);
+    EXPECT_EQ(again.record.headers, first.record.headers);
+  }
+  EXPECT_EQ(resent, 1u) << "the failed output is sent again exactly once";
+  EXPECT_EQ(delivery_failures_, 1u);
+  EXPECT_EQ(OutboxEntries(0), 0u) << "acknowledged outputs leave the outbox";
+  EXPECT_EQ(HistorySize("A"), 1u);
+}
+
+TEST_F(PipelineUnitTest, RevokeMidBatchAppendsOnceAndTheNextAssignResumesAfterIt) {
+  kafka_.Assign(0);
+  kafka_.Deliver(Proposed("A", "A-1", 0), 0, 0);
+  kafka_.Deliver(Baseline("A", "A-2", 1), 0, 1);  // still pending when the revoke comes
+  kafka_.Revoke(0, /*lost=*/false);
+  std::int64_t resumed_at = -100;
+  kafka_.Assign(0);
+  kafka_.script.push_back([&]() -> std::optional<events::Record> {
+    resumed_at = kafka_.assigned.at(0).offset;
+    return std::nullopt;
+  });
+  kafka_.Deliver(Baseline("A", "A-2", 1), 0, 1);  // Kafka delivers it again: a duplicate
+  kafka_.Deliver(Proposed("B", "B-1", 2), 0, 2);
+  Run([&] { return OutboxEntries(0) == 0; });
+  EXPECT_EQ(resumed_at, 2) << "the register's offset after the revoke's flush";
+  EXPECT_EQ(HistorySize("A"), 2u);
+  EXPECT_EQ(HistorySize("B"), 1u);
+  EXPECT_EQ(appended_, 3u);
+  EXPECT_EQ(duplicates_, 1u);
+  EXPECT_EQ(StoredOffset(0), 3);
+  ASSERT_FALSE(kafka_.stored.empty());
+  EXPECT_EQ(kafka_.stored.back().at(0).offset, 3) << "Kafka's offsets follow the register's";
+}
+
+TEST_F(PipelineUnitTest, LostMidBatchAppendsNothingAndTheNextOwnerReadsItAgain) {
+  kafka_.Assign(0);
+  kafka_.Deliver(Proposed("A", "A-1", 0), 0, 0);
+  kafka_.Revoke(0, /*lost=*/true);  // another member may own it already: nothing is written
+  std::int64_t resumed_at = -100;
+  std::size_t history_when_lost = 99;
+  kafka_.Assign(0);
+  kafka_.script.push_back([&]() -> std::optional<events::Record> {
+    resumed_at = kafka_.assigned.at(0).offset;
+    history_when_lost = HistorySize("A");
+    return std::nullopt;
+  });
+  kafka_.Deliver(Proposed("A", "A-1", 0), 0, 0);
+  Run([&] { return OutboxEntries(0) == 0; });
+  EXPECT_EQ(history_when_lost, 0u);
+  EXPECT_EQ(resumed_at, -1) << "no offset stored: read from the beginning";
+  EXPECT_EQ(HistorySize("A"), 1u);
+  EXPECT_EQ(duplicates_, 0u);
+  EXPECT_EQ(StoredOffset(0), 1);
+}
+
+TEST_F(PipelineUnitTest, MalformedRecordBecomesADeadLetterAndThePartitionMovesOn) {
+  kafka_.Assign(0);
+  events::Record garbage;
+  garbage.key = "A";
+  garbage.value = "{this is not an event";
+  garbage.headers = {{"content-type", "application/json"}};
+  kafka_.Deliver(garbage, 0, 0);
+  kafka_.Deliver(Proposed("A", "A-1", 0), 0, 1);
+  Run([&] { return OutboxEntries(0) == 0 && kafka_.undelivered.empty(); });
+  std::vector<const FakeKafka::Produced*> dead;
+  for (const auto& p : kafka_.produced) {
+    if (p.topic == config_.dead_letter_topic) dead.push_back(&p);
+  }
+  ASSERT_EQ(dead.size(), 1u);
+  EXPECT_EQ(dead[0]->record.value, garbage.value) << "the original bytes";
+  EXPECT_EQ(HeaderOf(dead[0]->record, "cir_dlq_source_offset"), "0");
+  EXPECT_EQ(HeaderOf(dead[0]->record, "cir_dlq_source_topic"), kInput);
+  EXPECT_FALSE(HeaderOf(dead[0]->record, "cir_dlq_reason_code").empty());
+  EXPECT_EQ(dead_letters_, 1u);
+  EXPECT_EQ(HistorySize("A"), 1u);
+  EXPECT_EQ(StoredOffset(0), 2);
+}
+
+}  // namespace
+}  // namespace cir::testing
