@@ -35,9 +35,49 @@ enum Exit : int { kOk = 0, kRuntimeError = 1, kConfigError = 2 };
 constexpr const char* kVersion = "0.1.0";
 
 std::atomic<cird::Pipeline*> g_pipeline{nullptr};
+std::atomic<bool> g_stop{false};  // SIGTERM before the pipeline runs (waiting for the disk)
 
 extern "C" void OnSignal(int) {
+  g_stop.store(true, std::memory_order_relaxed);
   if (auto* p = g_pipeline.load()) p->Stop();
+}
+
+// Opens the register; on a full or read-only disk waits and tries again (100 ms doubling to 5 s,
+// logged when the wait starts and ends) until it opens, a signal stops it (nullptr), or another
+// error. /livez stays up meanwhile (the heartbeat) and /readyz says why cird is not ready.
+cir::Result<std::unique_ptr<cir::storage::Register>> OpenWaiting(
+    const cir::storage::Options& options, cir::cird::Probe& probe) {
+  using namespace std::chrono;
+  milliseconds backoff(100);
+  bool waiting = false;
+  while (true) {
+    probe.Heartbeat();
+    if (auto space = cir::storage::DiskSpaceOf(options.path)) probe.SetDataDirSpace(*space);
+    auto reg = cir::storage::Register::Open(options);
+    if (reg || !cir::storage::IsDiskStall(reg.error())) {
+      if (waiting && reg) {
+        probe.WriteResumed();
+        cir::log::Info("register opened: the disk has room again", {{"data_dir", options.path}});
+      }
+      return reg;
+    }
+    if (!waiting) {
+      waiting = true;
+      const std::string reason = cir::storage::DiskStallReason(reg.error());
+      probe.WriteStalled(reason, reg.error().message);
+      cir::log::Error("cannot open the register for now; waiting for the disk and trying again "
+                      "(see the CirRegisterDiskFull runbook)",
+                      {{"reason", reason}, {"error", reg.error().message},
+                       {"data_dir", options.path}});
+    }
+    const auto until = steady_clock::now() + backoff;
+    while (steady_clock::now() < until) {
+      if (g_stop.load(std::memory_order_relaxed)) return nullptr;
+      probe.Heartbeat();
+      std::this_thread::sleep_for(milliseconds(50));
+    }
+    backoff = std::min(backoff * 2, milliseconds(5000));
+  }
 }
 
 }  // namespace
@@ -188,11 +228,19 @@ int main(int argc, char** argv) {
     options.path = config.data_dir;
     options.sync = config.sync;
     options.block_cache_bytes = config.block_cache_mb << 20;
-    auto reg = storage::Register::Open(options);
+    options.write_buffer_bytes = config.write_buffer_mb << 20;
+    // Signals stop cird from here on (a wait for the disk included).
+    std::signal(SIGTERM, OnSignal);
+    std::signal(SIGINT, OnSignal);
+    auto reg = OpenWaiting(options, probe);
     if (!reg) {
       log::Error("cannot open the register",
                  {{"error", reg.error().ToString()}, {"data_dir", config.data_dir}});
       return kRuntimeError;
+    }
+    if (*reg == nullptr) {
+      log::Info("stopped while waiting to open the register");
+      return kOk;
     }
     api.Attach(reg->get());
     cird::Pipeline pipeline(config, **reg, *projector, storage::SystemClock(), probe);
@@ -222,6 +270,7 @@ int main(int argc, char** argv) {
                                                 now - *oldest, 0))
                                           : 0.0);
           probe.SetDbFigures((*reg)->Figures());
+          if (auto space = (*reg)->Space()) probe.SetDataDirSpace(*space);
         }
         std::this_thread::sleep_for(milliseconds(100));
       }
@@ -234,8 +283,7 @@ int main(int argc, char** argv) {
                  : kRuntimeError;
     } else {
       g_pipeline.store(&pipeline);
-      std::signal(SIGTERM, OnSignal);
-      std::signal(SIGINT, OnSignal);
+      if (g_stop.load()) pipeline.Stop();  // a signal before the pipeline could take it
       if (demo_mode) {
         if (cird::RunDemo(config, pipeline, demo, http.port()) != 0) code = kRuntimeError;
       } else if (auto ran = pipeline.Run(); !ran) {
