@@ -61,6 +61,7 @@ cir::Result<std::unique_ptr<cir::storage::Register>> OpenWaiting(
       }
       return reg;
     }
+    cir::log::Debug("register open failed; retrying", {{"error", reg.error().message}});
     if (!waiting) {
       waiting = true;
       const std::string reason = cir::storage::DiskStallReason(reg.error());

@@ -6,6 +6,7 @@
 #include <sys/mount.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -562,6 +563,89 @@ TEST_F(DiskFullTest, AFullDiskPausesCirdAndItResumesByItselfOnceSpaceReturns) {
     for (const auto& [id, copies] : ids) ASSERT_EQ(copies, 1) << id;
   }
   EXPECT_EQ(reg->GetStats().value().events_appended, all.size());
+}
+
+TEST_F(DiskFullTest, StartingOnAFullDiskWaitsLiveButNotReadyAndOpensOnceSpaceReturns) {
+  auto start = [&] {
+    std::filesystem::remove(dir_ / "cird.log");  // HttpPort reads the port from the log
+    cird_ = std::make_unique<CirdProcess>(mock_->Bootstraps(), data_ / "register",
+                                          dir_ / "cird.log",
+                                          std::vector<std::string>{"--write-buffer-mb", "1"});
+  };
+  auto waiting = [&](int port) {
+    return WaitFor(
+        [&] {
+          const auto ready = Get(port, "/readyz");
+          return ready.status == 503 &&
+                 ready.body.find("writes stalled (no_space)") != std::string::npos;
+        },
+        milliseconds(20000));
+  };
+
+  // A register exists (cird ran once), then its disk fills while cird is down.
+  start();
+  int port = HttpPort();
+  ASSERT_GT(port, 0);
+  ASSERT_TRUE(WaitFor([&] { return Get(port, "/readyz").status == 200; }, milliseconds(30000)));
+  ASSERT_EQ(cird_->Terminate(), 0);
+  // The filler keeps taking what a failed open frees again (RocksDB deletes the files it could
+  // not finish, and older ones), so that the disk stays full until the test frees it.
+  std::atomic<bool> keep_full{true};
+  // O_CLOEXEC: the cird started meanwhile must not inherit the file (and keep it allocated).
+  std::thread keeper([&] {
+    const int fd = ::open((data_ / "filler").c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
+                          0644);
+    const std::string chunk(4096, 'x');
+    while (fd >= 0 && keep_full.load()) {
+      if (::write(fd, chunk.data(), chunk.size()) <= 0) {
+        std::this_thread::sleep_for(milliseconds(2));
+      }
+    }
+    if (fd >= 0) ::close(fd);
+  });
+  struct Join {
+    std::atomic<bool>& flag;
+    std::thread& thread;
+    ~Join() {
+      flag = false;
+      if (thread.joinable()) thread.join();
+    }
+  } join{keep_full, keeper};
+  ASSERT_TRUE(WaitFor([&] {
+    const auto space = storage::DiskSpaceOf(data_.string());
+    return space && space->free_bytes == 0;
+  }, milliseconds(10000)));
+
+  // Waiting for the disk: live, not ready, and a SIGTERM still stops it at once.
+  start();
+  port = HttpPort();
+  ASSERT_GT(port, 0);
+  ASSERT_TRUE(waiting(port)) << Get(port, "/readyz").body;
+  EXPECT_EQ(Get(port, "/livez").status, 200);
+  EXPECT_EQ(Metric(port, "cir_register_write_stalled{reason=\"no_space\"}"), 1);
+  EXPECT_EQ(waitpid(cird_->pid(), nullptr, WNOHANG), 0) << "cird exited on a full disk";
+  const auto stopping = std::chrono::steady_clock::now();
+  EXPECT_EQ(cird_->Terminate(milliseconds(5000)), 0);
+  std::cerr << "stopped while waiting for the disk in "
+            << std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() -
+                                                        stopping).count()
+            << " ms\n";
+  EXPECT_LT(std::chrono::steady_clock::now() - stopping, milliseconds(3000));
+
+  // Again, and this time space returns: it opens the register by itself and turns ready.
+  start();
+  port = HttpPort();
+  ASSERT_GT(port, 0);
+  ASSERT_TRUE(waiting(port)) << Get(port, "/readyz").body;
+  keep_full = false;
+  keeper.join();
+  std::filesystem::remove(data_ / "filler");
+  EXPECT_TRUE(WaitFor([&] { return Get(port, "/readyz").status == 200; }, milliseconds(30000)))
+      << Get(port, "/readyz").body;
+  EXPECT_EQ(Metric(port, "cir_register_write_stalled{reason=\"no_space\"}"), 0);
+  EXPECT_EQ(LogLines("cannot open the register for now"), 1);
+  EXPECT_EQ(LogLines("register opened: the disk has room again"), 1);
+  EXPECT_EQ(cird_->Terminate(), 0);
 }
 
 }  // namespace
