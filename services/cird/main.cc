@@ -230,10 +230,12 @@ int main(int argc, char** argv) {
     options.sync = config.sync;
     options.block_cache_bytes = config.block_cache_mb << 20;
     options.write_buffer_bytes = config.write_buffer_mb << 20;
-    // Signals stop cird from here on (a wait for the disk included).
+    // A signal stops a wait for the disk; start-up after it is as before (default disposition).
     std::signal(SIGTERM, OnSignal);
     std::signal(SIGINT, OnSignal);
     auto reg = OpenWaiting(options, probe);
+    std::signal(SIGTERM, SIG_DFL);
+    std::signal(SIGINT, SIG_DFL);
     if (!reg) {
       log::Error("cannot open the register",
                  {{"error", reg.error().ToString()}, {"data_dir", config.data_dir}});
@@ -241,6 +243,7 @@ int main(int argc, char** argv) {
     }
     if (*reg == nullptr) {
       log::Info("stopped while waiting to open the register");
+      if (temp_dir) fs::remove_all(config.data_dir);
       return kOk;
     }
     api.Attach(reg->get());
@@ -284,7 +287,9 @@ int main(int argc, char** argv) {
                  : kRuntimeError;
     } else {
       g_pipeline.store(&pipeline);
-      if (g_stop.load()) pipeline.Stop();  // a signal before the pipeline could take it
+      std::signal(SIGTERM, OnSignal);
+      std::signal(SIGINT, OnSignal);
+      if (g_stop.load()) pipeline.Stop();  // a signal during the wait's last moments
       if (demo_mode) {
         if (cird::RunDemo(config, pipeline, demo, http.port()) != 0) code = kRuntimeError;
       } else if (auto ran = pipeline.Run(); !ran) {

@@ -112,7 +112,9 @@ class ForwardingLogger final : public rocksdb::Logger {
     char buffer[1024];
     const int n = std::vsnprintf(buffer, sizeof buffer, format, ap);
     if (n < 0) return;
-    log::Debug("rocksdb", {{"level", static_cast<std::int64_t>(level)},
+    static constexpr const char* kNames[] = {"debug", "info", "warn", "error", "fatal", "header"};
+    const auto index = static_cast<std::size_t>(level);
+    log::Debug("rocksdb", {{"rocksdb_level", index < std::size(kNames) ? kNames[index] : "?"},
                            {"text", std::string_view(buffer, std::min<std::size_t>(
                                                                 static_cast<std::size_t>(n),
                                                                 sizeof buffer - 1))}});
