@@ -47,7 +47,8 @@ class Pipeline final : public events::RebalanceHandler {
 
   // Runs until Stop(): polls, appends, fires timers, drains the outbox. Then shuts down within
   // the grace period: finishes the batch, drains the outbox, commits, closes the consumer.
-  // Returns an error only for what cannot be handled here (the register failing, Kafka fatal).
+  // Returns an error only for what cannot be handled here (the register failing other than on
+  // a full or read-only disk, which pauses consuming until it can write again; Kafka fatal).
   [[nodiscard]] Result<void> Run();
 
   // Asks Run() to stop. Async-signal-safe (a relaxed atomic store).
