@@ -276,6 +276,23 @@ class KafkaConsumer final : public Consumer {
     return {};
   }
 
+  Result<void> PauseAll(bool pause) override {
+    rd_kafka_topic_partition_list_t* assigned = nullptr;
+    if (const rd_kafka_resp_err_t err = rd_kafka_assignment(rk_, &assigned); err) {
+      return Fail(ErrorCode::kUnavailable, std::string("assignment: ") + rd_kafka_err2str(err));
+    }
+    // librdkafka remembers the last position handed to the application and fetches from there
+    // on resume, dropping what it had prefetched meanwhile.
+    const rd_kafka_resp_err_t err = pause ? rd_kafka_pause_partitions(rk_, assigned)
+                                          : rd_kafka_resume_partitions(rk_, assigned);
+    rd_kafka_topic_partition_list_destroy(assigned);
+    if (err) {
+      return Fail(ErrorCode::kUnavailable,
+                  std::string(pause ? "pause: " : "resume: ") + rd_kafka_err2str(err));
+    }
+    return {};
+  }
+
   void Close() override {
     if (rk_ == nullptr) return;
     const rd_kafka_resp_err_t err = rd_kafka_consumer_close(rk_);

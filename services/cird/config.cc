@@ -75,6 +75,11 @@ void Config::Register(CLI::App& app) {
   app.add_option("--block-cache-mb", block_cache_mb, "RocksDB block cache size in MiB")
       ->envname("CIRD_BLOCK_CACHE_MB")
       ->capture_default_str();
+  app.add_option("--write-buffer-mb", write_buffer_mb,
+                 "RocksDB memtable size in MiB per large column family; also the free space the "
+                 "register waits for before it resumes after a full disk")
+      ->envname("CIRD_WRITE_BUFFER_MB")
+      ->capture_default_str();
   app.add_option("--max-batch", max_batch, "records appended in one RocksDB batch at most")
       ->envname("CIRD_MAX_BATCH")
       ->capture_default_str();
@@ -189,6 +194,7 @@ Result<void> Config::Validate() const {
   if (timers_per_tick == 0) return bad("--timers-per-tick must be > 0");
   if (tick_interval.count() <= 0) return bad("--tick-interval must be > 0");
   if (block_cache_mb == 0) return bad("--block-cache-mb must be > 0");
+  if (write_buffer_mb == 0) return bad("--write-buffer-mb must be > 0");
   if (embedded_partitions < 1 || embedded_partitions > 1000) {
     return bad("--embedded-partitions must be 1..1000");
   }

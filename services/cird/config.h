@@ -43,6 +43,7 @@ struct Config {
   std::string data_dir;
   bool sync = true;
   std::size_t block_cache_mb = 64;
+  std::size_t write_buffer_mb = 32;
 
   // Pipeline
   std::size_t max_batch = 500;

@@ -8,7 +8,11 @@
 #include <CLI/CLI.hpp>
 
 #include <atomic>
+#include <algorithm>
+#include <chrono>
 #include <csignal>
+#include <memory>
+#include <thread>
 #include <vector>
 #include <optional>
 
@@ -74,6 +78,44 @@ std::optional<int> ParseFlags(int argc, char** argv, cird::Config& config,
   return std::nullopt;
 }
 
+// Opens the register; on a full or read-only disk waits and tries again (100 ms doubling to 5 s,
+// logged when the wait starts and ends) until it opens, a signal stops it (nullptr), or another
+// error. /livez stays up meanwhile (the heartbeat) and /readyz says why cird is not ready.
+Result<std::unique_ptr<storage::Register>> OpenWaiting(const storage::Options& options,
+                                                       cird::Probe& probe) {
+  using namespace std::chrono;
+  milliseconds backoff(100);
+  bool waiting = false;
+  while (true) {
+    probe.Heartbeat();
+    if (auto space = storage::DiskSpaceOf(options.path)) probe.SetDataDirSpace(*space);
+    auto reg = storage::Register::Open(options);
+    if (reg || !storage::IsDiskStall(reg.error())) {
+      if (waiting && reg) {
+        probe.WriteResumed();
+        log::Info("register opened: the disk has room again", {{"data_dir", options.path}});
+      }
+      return reg;
+    }
+    log::Debug("register open failed; retrying", {{"error", reg.error().message}});
+    if (!waiting) {
+      waiting = true;
+      const std::string reason = storage::DiskStallReason(reg.error());
+      probe.WriteStalled(reason, reg.error().message);
+      log::Error("cannot open the register for now; waiting for the disk and trying again "
+                 "(see the CirRegisterDiskFull runbook)",
+                 {{"reason", reason}, {"error", reg.error().message}, {"data_dir", options.path}});
+    }
+    const auto until = steady_clock::now() + backoff;
+    while (steady_clock::now() < until) {
+      if (g_stop_requested.load()) return nullptr;
+      probe.Heartbeat();
+      std::this_thread::sleep_for(milliseconds(50));
+    }
+    backoff = std::min(backoff * 2, milliseconds(5000));
+  }
+}
+
 // Opens the register, then starts and runs the pipeline (or the demo) until a signal or an
 // error; the register-wide gauges are refreshed meanwhile. Returns the exit code.
 // `servers` are stopped before the register is closed: no handler may run once it is.
@@ -84,11 +126,16 @@ int RunRegister(const cird::Config& config, const storage::Projector& projector,
   options.path = config.data_dir;
   options.sync = config.sync;
   options.block_cache_bytes = config.block_cache_mb << 20;
-  auto reg = storage::Register::Open(options);
+  options.write_buffer_bytes = config.write_buffer_mb << 20;
+  auto reg = OpenWaiting(options, probe);
   if (!reg) {
     log::Error("cannot open the register",
                {{"error", reg.error().ToString()}, {"data_dir", config.data_dir}});
     return kRuntimeError;
+  }
+  if (*reg == nullptr) {
+    log::Info("stopped while waiting to open the register");
+    return kOk;
   }
   api.Attach(reg->get());
   struct Detach {  // destroyed before `reg`

@@ -117,25 +117,37 @@ Result<void> Pipeline::Loop() {
   batch_started_ = Clock::now();
   while (!stop_.load(std::memory_order_relaxed)) {
     probe_.Heartbeat();
-    auto record = consumer_->Poll(pending_records_ > 0 ? milliseconds(1) : milliseconds(50));
+    const bool hurry = pending_records_ > 0 && !stalled_;
+    auto record = consumer_->Poll(hurry ? milliseconds(1) : milliseconds(50));
     if (!record) return std::unexpected(record.error());
     if (deferred_error_) return std::unexpected(*deferred_error_);
     if (*record) {
       if (pending_records_ == 0) batch_started_ = Clock::now();
       Add(std::move(**record));
+      // Paused, yet a record came (fetched before the pause, or of a partition assigned since):
+      // it is kept with the batch, and whatever is assigned now is paused too.
+      if (stalled_) (void)consumer_->PauseAll(true);
     }
-    const bool full = pending_records_ >= config_.max_batch;
-    const bool waited = pending_records_ > 0 &&
-                        (!*record || Clock::now() - batch_started_ >= config_.max_batch_wait);
-    if (full || waited) {
-      if (auto ok = Flush(); !ok) return ok;
-    }
-    if (Clock::now() - last_tick_ >= config_.tick_interval) {
-      if (auto ok = Tick(); !ok) return ok;
+    if (stalled_) {
+      if (auto ok = RetryStalled(); !ok) return ok;
+    } else {
+      const bool full = pending_records_ >= config_.max_batch;
+      const bool waited = pending_records_ > 0 &&
+                          (!*record || Clock::now() - batch_started_ >= config_.max_batch_wait);
+      if (full || waited) {
+        if (auto ok = Guard(Flush()); !ok) return ok;
+      }
+      if (!stalled_ && Clock::now() - last_tick_ >= config_.tick_interval) {
+        if (auto ok = Guard(Tick()); !ok) return ok;
+      }
     }
     producer_->Poll(milliseconds(0));
-    if (auto ok = AckDelivered(); !ok) return ok;
-    if (auto ok = DrainAll(); !ok) return ok;
+    // Acknowledging is a write too: while stalled, delivered entries wait in delivered_ (and are
+    // not read again from the outbox, so nothing is produced twice).
+    if (!stalled_) {
+      if (auto ok = Guard(AckDelivered()); !ok) return ok;
+    }
+    if (auto ok = Guard(DrainAll()); !ok) return ok;
   }
 
   // Shutdown: finish the batch, drain the outbox within the grace period, commit, close.
@@ -143,14 +155,24 @@ Result<void> Pipeline::Loop() {
   log::Info("stopping: finishing the batch and draining the outbox",
             {{"grace_ms", config_.shutdown_grace.count()}});
   const auto deadline = Clock::now() + config_.shutdown_grace;
-  if (auto ok = Flush(); !ok) return ok;
-  while (!OutboxIdle() && Clock::now() < deadline) {
-    probe_.Heartbeat();
-    if (auto ok = DrainAll(); !ok) return ok;
-    producer_->Poll(milliseconds(20));
-    if (auto ok = AckDelivered(); !ok) return ok;
+  if (!stalled_) {
+    if (auto ok = Guard(Flush()); !ok) return ok;
   }
-  if (!OutboxIdle()) {
+  if (stalled_) {
+    log::Warn("stopping while register writes are stalled: the records consumed since are not "
+              "in the register and are consumed again at the next start",
+              {{"pending_records", static_cast<std::int64_t>(pending_records_)}});
+  }
+  auto idle = [&] { return stalled_ ? in_flight_.empty() : OutboxIdle(); };
+  while (!idle() && Clock::now() < deadline) {
+    probe_.Heartbeat();
+    if (auto ok = Guard(DrainAll()); !ok) return ok;
+    producer_->Poll(milliseconds(20));
+    if (!stalled_) {
+      if (auto ok = Guard(AckDelivered()); !ok) return ok;
+    }
+  }
+  if (!idle()) {
     log::Warn("grace period over with outputs undelivered; they stay in the outbox for the next "
               "start",
               {{"in_flight", static_cast<std::int64_t>(in_flight_.size())}});
@@ -165,6 +187,81 @@ Result<void> Pipeline::Loop() {
                         {"dead_letters", counters_.dead_letters.load()},
                         {"outputs_delivered", counters_.outputs_delivered.load()}});
   if (deferred_error_) return std::unexpected(*deferred_error_);
+  return {};
+}
+
+// ---- a full disk: pause, keep, retry ------------------------------------------------------------
+
+namespace {
+constexpr milliseconds kStallFirstRetry{100};
+constexpr milliseconds kStallMaxRetry{5000};
+}  // namespace
+
+Result<void> Pipeline::Guard(Result<void> result) {
+  if (result || !storage::IsDiskStall(result.error())) return result;
+  EnterStall(result.error());
+  return {};
+}
+
+void Pipeline::EnterStall(const Error& error) {
+  if (stalled_ || retrying_) {  // still (or again) stalled: one log line per state change
+    stalled_ = true;
+    return;
+  }
+  stalled_ = true;
+  const storage::WriteHealth health = reg_.Health();
+  const std::string reason = health.stalled ? health.reason : "unavailable";
+  stall_since_ = Clock::now();
+  stall_backoff_ = kStallFirstRetry;
+  stall_next_try_ = stall_since_ + stall_backoff_;
+  stall_recoveries_seen_ = health.recoveries;
+  stall_retries_ = 0;
+  if (auto paused = consumer_->PauseAll(true); !paused) {
+    log::Warn("could not pause the consumer; records keep arriving and wait in memory",
+              {{"error", paused.error().message}});
+  }
+  probe_.WriteStalled(reason, error.message);
+  log::Error("register writes stalled: consuming paused, the records not yet appended are kept "
+             "and appended when the register can write again (see the CirRegisterDiskFull "
+             "runbook)",
+             {{"reason", reason},
+              {"error", error.message},
+              {"pending_records", static_cast<std::int64_t>(pending_records_)}});
+}
+
+Result<void> Pipeline::RetryStalled() {
+  const storage::WriteHealth health = reg_.Health();
+  // RocksDB's own recovery (its SstFileManager saw enough free space) is worth a try at once.
+  const bool recovered = health.recoveries != stall_recoveries_seen_;
+  if (!recovered && Clock::now() < stall_next_try_) return {};
+  stall_recoveries_seen_ = health.recoveries;
+  ++stall_retries_;
+  stall_backoff_ = std::min(stall_backoff_ * 2, kStallMaxRetry);
+  stall_next_try_ = Clock::now() + stall_backoff_;
+  if (auto resumed = reg_.Resume(); !resumed) {
+    log::Debug("register still cannot write", {{"error", resumed.error().message}});
+    return {};
+  }
+  // Writable again: the kept batch first (the register holds nothing of it: a failed write
+  // changes nothing), then the acknowledgements that waited.
+  stalled_ = false;
+  retrying_ = true;
+  auto flushed = Guard(Flush());
+  if (flushed && !stalled_) flushed = Guard(AckDelivered());
+  retrying_ = false;
+  if (!flushed) return flushed;
+  if (stalled_) return {};  // failed again: stays stalled, next try after the back-off
+  if (auto resumed = consumer_->PauseAll(false); !resumed) {
+    return Fail(ErrorCode::kUnavailable,
+                "cannot resume consuming after the register stall: " + resumed.error().message);
+  }
+  probe_.WriteResumed();
+  log::Info("register writes possible again: consuming resumed",
+            {{"stalled_ms", static_cast<std::int64_t>(
+                                std::chrono::duration_cast<milliseconds>(Clock::now() -
+                                                                         stall_since_)
+                                    .count())},
+             {"retries", static_cast<std::int64_t>(stall_retries_)}});
   return {};
 }
 
@@ -269,9 +366,18 @@ google::protobuf::Timestamp Pipeline::Bounded(const google::protobuf::Timestamp&
 }
 
 Result<void> Pipeline::FlushPartition(std::uint32_t partition, Pending& pending) {
+  // A failed append leaves the register as it was, so what failed stays in `pending` (moved back
+  // from the request) to be appended again: nothing consumed is lost, nothing appended twice.
   if (config_.time_mode == TimeMode::kEvent) {
     // One append per record, with the partition's timers fired up to each event's time first,
     // so that every initiative sees time pass exactly as in `circtl replay`.
+    std::size_t done = 0;
+    auto keep_rest = [&] {
+      pending.items.erase(pending.items.begin(),
+                          pending.items.begin() + static_cast<std::ptrdiff_t>(done));
+      pending.records -= done;
+      pending_records_ -= done;
+    };
     for (Item& item : pending.items) {
       storage::AppendRequest request;
       request.partition = partition;
@@ -284,7 +390,10 @@ Result<void> Pipeline::FlushPartition(std::uint32_t partition, Pending& pending)
       if (item.event) {
         time = Bounded(item.event->event.event_time());
         auto fired = services::FireDueUntil(reg_, partition, *time, projector_);
-        if (!fired) return std::unexpected(fired.error());
+        if (!fired) {
+          keep_rest();
+          return std::unexpected(fired.error());
+        }
         counters_.timers_fired.fetch_add(*fired);
         probe_.TimersFired(*fired);
         if (*fired > 0) dirty_.insert(partition);
@@ -293,7 +402,16 @@ Result<void> Pipeline::FlushPartition(std::uint32_t partition, Pending& pending)
         request.dead_letters.push_back(std::move(*item.dead_letter));
       }
       auto taken = Commit(partition, request);
-      if (!taken) return std::unexpected(taken.error());
+      if (!taken) {
+        if (item.event) {
+          *item.event = std::move(request.events.front());
+        } else {
+          *item.dead_letter = std::move(request.dead_letters.front());
+        }
+        keep_rest();
+        return std::unexpected(taken.error());
+      }
+      ++done;
       // Only an event the register took moves the shared watermark: a dead letter (or a
       // duplicate) says nothing about how far time has come.
       if (time && *taken > 0 && (!watermark_ || *watermark_ < *time)) watermark_ = *time;
@@ -309,7 +427,18 @@ Result<void> Pipeline::FlushPartition(std::uint32_t partition, Pending& pending)
       }
     }
     for (const auto& [topic, next] : pending.offsets) request.offsets.emplace_back(topic, next);
-    if (auto ok = Commit(partition, request); !ok) return std::unexpected(ok.error());
+    if (auto ok = Commit(partition, request); !ok) {
+      std::size_t events = 0;
+      std::size_t dead_letters = 0;
+      for (Item& item : pending.items) {
+        if (item.event) {
+          *item.event = std::move(request.events[events++]);
+        } else {
+          *item.dead_letter = std::move(request.dead_letters[dead_letters++]);
+        }
+      }
+      return std::unexpected(ok.error());
+    }
   }
   // Kafka's committed offsets follow the register's (which stay the source of truth).
   std::vector<events::TopicPartition> offsets;
@@ -320,6 +449,7 @@ Result<void> Pipeline::FlushPartition(std::uint32_t partition, Pending& pending)
   if (auto ok = consumer_->StoreOffsets(offsets); !ok) {
     log::Warn("could not store offsets in Kafka", {{"error", ok.error().message}});
   }
+  pending_records_ -= pending.records;
   pending = Pending{};
   return {};
 }
@@ -529,19 +659,23 @@ void Pipeline::OnRevoke(const std::vector<events::TopicPartition>& partitions, b
   // One deadline for the whole callback; none of it after a failure, and no second drain when
   // Run's shutdown already drained (the consumer's close revokes everything).
   const auto deadline = Clock::now() + config_.shutdown_grace / 2;
-  const bool may_write = !lost && !deferred_error_ && !failed_;
+  // Nor while register writes are stalled: what is pending was never appended, and the next owner
+  // consumes it again from the register's offsets.
+  const bool may_write = !lost && !deferred_error_ && !failed_ && !stalled_;
   const bool may_drain = may_write && !stop_.load(std::memory_order_relaxed);
   for (std::uint32_t partition : released) {
     auto it = pending_.find(partition);
     if (it != pending_.end()) {
       if (may_write) {
         // Flushed first, so that the next owner starts exactly after what we appended.
-        if (auto ok = FlushPartition(partition, it->second); !ok) deferred_error_ = ok.error();
+        if (auto ok = Guard(FlushPartition(partition, it->second)); !ok) {
+          deferred_error_ = ok.error();
+        }
       }
       pending_records_ -= it->second.records;
       pending_.erase(it);
     }
-    if (may_drain && !deferred_error_) {
+    if (may_drain && !deferred_error_ && !stalled_) {
       while (Clock::now() < deadline) {
         probe_.Heartbeat();
         if (auto ok = Drain(partition); !ok) {

@@ -65,7 +65,8 @@ class Pipeline final : public events::RebalanceHandler {
 
   // Runs until Stop(): polls, appends, fires timers, drains the outbox. Then shuts down within
   // the grace period: finishes the batch, drains the outbox, commits, closes the consumer.
-  // Returns an error only for what cannot be handled here (the register failing, Kafka fatal).
+  // Returns an error only for what cannot be handled here (the register failing other than on
+  // a full or read-only disk, which pauses consuming until it can write again; Kafka fatal).
   [[nodiscard]] Result<void> Run();
 
   // Asks Run() to stop. Async-signal-safe (a relaxed atomic store).
@@ -99,6 +100,14 @@ class Pipeline final : public events::RebalanceHandler {
   };
 
   [[nodiscard]] Result<void> Loop();
+  // A full or read-only disk (storage::IsDiskStall): consumption paused, the pending batch kept,
+  // nothing written until the register is writable again. `Guard` turns such an error into a
+  // stall (and ok); any other error passes through.
+  [[nodiscard]] Result<void> Guard(Result<void> result);
+  void EnterStall(const Error& error);
+  // REQUIRES: stalled_. Retries, with back-off or at once when RocksDB reports a recovery: asks
+  // the register to resume, appends the kept batch, and on success restarts consumption.
+  [[nodiscard]] Result<void> RetryStalled();
   void Add(events::Record record);
   [[nodiscard]] Result<void> Flush();
   [[nodiscard]] Result<void> FlushPartition(std::uint32_t partition, Pending& pending);
@@ -149,6 +158,14 @@ class Pipeline final : public events::RebalanceHandler {
   std::optional<google::protobuf::Timestamp> watermark_;  // newest event time (event mode)
   std::uint64_t next_tag_ = 1;
   std::optional<Error> deferred_error_;                   // an error inside a callback
+  // The register stopped writing (disk full or read-only); see Guard.
+  bool stalled_ = false;
+  bool retrying_ = false;                                 // inside RetryStalled
+  std::chrono::milliseconds stall_backoff_{0};
+  std::chrono::steady_clock::time_point stall_next_try_;
+  std::chrono::steady_clock::time_point stall_since_;
+  std::uint64_t stall_recoveries_seen_ = 0;               // WriteHealth::recoveries
+  std::uint64_t stall_retries_ = 0;
   bool failed_ = false;                                   // Run returned an error
   std::map<std::uint32_t, std::set<std::uint64_t>> in_flight_seqs_;  // per partition
   // Refused for good by the producer or broker: parked at the next AckDelivered.

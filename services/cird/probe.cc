@@ -9,6 +9,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "cir/log.h"
+
 namespace cir::cird {
 namespace {
 
@@ -32,6 +34,18 @@ std::string FromStepLabel(v1::Step s) { return s == v1::STEP_UNSPECIFIED ? "none
 // Dead-letter and ignore reason codes ("DECODE_ERROR") as label values ("decode_error"): the one
 // place they are mapped, for the pre-created series and the counted ones alike.
 std::string ReasonLabel(const std::string& reason_code) { return Label(reason_code, 0); }
+// The label values of cir_register_write_stalled (storage::WriteHealth::reason, and
+// "unavailable" for a register that could not be opened or written for another passing reason).
+constexpr std::array<const char*, 4> kStallReasons{"no_space", "read_only", "io_error",
+                                                   "unavailable"};
+
+// The inside of a JSON string literal of `text` (the readiness checks' details are quoted).
+std::string JsonInner(const std::string& text) {
+  std::string quoted;
+  log::AppendEscaped(quoted, text);
+  return quoted.substr(1, quoted.size() - 2);
+}
+
 std::string KindLabel(v1::AlertKind k) { return Label(v1::AlertKind_Name(k), 11); }
 std::string OutcomeLabel(v1::Outcome o) { return Label(v1::Outcome_Name(o), 8); }
 
@@ -288,7 +302,31 @@ Probe::Probe(const std::string& version)
                                 .Help("Register reads for the register-wide gauges that failed "
                                       "(the gauges keep their last values).")
                                 .Register(*registry_)
-                                .Add({})) {
+                                .Add({})),
+      write_stalled_(pm::BuildGauge()
+                         .Name("cir_register_write_stalled")
+                         .Help("1 while register writes fail and consuming is paused, by reason: "
+                               "no_space (the data directory's filesystem is full), read_only, "
+                               "io_error, unavailable (the register could not be opened yet).")
+                         .Register(*registry_)),
+      write_stalls_(pm::BuildCounter()
+                        .Name("cir_register_write_stalls_total")
+                        .Help("Times register writes stalled (a full or read-only disk) and "
+                              "consuming paused.")
+                        .Register(*registry_)
+                        .Add({})),
+      data_dir_size_(pm::BuildGauge()
+                         .Name("cir_data_dir_size_bytes")
+                         .Help("Size of the filesystem holding the data directory (statvfs).")
+                         .Register(*registry_)
+                         .Add({})),
+      data_dir_free_(pm::BuildGauge()
+                         .Name("cir_data_dir_free_bytes")
+                         .Help("Free space of the filesystem holding the data directory, as "
+                               "available to cird (statvfs f_bavail).")
+                         .Register(*registry_)
+                         .Add({})) {
+  for (const char* reason : kStallReasons) write_stalled_.Add({{"reason", reason}});
   pm::BuildGauge()
       .Name("cir_build_info")
       .Help("Always 1; the version is a label.")
@@ -436,6 +474,26 @@ void Probe::SetDbFigures(const storage::DbFigures& f) {
   rocksdb_pending_compaction_.Set(static_cast<double>(f.pending_compaction_bytes));
 }
 
+void Probe::WriteStalled(const std::string& reason, const std::string& detail) {
+  std::lock_guard lock(mu_);
+  if (stall_reason_.empty()) write_stalls_.Increment();
+  for (const char* r : kStallReasons) write_stalled_.Add({{"reason", r}}).Set(r == reason ? 1 : 0);
+  stall_reason_ = reason;
+  stall_detail_ = detail;
+}
+
+void Probe::WriteResumed() {
+  std::lock_guard lock(mu_);
+  for (const char* r : kStallReasons) write_stalled_.Add({{"reason", r}}).Set(0);
+  stall_reason_.clear();
+  stall_detail_.clear();
+}
+
+void Probe::SetDataDirSpace(const storage::DiskSpace& space) {
+  data_dir_size_.Set(static_cast<double>(space.size_bytes));
+  data_dir_free_.Set(static_cast<double>(space.free_bytes));
+}
+
 void Probe::SetPartitionsAssigned(std::size_t n) { partitions_.Set(static_cast<double>(n)); }
 
 void Probe::Heartbeat() { heartbeat_ms_.store(NowMs(), std::memory_order_relaxed); }
@@ -453,8 +511,12 @@ Probe::Readiness Probe::Ready() const {
   std::int64_t total_lag = 0;
   bool lag_known = true;
   std::string gaps;
+  std::string stall_reason;
+  std::string stall_detail;
   {
     std::lock_guard lock(mu_);
+    stall_reason = stall_reason_;
+    stall_detail = stall_detail_;
     for (const auto& [topic, partition] : paused_gaps_) {
       gaps += (gaps.empty() ? "" : ", ") + topic + "/" + std::to_string(partition);
     }
@@ -471,12 +533,18 @@ Probe::Readiness Probe::Ready() const {
   const bool draining = age <= max_outbox_age_seconds;
   const bool stopping = shutting_down_.load();
   Readiness r;
-  r.ready = joined && caught_up && draining && !stopping && gaps.empty();
+  const bool writable = stall_reason.empty();
+  r.ready = joined && caught_up && draining && !stopping && gaps.empty() && writable;
   auto check = [](bool ok, const std::string& detail) {
     return std::string("{\"ok\":") + (ok ? "true" : "false") + ",\"detail\":\"" + detail + "\"}";
   };
   r.body = std::string("{\"status\":\"") + (r.ready ? "ready" : "not ready") +
-           "\",\"checks\":{\"register\":" + check(true, "open") +
+           "\",\"checks\":{\"register\":" +
+           check(writable, writable ? "open"
+                                    : "writes stalled (" + stall_reason + "): " +
+                                          JsonInner(stall_detail) +
+                                          "; consuming paused, retrying (see the "
+                                          "CirRegisterDiskFull runbook)") +
            ",\"group\":" +
            check(joined, joined ? "partitions assigned" : "waiting for the first assignment") +
            ",\"caught_up\":" +

@@ -66,11 +66,17 @@ class Probe {
   void OffsetGap(const std::string& topic, std::int32_t partition, bool paused);
   void OffsetGapAccepted();
   void StatsRefreshFailed();  // a register figure for the gauges could not be read
+  // Register writes fail (a full or read-only disk, or the register cannot be opened yet):
+  // `reason` is a cir_register_write_stalled label value (no_space, read_only, io_error,
+  // unavailable), `detail` the error. While stalled, Ready() fails naming both.
+  void WriteStalled(const std::string& reason, const std::string& detail);
+  void WriteResumed();
 
   // ---- state refreshed periodically from the register ----
   void SetSummary(const storage::Summary& summary);
   void SetOutbox(std::uint64_t entries, double oldest_age_seconds);
   void SetDbFigures(const storage::DbFigures& figures);
+  void SetDataDirSpace(const storage::DiskSpace& space);
   void SetPartitionsAssigned(std::size_t n);
 
   // ---- health ----
@@ -83,7 +89,7 @@ class Probe {
   };
   // The bounds Ready() applies (set once at start-up).
   void SetReadyBounds(std::int64_t max_lag, double max_outbox_age_seconds);
-  // Ready when the group is joined, the consumer lag is known and within the lag bound, the
+  // Ready when register writes are not stalled, the group is joined, the consumer lag is known and within the lag bound, the
   // oldest outbox entry is younger than its bound, and no shutdown is under way. Also sets
   // cir_ready.
   [[nodiscard]] Readiness Ready() const;
@@ -135,10 +141,16 @@ class Probe {
   prometheus::Family<prometheus::Gauge>& gaps_;
   prometheus::Counter& gaps_accepted_;
   prometheus::Counter& stats_refresh_errors_;
+  prometheus::Family<prometheus::Gauge>& write_stalled_;
+  prometheus::Counter& write_stalls_;
+  prometheus::Gauge& data_dir_size_;
+  prometheus::Gauge& data_dir_free_;
 
   mutable std::mutex mu_;
   std::map<std::pair<std::string, std::int32_t>, std::int64_t> lags_;  // GUARDED_BY(mu_)
   std::set<std::pair<std::string, std::int32_t>> paused_gaps_;          // GUARDED_BY(mu_)
+  std::string stall_reason_;  // GUARDED_BY(mu_); empty: writes possible
+  std::string stall_detail_;  // GUARDED_BY(mu_)
   std::atomic<bool> group_joined_{false};
   std::atomic<bool> shutting_down_{false};
   std::atomic<std::int64_t> heartbeat_ms_{0};

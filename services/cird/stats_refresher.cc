@@ -11,7 +11,8 @@ namespace cir::cird {
 StatsSource StatsSource::Of(storage::Register& reg) {
   return {[&reg](const std::vector<std::uint32_t>& partitions) { return reg.Summarize(partitions); },
           [&reg](std::uint32_t partition) { return reg.Backlog(partition); },
-          [&reg] { return reg.Figures(); }};
+          [&reg] { return reg.Figures(); },
+          [&reg] { return reg.Space(); }};
 }
 
 StatsRefresher::StatsRefresher(StatsSource source, Probe& probe, const storage::Clock& clock,
@@ -81,6 +82,14 @@ std::size_t StatsRefresher::RefreshOnce() {
   probe_.SetOutbox(entries, oldest ? static_cast<double>(std::max<std::int64_t>(now - *oldest, 0))
                                    : 0.0);
   probe_.SetDbFigures(source_.figures());
+  if (source_.space) {
+    if (auto space = source_.space()) {
+      probe_.SetDataDirSpace(*space);
+    } else {
+      failed("data directory's filesystem unreadable; its gauges keep their last values",
+             space.error());
+    }
+  }
   return failures;
 }
 

@@ -1,4 +1,5 @@
-// The register-wide gauges (initiatives per step, firing alerts, outbox backlog, RocksDB figures),
+// The register-wide gauges (initiatives per step, firing alerts, outbox backlog, RocksDB figures,
+// the data directory's free and used bytes),
 // refreshed off the ingest thread every --stats-interval. RocksDB reads are thread-safe, so the
 // refresh never waits for ingest; a read that fails is logged, counted
 // (cir_stats_refresh_errors_total) and leaves its gauges at their last values.
@@ -24,6 +25,8 @@ struct StatsSource {
   std::function<Result<storage::Summary>(const std::vector<std::uint32_t>&)> summarize;
   std::function<Result<storage::OutboxBacklog>(std::uint32_t)> backlog;
   std::function<storage::DbFigures()> figures;
+  // The data directory's filesystem (cir_data_dir_*_bytes); unset to leave those gauges alone.
+  std::function<Result<storage::DiskSpace>()> space;
 
   // `reg` is not owned and must outlive the source.
   [[nodiscard]] static StatsSource Of(storage::Register& reg);

@@ -2,18 +2,135 @@
 // the reasoning for operators).
 #include "db.h"
 
+#include <sys/statvfs.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstdarg>
+#include <cstdio>
+#include <cstring>
 #include <set>
 
 #include <rocksdb/cache.h>
 #include <rocksdb/convenience.h>
 #include <rocksdb/filter_policy.h>
+#include <rocksdb/listener.h>
+#include <rocksdb/sst_file_manager.h>
 #include <rocksdb/table.h>
 
+#include "cir/log.h"
+
+namespace cir::storage {
+
+Result<DiskSpace> DiskSpaceOf(const std::string& path) {
+  struct statvfs st {};
+  if (statvfs(path.c_str(), &st) != 0) {
+    return Fail(ErrorCode::kIo, "statvfs " + path + ": " + std::strerror(errno));
+  }
+  DiskSpace space;
+  space.size_bytes = static_cast<std::uint64_t>(st.f_blocks) * st.f_frsize;
+  space.free_bytes = static_cast<std::uint64_t>(st.f_bavail) * st.f_frsize;
+  return space;
+}
+
+bool IsDiskStall(const Error& error) { return error.code == ErrorCode::kUnavailable; }
+
+std::string DiskStallReason(const Error& error) {
+  // The message ends in rocksdb::Status::ToString() (see internal::FromStatus).
+  if (error.message.find("No space left on device") != std::string::npos ||
+      error.message.find("NoSpace") != std::string::npos ||
+      error.message.find("Max allowed space") != std::string::npos) {
+    return "no_space";
+  }
+  if (error.message.find("Read-only file system") != std::string::npos) return "read_only";
+  return "unavailable";
+}
+
+}  // namespace cir::storage
+
 namespace cir::storage::internal {
+
+// RocksDB calls these from its own threads (a flush, the SstFileManager's recovery thread) or
+// from the writer's, without its DB mutex held.
+class HealthTracker final : public rocksdb::EventListener {
+ public:
+  void OnBackgroundError(rocksdb::BackgroundErrorReason /*reason*/,
+                         rocksdb::Status* error) override {
+    // A soft error (a compaction out of space) leaves writes possible: not a stall.
+    if (error != nullptr && !error->ok() &&
+        error->severity() >= rocksdb::Status::Severity::kHardError) {
+      Stall(*error);
+    }
+  }
+  void OnErrorRecoveryEnd(const rocksdb::BackgroundErrorRecoveryInfo& info) override {
+    if (info.new_bg_error.ok()) Clear();
+  }
+
+  void Stall(const rocksdb::Status& status) {
+    std::lock_guard lock(mu_);
+    if (!health_.stalled) ++health_.stalls;
+    health_.stalled = true;
+    health_.reason = StallReason(status);
+    health_.detail = status.ToString();
+    stalled_hint_.store(true, std::memory_order_relaxed);
+  }
+  void Clear() {
+    std::lock_guard lock(mu_);
+    if (health_.stalled) ++health_.recoveries;
+    health_.stalled = false;
+    health_.reason.clear();
+    health_.detail.clear();
+    stalled_hint_.store(false, std::memory_order_relaxed);
+  }
+  [[nodiscard]] bool stalled() const { return stalled_hint_.load(std::memory_order_relaxed); }
+  [[nodiscard]] WriteHealth Get() const {
+    std::lock_guard lock(mu_);
+    return health_;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  WriteHealth health_;  // GUARDED_BY(mu_)
+  std::atomic<bool> stalled_hint_{false};  // health_.stalled, read without the lock
+};
+
 namespace {
 
+// RocksDB's info log, sent to cird's log (debug level) instead of a LOG file in the data
+// directory: RocksDB 7.8's file logger aborts the process (an assertion in WritableFileWriter)
+// when it writes again after a failed write, which on a full disk it does within milliseconds,
+// and a LOG would compete for the very space the register needs.
+class ForwardingLogger final : public rocksdb::Logger {
+ public:
+  ForwardingLogger() : rocksdb::Logger(rocksdb::InfoLogLevel::WARN_LEVEL) {}
+  using rocksdb::Logger::Logv;
+  void Logv(const char* format, va_list ap) override {
+    Logv(rocksdb::InfoLogLevel::INFO_LEVEL, format, ap);
+  }
+  void Logv(const rocksdb::InfoLogLevel level, const char* format, va_list ap) override {
+    if (level < GetInfoLogLevel() || log::Level::kDebug < log::MinLevel()) return;
+    char buffer[1024];
+    const int n = std::vsnprintf(buffer, sizeof buffer, format, ap);
+    if (n < 0) return;
+    static constexpr const char* kNames[] = {"debug", "info", "warn", "error", "fatal", "header"};
+    const auto index = static_cast<std::size_t>(level);
+    log::Debug("rocksdb", {{"rocksdb_level", index < std::size(kNames) ? kNames[index] : "?"},
+                           {"text", std::string_view(buffer, std::min<std::size_t>(
+                                                                static_cast<std::size_t>(n),
+                                                                sizeof buffer - 1))}});
+  }
+};
+
+bool ReadOnly(const rocksdb::Status& status) {
+  return status.IsIOError() && status.ToString().find("Read-only file system") != std::string::npos;
+}
+
+bool DiskStall(const rocksdb::Status& status) {
+  return status.IsNoSpace() || (status.IsIOError() && status.subcode() == rocksdb::Status::kSpaceLimit) || ReadOnly(status);
+}
+
 ErrorCode CodeOf(const rocksdb::Status& status) {
+  if (DiskStall(status)) return ErrorCode::kUnavailable;
   switch (status.code()) {
     case rocksdb::Status::kNotFound: return ErrorCode::kNotFound;
     case rocksdb::Status::kCorruption: return ErrorCode::kCorruption;
@@ -98,6 +215,12 @@ Error FromStatus(const rocksdb::Status& status, std::string_view context) {
   return Error{CodeOf(status), std::string(context) + ": " + status.ToString()};
 }
 
+std::string StallReason(const rocksdb::Status& status) {
+  if (status.IsNoSpace() || (status.IsIOError() && status.subcode() == rocksdb::Status::kSpaceLimit)) return "no_space";
+  if (ReadOnly(status)) return "read_only";
+  return "io_error";
+}
+
 Result<std::unique_ptr<Db>> Db::Open(const Options& options) {
   if (options.path.empty()) return Fail(ErrorCode::kInvalidArgument, "register path is empty");
   const std::string context = "opening register at " + options.path;
@@ -117,10 +240,24 @@ Result<std::unique_ptr<Db>> Db::Open(const Options& options) {
   db_options.db_write_buffer_size = options.write_buffer_bytes * 4;
   // Old WAL files pin memory of rarely written column families; cap them so those get flushed.
   db_options.max_total_wal_size = options.write_buffer_bytes * 8;
-  db_options.keep_log_file_num = 5;
   // Smooth writeback instead of multi-second fsync stalls at flush/compaction end.
   db_options.bytes_per_sync = 1u << 20;
   db_options.wal_bytes_per_sync = 1u << 20;
+  // A full disk is a pause: a write that fails with ENOSPC stops RocksDB's writes (a "hard"
+  // background error) and the SstFileManager polls the free space every 5 s; once there is a
+  // memtable's worth (write_buffer_bytes) it resumes the database by itself (flushes the
+  // memtables, starts a new WAL). The tracker follows that state for Health(), and
+  // Register::Resume is the manual way out (a read-only disk remounted read-write).
+  db_options.info_log = std::make_shared<ForwardingLogger>();
+  auto health = std::make_shared<HealthTracker>();
+  db_options.listeners.push_back(health);
+  {
+    rocksdb::Status sfm_status;
+    std::shared_ptr<rocksdb::SstFileManager> sfm(rocksdb::NewSstFileManager(
+        rocksdb::Env::Default(), nullptr, "", 0, true, &sfm_status));
+    if (!sfm_status.ok()) return std::unexpected(FromStatus(sfm_status, context));
+    db_options.sst_file_manager = std::move(sfm);
+  }
 
   // Half of the cache is reserved for index and filter blocks (high priority), so a scan of cold
   // data blocks cannot evict the blocks every lookup needs.
@@ -160,6 +297,7 @@ Result<std::unique_ptr<Db>> Db::Open(const Options& options) {
   std::unique_ptr<Db> db(new Db());
   db->path_ = options.path;
   db->db_ = raw;
+  db->health_ = std::move(health);
   for (std::size_t i = 0; i < handles.size(); ++i) {
     if (i < db->handles_.size()) {
       db->handles_[i] = handles[i];
@@ -199,8 +337,29 @@ Result<void> Db::Write(rocksdb::WriteBatch& batch, bool sync, std::string_view w
   write_options.disableWAL = false;
   const rocksdb::Status status = db_->Write(write_options, &batch);
   if (!status.ok()) {
+    // The listener hears of it too (as a background error), unless RocksDB was stopped already;
+    // marking it here as well keeps Health() true to the write the caller just saw fail.
+    if (DiskStall(status)) health_->Stall(status);
     return std::unexpected(FromStatus(status, std::string(what) + " in " + path_));
   }
+  if (health_->stalled()) health_->Clear();  // a write went through: writable again
+  return {};
+}
+
+WriteHealth Db::Health() const { return health_->Get(); }
+
+Result<void> Db::Resume() const {
+  if (!health_->stalled()) return {};
+  // Ok at once when RocksDB has no background error (it recovered by itself meanwhile); Busy
+  // while its own recovery is under way; otherwise it flushes the memtables, which fails again
+  // while the disk is still full.
+  const rocksdb::Status status = db_->Resume();
+  if (!status.ok()) {
+    Error error = FromStatus(status, "resuming writes to the register in " + path_);
+    if (status.IsBusy()) error.code = ErrorCode::kUnavailable;
+    return std::unexpected(std::move(error));
+  }
+  health_->Clear();
   return {};
 }
 

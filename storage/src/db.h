@@ -6,7 +6,9 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -21,8 +23,16 @@
 
 namespace cir::storage::internal {
 
-// "<context>: <rocksdb message>" with the matching ErrorCode.
+// "<context>: <rocksdb message>" with the matching ErrorCode; a full or read-only disk is
+// kUnavailable (the write may succeed later), see IsDiskStall.
 [[nodiscard]] Error FromStatus(const rocksdb::Status& status, std::string_view context);
+
+// "no_space", "read_only" or "io_error": the WriteHealth::reason of a failed write's status.
+[[nodiscard]] std::string StallReason(const rocksdb::Status& status);
+
+// Follows RocksDB's background-error state through its EventListener callbacks (defined in
+// db.cc). Thread-safety: any thread.
+class HealthTracker;
 
 class Db {
  public:
@@ -66,9 +76,14 @@ class Db {
     return message;
   }
 
-  // Applies `batch` atomically. WAL always on; `sync` fsyncs it before returning.
+  // Applies `batch` atomically. WAL always on; `sync` fsyncs it before returning. A failure for
+  // lack of space or a read-only disk is kUnavailable and marks the register stalled (Health).
   [[nodiscard]] Result<void> Write(rocksdb::WriteBatch& batch, bool sync,
                                    std::string_view what) const;
+
+  // See Register::Health and Register::Resume.
+  [[nodiscard]] WriteHealth Health() const;
+  [[nodiscard]] Result<void> Resume() const;
 
  private:
   Db() = default;
@@ -77,6 +92,7 @@ class Db {
   rocksdb::DB* db_ = nullptr;
   std::array<rocksdb::ColumnFamilyHandle*, static_cast<std::size_t>(Cf::kCount)> handles_{};
   std::vector<rocksdb::ColumnFamilyHandle*> foreign_handles_;  // CFs keys.h does not know
+  std::shared_ptr<HealthTracker> health_;  // also in the DB's listeners
 };
 
 // Iterates the keys of one column family in [lower, upper) (upper nullopt: to the end).

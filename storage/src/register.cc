@@ -406,6 +406,10 @@ class RocksRegister final : public Register {
     return figures;
   }
 
+  WriteHealth Health() const override { return db_->Health(); }
+  Result<void> Resume() override { return db_->Resume(); }
+  Result<DiskSpace> Space() const override { return DiskSpaceOf(db_->path()); }
+
  private:
   // The partition's bookkeeping: from memory after the first read (this process is its only
   // writer), else from the database.

@@ -3,13 +3,19 @@
 #include <google/protobuf/util/json_util.h>
 #include <google/protobuf/util/message_differencer.h>
 
+#include <sys/mount.h>
+
 #include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 
 #include "cir/model/projector.h"
 #include "cir/storage/register.h"
 #include "event_builders.h"
 #include "harness.h"
+#include "http_client.h"
 #include "stream_time.h"
 
 namespace cir::testing {
@@ -380,6 +386,239 @@ TEST_F(PipelineTest, MissingTopicStopsStartUpNamingIt) {
   const std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
   EXPECT_NE(text.find("missing Kafka topics: no-such-topic"), std::string::npos) << text;
   cird->Reaped();
+}
+
+// ---- a full disk ---------------------------------------------------------------------------------
+
+// The data directory on a small tmpfs (mount(2): root only; skipped otherwise), unmounted after
+// the test whatever happened.
+class DiskFullTest : public PipelineTest {
+ protected:
+  void SetUp() override {
+    PipelineTest::SetUp();
+    if (HasFatalFailure()) return;
+    if (::geteuid() != 0) GTEST_SKIP() << "mounting a small tmpfs for the data directory needs root";
+    data_ = dir_ / "mnt";
+    fs::create_directory(data_);
+    if (::mount("tmpfs", data_.c_str(), "tmpfs", 0, "size=64m") != 0) {
+      GTEST_SKIP() << "cannot mount a tmpfs for the data directory: " << std::strerror(errno);
+    }
+    mounted_ = true;
+  }
+  void TearDown() override {
+    cird_.reset();  // killed if still running: nothing may hold the mount
+    if (mounted_) ::umount2(data_.c_str(), MNT_DETACH);
+    PipelineTest::TearDown();
+  }
+
+  services::HttpReply Get(int port, const std::string& path) {
+    auto reply = services::HttpCall("GET", "http://127.0.0.1:" + std::to_string(port) + path, "",
+                                    {}, milliseconds(5000));
+    return reply ? *reply : services::HttpReply{-1, reply.error().message};
+  }
+  // The value of the sample `series` (name and labels, as exposed) in /metrics; -1 when absent.
+  double Metric(int port, const std::string& series) {
+    const std::string text = Get(port, "/metrics").body;
+    const auto at = text.find("\n" + series + " ");
+    return at == std::string::npos ? -1 : std::atof(text.c_str() + at + series.size() + 2);
+  }
+  // Takes every free byte of the filesystem with a file, until the kernel refuses one more.
+  void Fill() {
+    std::ofstream filler(data_ / "filler", std::ios::binary);
+    const std::string chunk(4096, 'x');
+    while (filler.write(chunk.data(), static_cast<std::streamsize>(chunk.size())) &&
+           filler.flush()) {
+    }
+  }
+  // The log lines whose message starts with `msg` (also shown on stderr).
+  int LogLines(const std::string& msg) {
+    std::ifstream log(dir_ / "cird.log");
+    int n = 0;
+    for (std::string line; std::getline(log, line);) {
+      if (line.find("\"msg\":\"" + msg) == std::string::npos) continue;
+      ++n;
+      std::cerr << line.substr(0, 400) << "\n";
+    }
+    return n;
+  }
+
+  fs::path data_;
+  bool mounted_ = false;
+  std::unique_ptr<CirdProcess> cird_;
+};
+
+TEST_F(DiskFullTest, AFullDiskPausesCirdAndItResumesByItselfOnceSpaceReturns) {
+  constexpr int kInitiatives = 100;
+  std::vector<v1::ValueChainEvent> all;
+  for (int i = 0; i < kInitiatives; ++i) {
+    for (auto& e : Life("D-" + std::to_string(i), 0)) {
+      // 12 KB of text (the most each field takes), in every projection rewrite: the WAL
+      // outgrows what RocksDB preallocated (a few MB) soon after the disk fills.
+      if (e.has_initiative_proposed()) {
+        auto& proposed = *e.mutable_initiative_proposed();
+        proposed.set_title(std::string(4000, 't'));
+        proposed.set_vision(std::string(4000, 'v'));
+        proposed.set_organisational_goal(std::string(4000, 'g'));
+      }
+      all.push_back(std::move(e));
+    }
+  }
+  const auto expected = Oracle(all, dir_ / "oracle");
+  ASSERT_EQ(expected.size(), 8u * kInitiatives);
+  std::size_t published = 0;
+  auto publish_upto = [&](std::size_t n) {
+    for (; published < n && published < all.size(); ++published) {
+      Publish(events::EncodeEvent(all[published], events::DataFormat::kProtobuf));
+    }
+    FlushProducer();
+  };
+  publish_upto(all.size() / 3);
+  // 1 MiB memtables: RocksDB resumes once that much is free again (a memtable's worth).
+  cird_ = std::make_unique<CirdProcess>(mock_->Bootstraps(), data_ / "register",
+                                        dir_ / "cird.log",
+                                        std::vector<std::string>{"--write-buffer-mb", "1",
+                                                                 "--stats-interval", "200ms"});
+  const int port = HttpPort();
+  ASSERT_GT(port, 0);
+  ASSERT_TRUE(WaitFor([&] { return !Read(kTransitions, 1, milliseconds(1000)).empty(); },
+                      milliseconds(30000)));
+
+  // The disk fills while the other two thirds arrive.
+  Fill();
+  publish_upto(all.size());
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        const auto ready = Get(port, "/readyz");
+        return ready.status == 503 &&
+               ready.body.find("writes stalled (no_space)") != std::string::npos;
+      },
+      milliseconds(30000)))
+      << Get(port, "/readyz").body;
+  EXPECT_EQ(Metric(port, "cir_register_write_stalled{reason=\"no_space\"}"), 1);
+  EXPECT_TRUE(WaitFor([&] {
+    const double free_bytes = Metric(port, "cir_data_dir_free_bytes");
+    return free_bytes >= 0 && free_bytes < 1 << 20;
+  }, milliseconds(5000)));
+  EXPECT_EQ(Metric(port, "cir_data_dir_size_bytes"), 64 << 20);
+  // Paused, not dead: alive and not ready for two seconds on end.
+  const auto until = std::chrono::steady_clock::now() + milliseconds(2000);
+  while (std::chrono::steady_clock::now() < until) {
+    ASSERT_EQ(waitpid(cird_->pid(), nullptr, WNOHANG), 0) << "cird exited on a full disk";
+    ASSERT_EQ(Get(port, "/livez").status, 200);
+    ASSERT_EQ(Get(port, "/readyz").status, 503);
+    std::this_thread::sleep_for(milliseconds(100));
+  }
+  EXPECT_EQ(LogLines("register writes stalled"), 1) << "logged per retry, not per state change";
+
+  // Space returns: cird resumes by itself, every output arrives, none twice.
+  std::filesystem::remove(data_ / "filler");
+  const auto got = Outputs(expected.size(), milliseconds(60000));
+  ExpectSameOutputs(got, expected);
+  EXPECT_EQ(Read(kTransitions, expected.size(), milliseconds(5000)).size(), expected.size())
+      << "outputs re-emitted";
+  EXPECT_TRUE(WaitFor([&] { return Get(port, "/readyz").status == 200; }, milliseconds(30000)))
+      << Get(port, "/readyz").body;
+  EXPECT_EQ(Metric(port, "cir_register_write_stalled{reason=\"no_space\"}"), 0);
+  const double stalls = Metric(port, "cir_register_write_stalls_total");
+  EXPECT_GE(stalls, 1);
+  EXPECT_EQ(LogLines("register writes possible again"), static_cast<int>(stalls));
+  ASSERT_EQ(cird_->Terminate(), 0);
+
+  const std::string verify = std::string(CIR_CIRCTL_BINARY) + " verify --data-dir " +
+                             (data_ / "register").string() + " > " +
+                             (dir_ / "verify.out").string() + " 2>&1";
+  EXPECT_EQ(std::system(verify.c_str()), 0) << std::ifstream(dir_ / "verify.out").rdbuf();
+  auto reg = OpenRegister(data_ / "register");
+  ASSERT_NE(reg, nullptr);
+  for (int i = 0; i < kInitiatives; ++i) {
+    const auto ids = AppendedIds(*reg, "D-" + std::to_string(i));
+    ASSERT_EQ(ids.size(), 9u) << "D-" << i;
+    for (const auto& [id, copies] : ids) ASSERT_EQ(copies, 1) << id;
+  }
+  EXPECT_EQ(reg->GetStats().value().events_appended, all.size());
+}
+
+TEST_F(DiskFullTest, StartingOnAFullDiskWaitsLiveButNotReadyAndOpensOnceSpaceReturns) {
+  auto start = [&] {
+    std::filesystem::remove(dir_ / "cird.log");  // HttpPort reads the port from the log
+    cird_ = std::make_unique<CirdProcess>(mock_->Bootstraps(), data_ / "register",
+                                          dir_ / "cird.log",
+                                          std::vector<std::string>{"--write-buffer-mb", "1"});
+  };
+  auto waiting = [&](int port) {
+    return WaitFor(
+        [&] {
+          const auto ready = Get(port, "/readyz");
+          return ready.status == 503 &&
+                 ready.body.find("writes stalled (no_space)") != std::string::npos;
+        },
+        milliseconds(20000));
+  };
+
+  // A register exists (cird ran once), then its disk fills while cird is down.
+  start();
+  int port = HttpPort();
+  ASSERT_GT(port, 0);
+  ASSERT_TRUE(WaitFor([&] { return Get(port, "/readyz").status == 200; }, milliseconds(30000)));
+  ASSERT_EQ(cird_->Terminate(), 0);
+  // The filler keeps taking what a failed open frees again (RocksDB deletes the files it could
+  // not finish, and older ones), so that the disk stays full until the test frees it.
+  std::atomic<bool> keep_full{true};
+  // O_CLOEXEC: the cird started meanwhile must not inherit the file (and keep it allocated).
+  std::thread keeper([&] {
+    const int fd = ::open((data_ / "filler").c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
+                          0644);
+    const std::string chunk(4096, 'x');
+    while (fd >= 0 && keep_full.load()) {
+      if (::write(fd, chunk.data(), chunk.size()) <= 0) {
+        std::this_thread::sleep_for(milliseconds(2));
+      }
+    }
+    if (fd >= 0) ::close(fd);
+  });
+  struct Join {
+    std::atomic<bool>& flag;
+    std::thread& thread;
+    ~Join() {
+      flag = false;
+      if (thread.joinable()) thread.join();
+    }
+  } join{keep_full, keeper};
+  ASSERT_TRUE(WaitFor([&] {
+    const auto space = storage::DiskSpaceOf(data_.string());
+    return space && space->free_bytes == 0;
+  }, milliseconds(10000)));
+
+  // Waiting for the disk: live, not ready, and a SIGTERM still stops it at once.
+  start();
+  port = HttpPort();
+  ASSERT_GT(port, 0);
+  ASSERT_TRUE(waiting(port)) << Get(port, "/readyz").body;
+  EXPECT_EQ(Get(port, "/livez").status, 200);
+  EXPECT_EQ(Metric(port, "cir_register_write_stalled{reason=\"no_space\"}"), 1);
+  EXPECT_EQ(waitpid(cird_->pid(), nullptr, WNOHANG), 0) << "cird exited on a full disk";
+  const auto stopping = std::chrono::steady_clock::now();
+  EXPECT_EQ(cird_->Terminate(milliseconds(5000)), 0);
+  std::cerr << "stopped while waiting for the disk in "
+            << std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() -
+                                                        stopping).count()
+            << " ms\n";
+  EXPECT_LT(std::chrono::steady_clock::now() - stopping, milliseconds(3000));
+
+  // Again, and this time space returns: it opens the register by itself and turns ready.
+  start();
+  port = HttpPort();
+  ASSERT_GT(port, 0);
+  ASSERT_TRUE(waiting(port)) << Get(port, "/readyz").body;
+  keep_full = false;
+  keeper.join();
+  std::filesystem::remove(data_ / "filler");
+  EXPECT_TRUE(WaitFor([&] { return Get(port, "/readyz").status == 200; }, milliseconds(30000)))
+      << Get(port, "/readyz").body;
+  EXPECT_EQ(Metric(port, "cir_register_write_stalled{reason=\"no_space\"}"), 0);
+  EXPECT_EQ(LogLines("cannot open the register for now"), 1);
+  EXPECT_EQ(LogLines("register opened: the disk has room again"), 1);
+  EXPECT_EQ(cird_->Terminate(), 0);
 }
 
 }  // namespace

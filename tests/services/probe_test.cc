@@ -83,6 +83,42 @@ TEST(Probe, RocksDbCapacityUsageAndDiskAreSeparateSeries) {
   EXPECT_EQ(samples.at("cir_rocksdb_pending_compaction_bytes"), 700);
 }
 
+TEST(Probe, StalledWritesMakeItNotReadyNamingTheCauseUntilTheyResume) {
+  Probe probe("test");
+  probe.GroupJoined();  // no partitions: the lag is known (nothing to be behind on)
+  ASSERT_TRUE(probe.Ready().ready) << probe.Ready().body;
+  auto samples = Samples(probe.Scrape());
+  for (const char* reason : {"no_space", "read_only", "io_error", "unavailable"}) {
+    EXPECT_EQ(samples.at(std::string("cir_register_write_stalled{reason=\"") + reason + "\"}"), 0)
+        << reason;
+  }
+
+  probe.WriteStalled("no_space", "appending: IO error: No space left on device: \"x\"");
+  const auto stalled = probe.Ready();
+  EXPECT_FALSE(stalled.ready);
+  EXPECT_NE(stalled.body.find(R"("register":{"ok":false,"detail":"writes stalled (no_space): )"
+                              R"(appending: IO error: No space left on device: \"x\")"),
+            std::string::npos)
+      << stalled.body;
+  probe.WriteStalled("no_space", "again");  // the same stall: counted once
+  samples = Samples(probe.Scrape());
+  EXPECT_EQ(samples.at(R"(cir_register_write_stalled{reason="no_space"})"), 1);
+  EXPECT_EQ(samples.at(R"(cir_register_write_stalled{reason="read_only"})"), 0);
+  EXPECT_EQ(samples.at("cir_register_write_stalls_total"), 1);
+  EXPECT_EQ(samples.at("cir_ready"), 0);
+
+  probe.WriteResumed();
+  EXPECT_TRUE(probe.Ready().ready) << probe.Ready().body;
+  samples = Samples(probe.Scrape());
+  EXPECT_EQ(samples.at(R"(cir_register_write_stalled{reason="no_space"})"), 0);
+  EXPECT_EQ(samples.at("cir_register_write_stalls_total"), 1);
+
+  probe.SetDataDirSpace({.size_bytes = 64 << 20, .free_bytes = 1 << 20});
+  samples = Samples(probe.Scrape());
+  EXPECT_EQ(samples.at("cir_data_dir_size_bytes"), 64 << 20);
+  EXPECT_EQ(samples.at("cir_data_dir_free_bytes"), 1 << 20);
+}
+
 TEST(Probe, EventLagBucketsReachAYear) {
   Probe probe("test");
   probe.EventAppended(v1::ACTIVITY_IMPROVE, 200.0 * 86400);  // a backfill: 200 days old

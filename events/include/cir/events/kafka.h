@@ -101,6 +101,11 @@ class Consumer {
   [[nodiscard]] virtual Result<void> Seek(const TopicPartition& partition,
                                           std::chrono::milliseconds timeout) = 0;
 
+  // Stops (pause) or restarts (!pause) fetching every partition assigned now (a partition
+  // assigned later is not paused). Records Poll already returned stay with the caller; a
+  // restarted partition is fetched again from just after the last record Poll returned of it.
+  [[nodiscard]] virtual Result<void> PauseAll(bool pause) = 0;
+
   // Leaves the group (revoking through the handler) and closes. Idempotent.
   virtual void Close() = 0;
 };

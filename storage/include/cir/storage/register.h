@@ -147,11 +147,43 @@ struct DbFigures {
   std::uint64_t sst_files_bytes = 0;            // rocksdb.total-sst-files-size
 };
 
+// Whether the register can write, as RocksDB's background-error handler sees it. A write that
+// fails for lack of space (ENOSPC) or on a read-only filesystem puts RocksDB into a background
+// error state in which every later write fails at once, without touching the disk; it leaves it
+// by itself (SstFileManager polls the free space and calls Resume, which flushes the memtables to
+// new files and starts a new WAL) or through Register::Resume. A failed write changes nothing:
+// what the register holds is exactly what the writes that succeeded put there.
+struct WriteHealth {
+  bool stalled = false;      // writes fail until recovery
+  std::string reason;        // when stalled: "no_space", "read_only" or "io_error"
+  std::string detail;        // RocksDB's message
+  std::uint64_t stalls = 0;      // times writes stalled since Open
+  std::uint64_t recoveries = 0;  // times they became possible again
+};
+
+// The data directory's filesystem (statvfs): what the register may still grow into.
+struct DiskSpace {
+  std::uint64_t size_bytes = 0;
+  std::uint64_t free_bytes = 0;  // available to an unprivileged writer (f_bavail)
+};
+
+// statvfs of `path`; kIo naming the path when it fails.
+[[nodiscard]] Result<DiskSpace> DiskSpaceOf(const std::string& path);
+
+// True when `error` (from Open or a write) says the disk is full or read-only: the caller should
+// wait and try again rather than give up.
+[[nodiscard]] bool IsDiskStall(const Error& error);
+
+// For an error IsDiskStall accepts: "no_space", "read_only" or "unavailable" (as
+// WriteHealth::reason, for a register that is not open and so has no Health()).
+[[nodiscard]] std::string DiskStallReason(const Error& error);
+
 class Register {
  public:
   virtual ~Register() = default;
 
-  // Opens (or creates) the register at options.path. Fails with kIo/kCorruption naming the path.
+  // Opens (or creates) the register at options.path. Fails with kIo/kCorruption naming the path;
+  // on a full or read-only disk with kUnavailable (IsDiskStall is true): try again later.
   [[nodiscard]] static Result<std::unique_ptr<Register>> Open(const Options& options);
 
   // Appends a poll batch of one partition in one WriteBatch. Per event, in order: a (source, id)
@@ -159,6 +191,8 @@ class Register {
   // projector folds it into its initiative's projection (earlier events of the batch included)
   // and it is appended, appended-as-ignored, or turned into a dead letter. Outputs and dead
   // letters go to the outbox; timers are re-indexed from the new projections; offsets are set.
+  // On a full or read-only disk it fails with kUnavailable (IsDiskStall) and changes nothing:
+  // the same request may be appended again once Health() says writes are possible.
   // REQUIRES: the caller is the only writer of request.partition.
   [[nodiscard]] virtual Result<AppendResult> Append(const AppendRequest& request,
                                                     const Projector& projector) = 0;
@@ -263,6 +297,18 @@ class Register {
 
   // RocksDB's figures. Any thread.
   [[nodiscard]] virtual DbFigures Figures() = 0;
+
+  // Whether writes are possible now (see WriteHealth). Any thread; no I/O.
+  [[nodiscard]] virtual WriteHealth Health() const = 0;
+
+  // Asks RocksDB to leave a background error state now (DB::Resume: flush the memtables, new
+  // WAL). Ok when writes are possible afterwards (or were already); kUnavailable while RocksDB's
+  // own recovery is under way or the disk is still full. Cheap when there is nothing to resume.
+  // Any thread.
+  [[nodiscard]] virtual Result<void> Resume() = 0;
+
+  // The data directory's filesystem. Any thread.
+  [[nodiscard]] virtual Result<DiskSpace> Space() const = 0;
 };
 
 }  // namespace cir::storage
