@@ -11,7 +11,7 @@
 namespace cir::testing {
 namespace {
 
-constexpr int kInitiatives = 150;  // 1,350 events, 1,200 transitions
+constexpr int kInitiatives = 250;  // 2,250 events, 2,000 transitions
 
 // The records of `topic` by ce_id, counting copies.
 std::map<std::string, int> CopiesById(const std::vector<events::Record>& records) {
@@ -72,7 +72,7 @@ TEST_F(StandaloneBrokerTest, OutputsUnderBrokerFaultsAreTheReplaysOutputs) {
       Publish(events::EncodeEvent(all[published], events::DataFormat::kProtobuf));
     }
     // The fault is held for this long while the slice goes out and cird works on it.
-    std::this_thread::sleep_for(milliseconds(1500));
+    std::this_thread::sleep_for(milliseconds(2500));
   }
   for (const char* api : {"Produce", "Fetch", "Heartbeat"}) {
     ASSERT_EQ(broker_->Command(std::string("clear-request-errors ") + api), "ok");
@@ -118,6 +118,9 @@ TEST_F(StandaloneBrokerTest, OutputsUnderBrokerFaultsAreTheReplaysOutputs) {
   EXPECT_EQ(metrics["cir_transitions_total"] + metrics["cir_alerts_total"],
             static_cast<double>(replay.size()));
   EXPECT_EQ(metrics["cir_outbox_parked_total"], 0);
+  EXPECT_TRUE(WaitFor([&] { return Exchange(port, Request("GET", "/readyz")).status == 200; },
+                      milliseconds(30000)))
+      << Exchange(port, Request("GET", "/readyz")).body;
   EXPECT_EQ(cird->Terminate(), 0);
 
   // The topics: every output the replay has, the same bytes, extra copies only byte-identical.
