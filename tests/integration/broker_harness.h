@@ -19,6 +19,14 @@
 
 namespace cir::testing {
 
+// Under the sanitizers everything runs several times slower: the tests take fewer initiatives
+// (the faults and kills stay the same).
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+inline constexpr bool kSanitized = true;
+#else
+inline constexpr bool kSanitized = false;
+#endif
+
 class StandaloneBrokerTest : public PipelineTest {
  protected:
   std::string StartCluster() override {
