@@ -45,10 +45,11 @@ class Mock final : public MockCluster {
     rd_kafka_conf_t* conf = rd_kafka_conf_new();
     char errstr[256];
     rd_kafka_conf_set(conf, "client.id", "cir-mock-cluster", errstr, sizeof errstr);
-    rd_kafka_conf_set_log_cb(conf, [](const rd_kafka_t*, int level, const char* fac,
-                                      const char* buf) {
-      if (level <= 4) log::Warn(buf, {{"component", "mock-cluster"}, {"facility", fac}});
-    });
+    rd_kafka_conf_set_log_cb(conf,
+                             [](const rd_kafka_t*, int level, const char* fac, const char* buf) {
+                               if (level <= 4)
+                                 log::Warn(buf, {{"component", "mock-cluster"}, {"facility", fac}});
+                             });
     rk_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
     if (rk_ == nullptr) {
       rd_kafka_conf_destroy(conf);
@@ -76,8 +77,7 @@ class Mock final : public MockCluster {
     return {};
   }
 
-  Result<void> SetLeader(const std::string& topic, std::int32_t partition,
-                         int broker_id) override {
+  Result<void> SetLeader(const std::string& topic, std::int32_t partition, int broker_id) override {
     const rd_kafka_resp_err_t err =
         rd_kafka_mock_partition_set_leader(cluster_, topic.c_str(), partition, broker_id);
     if (err) return std::unexpected(MockError("set leader", err));

@@ -127,8 +127,8 @@ TEST_F(BrokerCrashTest, SigtermMidStreamTwiceExitsCleanlyAndDuplicatesNothing) {
     producer_->Poll(milliseconds(0));
     const auto sent = std::chrono::steady_clock::now();
     EXPECT_EQ(cird->Terminate(milliseconds(15000)), 0);  // mid-stream: records still arriving
-    const auto took = std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() -
-                                                               sent);
+    const auto took =
+        std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() - sent);
     std::cerr << "SIGTERM " << stop + 1 << ": exited 0 after " << took.count() << " ms\n";
     EXPECT_LT(took, milliseconds(10000));
   }

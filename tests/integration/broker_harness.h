@@ -65,7 +65,8 @@ class StandaloneBrokerTest : public PipelineTest {
       std::string line;
       int n = 0;
       while (std::getline(log, line) && n++ < 60) {
-        if (line.find("\"command\"") != std::string::npos) std::cerr << "broker.log: " << line << "\n";
+        if (line.find("\"command\"") != std::string::npos)
+          std::cerr << "broker.log: " << line << "\n";
       }
     }
     producer_.reset();
@@ -75,8 +76,8 @@ class StandaloneBrokerTest : public PipelineTest {
 
   // Runs the real circtl; returns its exit code and standard output (stderr to circtl.log).
   std::pair<int, std::string> Circtl(const std::string& args) {
-    const std::string command = std::string(CIR_CIRCTL_BINARY) + " " + args + " 2>>" +
-                                (dir_ / "circtl.log").string();
+    const std::string command =
+        std::string(CIR_CIRCTL_BINARY) + " " + args + " 2>>" + (dir_ / "circtl.log").string();
     FILE* pipe = popen(command.c_str(), "r");
     std::string out;
     if (pipe == nullptr) return {-1, out};
@@ -98,8 +99,8 @@ class StandaloneBrokerTest : public PipelineTest {
         out << json << "\n";
       }
     }
-    auto [code, out] = Circtl("replay --data-dir " + (dir_ / "replay").string() + " " +
-                              file.string());
+    auto [code, out] =
+        Circtl("replay --data-dir " + (dir_ / "replay").string() + " " + file.string());
     EXPECT_EQ(code, 0) << "circtl replay failed";
     std::map<std::string, v1::Output> outputs;
     std::istringstream lines(out);
@@ -196,8 +197,8 @@ inline Comparison CompareWithReplay(const std::vector<events::Record>& records,
 }
 
 inline std::ostream& operator<<(std::ostream& out, const Comparison& c) {
-  out << c.records << " records: " << c.missing << " missing, " << c.conflicting
-      << " conflicting, " << c.spurious << " spurious, " << c.duplicates << " duplicates";
+  out << c.records << " records: " << c.missing << " missing, " << c.conflicting << " conflicting, "
+      << c.spurious << " spurious, " << c.duplicates << " duplicates";
   for (std::size_t i = 0; i < c.problems.size() && i < 10; ++i) out << "\n  " << c.problems[i];
   for (std::size_t i = 0; i < c.missing_ids.size() && i < 10; ++i) {
     out << "\n  missing " << c.missing_ids[i];

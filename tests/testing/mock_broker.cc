@@ -43,11 +43,14 @@ using cir::events::MockCluster;
 // Kafka protocol request types (the ApiKey of the request header) by name.
 const std::map<std::string, std::int16_t>& ApiKeys() {
   static const std::map<std::string, std::int16_t> keys = {
-      {"Produce", 0},        {"Fetch", 1},           {"ListOffsets", 2},   {"Metadata", 3},
-      {"OffsetCommit", 8},   {"OffsetFetch", 9},     {"FindCoordinator", 10},
-      {"JoinGroup", 11},     {"Heartbeat", 12},      {"LeaveGroup", 13},   {"SyncGroup", 14},
-      {"ApiVersions", 18},   {"InitProducerId", 22}, {"AddPartitionsToTxn", 24},
-      {"EndTxn", 26},        {"OffsetDelete", 47}};
+      {"Produce", 0},          {"Fetch", 1},
+      {"ListOffsets", 2},      {"Metadata", 3},
+      {"OffsetCommit", 8},     {"OffsetFetch", 9},
+      {"FindCoordinator", 10}, {"JoinGroup", 11},
+      {"Heartbeat", 12},       {"LeaveGroup", 13},
+      {"SyncGroup", 14},       {"ApiVersions", 18},
+      {"InitProducerId", 22},  {"AddPartitionsToTxn", 24},
+      {"EndTxn", 26},          {"OffsetDelete", 47}};
   return keys;
 }
 
@@ -201,7 +204,8 @@ int main(int argc, char** argv) {
   }
   if (!WriteLine((*cluster)->Bootstraps())) return 1;
   cir::log::Info("mock cluster up", {{"bootstraps", (*cluster)->Bootstraps()},
-                                     {"brokers", brokers}, {"max_lifetime_s", max_lifetime_s}});
+                                     {"brokers", brokers},
+                                     {"max_lifetime_s", max_lifetime_s}});
 
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(max_lifetime_s);
   std::string pending;

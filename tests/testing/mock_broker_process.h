@@ -27,9 +27,9 @@ class MockBrokerProcess {
  public:
   struct Options {
     int brokers = 3;
-    std::vector<std::string> topics;       // NAME:PARTITIONS:REPLICATION
-    std::string log_path = "/dev/null";    // its stderr (JSON log lines), appended
-    int max_lifetime_s = 300;              // it exits by itself after this
+    std::vector<std::string> topics;     // NAME:PARTITIONS:REPLICATION
+    std::string log_path = "/dev/null";  // its stderr (JSON log lines), appended
+    int max_lifetime_s = 300;            // it exits by itself after this
   };
 
   // Starts it and reads its bootstrap line (up to `timeout`). nullptr, with `error` set, when it

@@ -96,9 +96,9 @@ TEST(MockBrokerTest, EveryCommandIsAnsweredOkOrWithTheReason) {
   is_error("create-topic v 0 1");
   is_error("rtt 1 -5");
   is_error("request-errors NoSuchApi _TRANSPORT");
-  is_error("broker-request-errors 1 Fetch _TRANSPORT");  // no :RTT
+  is_error("broker-request-errors 1 Fetch _TRANSPORT");     // no :RTT
   is_error("broker-request-errors 42 Fetch _TRANSPORT:0");  // no such broker
-  EXPECT_EQ(broker->Command("ping"), "ok");  // still serving after every bad line
+  EXPECT_EQ(broker->Command("ping"), "ok");                 // still serving after every bad line
   EXPECT_EQ(broker->Command("quit"), "ok");
   EXPECT_EQ(broker->Wait(milliseconds(10000)), 0);
 }
@@ -165,7 +165,8 @@ TEST(MockBrokerTest, BrokersDownFailDeliveryAndUpAgainLetARetryThrough) {
   ASSERT_TRUE(records.has_value());
   std::map<std::string, int> copies;
   for (const auto& r : *records) ++copies[*r.value];
-  EXPECT_EQ(copies, (std::map<std::string, int>{{"first", 1}, {"retried", 1}, {"after errors", 1}}));
+  EXPECT_EQ(copies,
+            (std::map<std::string, int>{{"first", 1}, {"retried", 1}, {"after errors", 1}}));
 }
 
 TEST(MockBrokerTest, ExitsOnEndOfInputSigtermAndMaxLifetime) {
