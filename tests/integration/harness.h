@@ -1,5 +1,6 @@
-// Integration-test harness: librdkafka's mock cluster (3 brokers) in the test process, the real
-// cird binary as a child process pointed at it, and helpers to publish, read topics and wait.
+// Integration-test harness: librdkafka's mock cluster (3 brokers) in the test process (or the
+// standalone broker: broker_harness.h), the real cird binary as a child process pointed at it,
+// and helpers to publish, read topics and wait.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -109,15 +110,25 @@ class PipelineTest : public ::testing::Test {
     std::string pattern = (fs::temp_directory_path() / "cir-integration-XXXXXX").string();
     ASSERT_NE(mkdtemp(pattern.data()), nullptr);
     dir_ = pattern;
-    auto mock = events::MockCluster::Start(3);
-    ASSERT_TRUE(mock.has_value()) << mock.error().message;
-    mock_ = std::move(*mock);
-    for (const char* topic : {kInput, kTransitions, kAlerts, kDeadLetters}) {
-      ASSERT_TRUE(mock_->CreateTopic(topic, 4, 3).has_value());
-    }
+    bootstraps_ = StartCluster();
+    ASSERT_FALSE(bootstraps_.empty());
     auto producer = events::Producer::Create(Settings(), nullptr);
     ASSERT_TRUE(producer.has_value()) << producer.error().message;
     producer_ = std::move(*producer);
+  }
+
+  // The cluster the test runs on, with cird's four topics (4 partitions each); returns its
+  // bootstrap servers ("" on failure). Here librdkafka's mock in this process; tests on the
+  // standalone broker (broker_harness.h) override it.
+  virtual std::string StartCluster() {
+    auto mock = events::MockCluster::Start(3);
+    EXPECT_TRUE(mock.has_value()) << mock.error().message;
+    if (!mock) return "";
+    mock_ = std::move(*mock);
+    for (const char* topic : {kInput, kTransitions, kAlerts, kDeadLetters}) {
+      if (!mock_->CreateTopic(topic, 4, 3)) return "";
+    }
+    return mock_->Bootstraps();
   }
 
   void TearDown() override {
@@ -132,7 +143,7 @@ class PipelineTest : public ::testing::Test {
     fs::remove_all(dir_);
   }
 
-  events::KafkaSettings Settings() const { return {mock_->Bootstraps(), {}}; }
+  events::KafkaSettings Settings() const { return {bootstraps_, {}}; }
 
   // The HTTP port the running cird logged ("http listening"), waiting for it up to 20 s.
   int HttpPort() {
@@ -154,7 +165,7 @@ class PipelineTest : public ::testing::Test {
   }
 
   std::unique_ptr<CirdProcess> StartCird(std::vector<std::string> extra = {}) {
-    return std::make_unique<CirdProcess>(mock_->Bootstraps(), dir_ / "register", dir_ / "cird.log",
+    return std::make_unique<CirdProcess>(bootstraps_, dir_ / "register", dir_ / "cird.log",
                                          std::move(extra));
   }
 
@@ -211,7 +222,8 @@ class PipelineTest : public ::testing::Test {
   }
 
   fs::path dir_;
-  std::unique_ptr<events::MockCluster> mock_;
+  std::string bootstraps_;
+  std::unique_ptr<events::MockCluster> mock_;  // when the cluster is in this process
   std::unique_ptr<events::Producer> producer_;
 };
 

@@ -1,6 +1,6 @@
 // cir's Kafka clients, over librdkafka's C API: a consumer in a consumer group with incremental
 // (cooperative-sticky) rebalancing whose start offsets come from the caller, an idempotent producer
-// with delivery reports, and librdkafka's in-process mock cluster for the embedded default and tests.
+// with delivery reports, and a reader of whole topics (the mock cluster is in mock_cluster.h).
 // librdkafka types stay in kafka.cc; records cross this boundary as events::Record.
 //
 // Thread-safety: each client is used from one thread (cird's ingest thread); the rebalance
@@ -18,6 +18,7 @@
 
 #include "cir/error.h"
 #include "cir/events/cloudevents.h"
+#include "cir/events/mock_cluster.h"  // MockCluster, for the embedded default
 
 namespace cir::events {
 
@@ -139,19 +140,6 @@ class Producer {
   // Topics the cluster does not have, among `topics` (a metadata request).
   [[nodiscard]] virtual Result<std::vector<std::string>> MissingTopics(
       const std::vector<std::string>& topics, std::chrono::milliseconds timeout) = 0;
-};
-
-// librdkafka's mock cluster (rdkafka_mock.h): real Kafka protocol on loopback, in this process.
-class MockCluster {
- public:
-  virtual ~MockCluster() = default;
-  [[nodiscard]] static Result<std::unique_ptr<MockCluster>> Start(int brokers);
-  // "127.0.0.1:port,…", for bootstrap.servers.
-  [[nodiscard]] virtual std::string Bootstraps() const = 0;
-  [[nodiscard]] virtual Result<void> CreateTopic(const std::string& name, int partitions,
-                                                 int replication_factor) = 0;
-  // Takes a broker down or up (1-based id); leadership does not move (a mock limitation).
-  [[nodiscard]] virtual Result<void> SetBrokerUp(int broker_id, bool up) = 0;
 };
 
 // Reads topics from their beginning, without a consumer group (tools, the demo, tests).
