@@ -27,6 +27,7 @@
 #include "cir/events/kafka.h"
 #include "cir/log.h"
 #include "cir/model/projector.h"
+#include "event_builders.h"
 #include "cir/storage/register.h"
 #include "pipeline.h"
 
@@ -60,22 +61,15 @@ v1::ValueChainEvent MakeEvent(std::uint64_t j, const std::string& run) {
   constexpr std::uint64_t kWave = 1000;
   const std::uint64_t wave = j / (kWave * 9), in_wave = j % (kWave * 9);
   const std::uint64_t step = in_wave / kWave, initiative = wave * kWave + in_wave % kWave;
-  v1::ValueChainEvent e;
-  e.set_id(run + "-" + std::to_string(j));
-  e.set_source("//bench/pipeline");
-  e.set_initiative_id("B-" + std::to_string(initiative));
-  e.set_activity(v1::ACTIVITY_IMPROVE);
-  e.mutable_event_time()->set_seconds(1767225600 + static_cast<std::int64_t>(step) * 86400);
+  v1::ValueChainEvent e = testing::EventAt(
+      "B-" + std::to_string(initiative), run + "-" + std::to_string(j),
+      testing::kDayZeroSeconds + static_cast<std::int64_t>(step) * 86400, "//bench/pipeline");
   switch (step) {
-    case 0: {
-      auto& p = *e.mutable_initiative_proposed();
-      p.set_title("Cut incident resolution time");
-      p.set_vision("Incidents resolved before customers notice");
-      p.set_organisational_goal("Customer trust");
-      p.set_owner("sre");
-      p.set_register_level(v1::REGISTER_LEVEL_TEAM);
+    case 0:
+      e = testing::WithProposal(std::move(e), "Cut incident resolution time",
+                                "Incidents resolved before customers notice", "Customer trust",
+                                "sre");
       break;
-    }
     case 1:
       e.mutable_baseline_measured()->set_kpi("mttr");
       e.mutable_baseline_measured()->set_value(240);

@@ -11,14 +11,14 @@ Everything listens on loopback; cird is stopped with SIGTERM (SIGKILL if it over
 import base64
 import json
 import os
-import re
 import shutil
-import signal
 import subprocess
 import sys
 import time
 
 from confluent_kafka import Consumer, Producer
+
+import cir_e2e
 
 CIRD, SCENARIO, EXPECTED, NODE_MODULES, WORK = sys.argv[1:6]
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -28,32 +28,6 @@ TIMEOUT = 90
 def fail(message):
     print("FAIL: " + message, file=sys.stderr)
     sys.exit(1)
-
-
-def start_cird():
-    log = open(os.path.join(WORK, "cird.log"), "w+")
-    proc = subprocess.Popen(
-        [CIRD, "--embedded-kafka", "--time", "event", "--data-dir", os.path.join(WORK, "data"),
-         "--http-address", "127.0.0.1", "--http-port", "0"],
-        stdout=subprocess.DEVNULL, stderr=log)
-    deadline = time.time() + 30
-    while time.time() < deadline:
-        log.seek(0)
-        m = re.search(r'"msg":"embedded Kafka started[^"]*","brokers":"([^"]+)"', log.read())
-        if m:
-            return proc, m.group(1), log
-        if proc.poll() is not None:
-            fail("cird exited early with %d" % proc.returncode)
-        time.sleep(0.1)
-    proc.kill()
-    fail("cird did not print its bootstrap address")
-
-
-def payload_type(event):
-    for key in event:
-        if key[0].islower() and isinstance(event[key], dict):
-            return "dev.cir.v1." + key[0].upper() + key[1:]
-    fail("no payload in " + json.dumps(event))
 
 
 def publish(brokers):
@@ -67,7 +41,7 @@ def publish(brokers):
             producer.produce("cir.value-chain", key=event["initiativeId"], value=line.strip(),
                              headers=[("ce_specversion", "1.0"), ("ce_id", event["id"]),
                                       ("ce_source", event["source"]),
-                                      ("ce_type", payload_type(event)),
+                                      ("ce_type", cir_e2e.payload_type(event, fail)),
                                       ("ce_time", event["eventTime"]),
                                       ("content-type", "application/json")])
             count += 1
@@ -110,17 +84,13 @@ def main():
     with open(EXPECTED) as f:
         expected = {json.loads(line)[k]["id"] for line in f for k in json.loads(line)}
 
-    proc, brokers, log = start_cird()
+    proc, brokers, log = cir_e2e.start_embedded_cird(
+        CIRD, os.path.join(WORK, "cird.log"), os.path.join(WORK, "data"), fail)
     try:
         published = publish(brokers)
         records, ids = collect(brokers, len(expected))
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        cir_e2e.stop([proc])
     if ids != expected:
         fail("outputs differ from the expectation: missing %s, unexpected %s"
              % (sorted(expected - ids)[:5], sorted(ids - expected)[:5]))

@@ -10,13 +10,14 @@ with SIGTERM (and SIGKILL if it overstays) before the script exits.
 """
 import json
 import os
-import re
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
 import time
+
+import cir_e2e
 
 CIRD, SCENARIO, EXPECTED, SCHEMAS, WORK = sys.argv[1:6]
 TIMEOUT = 90
@@ -37,32 +38,6 @@ def generate_python_classes():
     return improvement_pb2
 
 
-def start_cird(data_dir):
-    log = open(os.path.join(WORK, "cird.log"), "w+")
-    proc = subprocess.Popen(
-        [CIRD, "--embedded-kafka", "--time", "event", "--data-dir", data_dir,
-         "--http-address", "127.0.0.1", "--http-port", "0"],
-        stdout=subprocess.DEVNULL, stderr=log)
-    deadline = time.time() + 30
-    while time.time() < deadline:
-        log.seek(0)
-        m = re.search(r'"msg":"embedded Kafka started[^"]*","brokers":"([^"]+)"', log.read())
-        if m:
-            return proc, m.group(1), log
-        if proc.poll() is not None:
-            fail("cird exited early with %d" % proc.returncode)
-        time.sleep(0.1)
-    proc.kill()
-    fail("cird did not print its bootstrap address")
-
-
-def payload_type(event):
-    for key in event:
-        if key[0].islower() and isinstance(event[key], dict):
-            return "dev.cir.v1." + key[0].upper() + key[1:]
-    fail("no payload in " + json.dumps(event))
-
-
 def publish(brokers):
     count = 0
     with open(SCENARIO) as f:
@@ -75,7 +50,7 @@ def publish(brokers):
                    "-H", "ce_specversion=1.0",
                    "-H", "ce_id=" + event["id"],
                    "-H", "ce_source=" + event["source"],
-                   "-H", "ce_type=" + payload_type(event),
+                   "-H", "ce_type=" + cir_e2e.payload_type(event, fail),
                    "-H", "ce_time=" + event["eventTime"],
                    "-H", "content-type=application/json"]
             subprocess.run(cmd, input=line.strip().encode(), check=True, timeout=30)
@@ -118,7 +93,8 @@ def main():
             kind = "transition" if "transition" in o else "alert"
             expected[o[kind]["id"]] = (kind, o[kind])
 
-    proc, brokers, log = start_cird(tempfile.mkdtemp(dir=WORK))
+    proc, brokers, log = cir_e2e.start_embedded_cird(
+        CIRD, os.path.join(WORK, "cird.log"), tempfile.mkdtemp(dir=WORK), fail)
     try:
         published = publish(brokers)
         if published != 60:

@@ -13,12 +13,13 @@ import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
+
+import cir_e2e
 
 CIRD, OPENAPI, SCENARIO, NODE_MODULES, WORK = sys.argv[1:6]
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -34,15 +35,7 @@ def fail(message):
 
 
 def stop_all():
-    for proc in procs:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-    for proc in procs:
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    cir_e2e.stop(procs)
 
 
 def start_cird(name, extra_env, extra_args):

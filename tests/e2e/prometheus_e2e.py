@@ -13,7 +13,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -22,6 +21,8 @@ import urllib.parse
 import urllib.request
 
 from confluent_kafka import Producer
+
+import cir_e2e
 
 CIRD, SCENARIO, EXPECTED, DASHBOARD, WORK = sys.argv[1:6]
 # The alert rules sit beside the dashboard: ops/grafana/… and ops/prometheus/cir-rules.yaml.
@@ -42,14 +43,7 @@ def fail(message):
 
 
 def stop_all():
-    for proc in PROCS:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+    cir_e2e.stop(PROCS)
 
 
 def free_port():

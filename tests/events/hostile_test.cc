@@ -8,6 +8,8 @@
 
 #include "cir/events/cloudevents.h"
 #include "cir/utf8.h"
+#include "event_builders.h"
+#include "records.h"
 
 namespace cir::events {
 namespace {
@@ -15,25 +17,12 @@ namespace {
 const std::string kBad = "bad\xff\xfe";  // not UTF-8
 
 v1::ValueChainEvent Measured() {
-  v1::ValueChainEvent e;
-  e.set_id("m-1");
-  e.set_source("//monitoring");
-  e.set_initiative_id("INI-1");
-  e.set_activity(v1::ACTIVITY_DELIVER_SUPPORT);
-  e.mutable_event_time()->set_seconds(1767225600);
-  e.mutable_kpi_measured()->set_kpi("mttr");
-  e.mutable_kpi_measured()->set_value(42);
-  return e;
+  return testing::MeasuredAt("INI-1", "m-1", 1767225600, "//monitoring", "mttr", 42);
 }
 
-void SetHeader(Record& r, const std::string& key, const std::string& value) {
-  std::erase_if(r.headers, [&](const auto& h) { return h.first == key; });
-  r.headers.emplace_back(key, value);
-}
+using testing::Nested;
+using testing::SetHeader;
 
-std::string Nested(std::size_t depth) {
-  return std::string(depth, '[') + std::string(depth, ']');
-}
 
 // ---- UTF-8 ----------------------------------------------------------------------------------
 

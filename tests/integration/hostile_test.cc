@@ -19,8 +19,10 @@
 #include <vector>
 
 #include "cir/utf8.h"
+#include "event_builders.h"
 #include "harness.h"
 #include "http_client.h"
+#include "records.h"
 
 namespace cir::testing {
 namespace {
@@ -29,40 +31,18 @@ const std::string kBad = "x\xff\xfe";
 
 v1::ValueChainEvent Event(const std::string& initiative, const std::string& id,
                           std::int64_t seconds) {
-  v1::ValueChainEvent e;
-  e.set_id(id);
-  e.set_source("//test/hostile");
-  e.set_initiative_id(initiative);
-  e.set_activity(v1::ACTIVITY_IMPROVE);
-  e.mutable_event_time()->set_seconds(seconds);
-  return e;
+  return testing::EventAt(initiative, id, seconds, "//test/hostile");
 }
 v1::ValueChainEvent Proposed(const std::string& initiative, const std::string& id,
-                             std::int64_t seconds = 1767225600) {
-  auto e = Event(initiative, id, seconds);
-  auto& p = *e.mutable_initiative_proposed();
-  p.set_title("t");
-  p.set_vision("v");
-  p.set_organisational_goal("g");
-  p.set_owner("o");
-  p.set_register_level(v1::REGISTER_LEVEL_TEAM);
-  return e;
+                             std::int64_t seconds = testing::kDayZeroSeconds) {
+  return testing::WithProposal(Event(initiative, id, seconds));
 }
 v1::ValueChainEvent Measured(const std::string& initiative, const std::string& id) {
-  auto e = Event(initiative, id, 1767225600 + 86400);
-  e.mutable_kpi_measured()->set_kpi("k");
-  e.mutable_kpi_measured()->set_value(1);
-  return e;
+  return testing::MeasuredAt(initiative, id, testing::kDayZeroSeconds + 86400, "//test/hostile",
+                             "k", 1);
 }
 events::Record Json(const v1::ValueChainEvent& e) {
   return events::EncodeEvent(e, events::DataFormat::kJson);
-}
-void Set(events::Record& r, const std::string& name, const std::string& value) {
-  std::erase_if(r.headers, [&](const auto& h) { return h.first == name; });
-  r.headers.emplace_back(name, value);
-}
-std::string Nested(std::size_t depth) {
-  return std::string(depth, '[') + std::string(depth, ']');
 }
 
 struct Row {
@@ -92,16 +72,17 @@ std::vector<Row> Rows() {
                r.value = "{\"kpiMeasured\":{\"kpi\":\"" + kBad + "\",\"value\":1}}";
              },
              "DECODE_ERROR");
-  bad_record("ce_id_not_utf8", [](events::Record& r) { Set(r, "ce_id", kBad); }, "BAD_ATTRIBUTE");
-  bad_record("ce_source_not_utf8", [](events::Record& r) { Set(r, "ce_source", kBad); },
+  bad_record("ce_id_not_utf8", [](events::Record& r) { SetHeader(r, "ce_id", kBad); },
              "BAD_ATTRIBUTE");
-  bad_record("ce_subject_not_utf8", [](events::Record& r) { Set(r, "ce_subject", kBad); },
+  bad_record("ce_source_not_utf8", [](events::Record& r) { SetHeader(r, "ce_source", kBad); },
+             "BAD_ATTRIBUTE");
+  bad_record("ce_subject_not_utf8", [](events::Record& r) { SetHeader(r, "ce_subject", kBad); },
              "BAD_ATTRIBUTE");
   bad_record("ce_type_not_utf8",
-             [](events::Record& r) { Set(r, "ce_type", "dev.cir.v1.Kpi" + kBad); },
+             [](events::Record& r) { SetHeader(r, "ce_type", "dev.cir.v1.Kpi" + kBad); },
              "BAD_ATTRIBUTE");
   bad_record("content_type_not_utf8",
-             [](events::Record& r) { Set(r, "content-type", "application/" + kBad); },
+             [](events::Record& r) { SetHeader(r, "content-type", "application/" + kBad); },
              "UNSUPPORTED_CONTENT_TYPE");
   bad_record("key_not_utf8", [](events::Record& r) { r.key = kBad; }, "BAD_ATTRIBUTE");
   // Valid on the wire, rejected by the model, with a header name that is not text: the dead
@@ -146,7 +127,7 @@ std::vector<Row> Rows() {
   bad_record("duplicated_ce_id_header",
              [](events::Record& r) { r.headers.emplace_back("ce_id", "other"); }, "BAD_ATTRIBUTE");
   bad_record("content_type_jsonxyz",
-             [](events::Record& r) { Set(r, "content-type", "application/jsonxyz"); },
+             [](events::Record& r) { SetHeader(r, "content-type", "application/jsonxyz"); },
              "UNSUPPORTED_CONTENT_TYPE");
   bad_record("single_quoted_json",
              [](events::Record& r) { r.value = "{'kpiMeasured':{'kpi':'k','value':1}}"; },

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "cir/model/model.h"
+#include "event_builders.h"
 
 namespace cir::model {
 namespace {
@@ -53,12 +54,8 @@ Step Ev(double day, std::function<void(v1::ValueChainEvent&)> fill) {
 
 Step Proposed(double day) {
   return Ev(day, [](v1::ValueChainEvent& e) {
-    auto& p = *e.mutable_initiative_proposed();
-    p.set_title("Cut MTTR");
-    p.set_vision("Incidents resolved fast");
-    p.set_organisational_goal("Customer trust");
-    p.set_owner("ops");
-    p.set_register_level(v1::REGISTER_LEVEL_DEPARTMENT);
+    e = testing::WithProposal(std::move(e), "Cut MTTR", "Incidents resolved fast",
+                              "Customer trust", "ops", v1::REGISTER_LEVEL_DEPARTMENT);
   });
 }
 Step Baseline(double day, const std::string& kpi, double value) {

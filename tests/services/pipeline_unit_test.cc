@@ -35,6 +35,7 @@ struct FakeKafka {
   events::RebalanceHandler* handler = nullptr;
   std::vector<events::TopicPartition> assigned;           // as the last OnAssign left them
   std::vector<std::vector<events::TopicPartition>> stored;  // StoreOffsets calls
+  bool paused = false;                                    // as the last PauseAll left it
 
   events::Producer::DeliveryCallback on_delivery;
   struct Produced {
@@ -98,6 +99,10 @@ class FakeConsumer final : public events::Consumer {
     return events::Watermarks{0, 0};
   }
   Result<void> Seek(const events::TopicPartition&, milliseconds) override { return {}; }
+  Result<void> PauseAll(bool pause) override {
+    kafka_.paused = pause;
+    return {};
+  }
   void Close() override {  // as the real one: leaving the group revokes what is assigned
     if (!kafka_.assigned.empty()) kafka_.handler->OnRevoke(kafka_.assigned, false);
     kafka_.assigned.clear();

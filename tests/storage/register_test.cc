@@ -22,12 +22,7 @@ using Status = EventOutcome::Status;
 class RegisterTest : public ::testing::Test {
  protected:
   Options Opts() const {
-    Options options;
-    options.path = dir_.Sub("db");
-    options.clock = &clock_;
-    options.block_cache_bytes = 8u << 20;
-    options.write_buffer_bytes = 4u << 20;
-    return options;
+    return testing::TestOptions(dir_, clock_, /*sync=*/true, /*small=*/true);
   }
   std::unique_ptr<Register> Open() { return Value(Register::Open(Opts())); }
 

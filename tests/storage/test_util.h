@@ -1,4 +1,5 @@
-// Helpers of the storage tests: a temporary directory per test, a settable clock, event builders.
+// Helpers of the storage tests: a temporary directory per test, a settable clock, event builders
+// (on the shared ones of tests/testing), a test register's options.
 #pragma once
 
 #include <cstdint>
@@ -10,30 +11,22 @@
 #include <google/protobuf/timestamp.pb.h>
 
 #include "cir/storage/register.h"
+#include "event_builders.h"
+#include "temp_dir.h"
 
 namespace cir::storage::testing {
 
-// A fresh directory under $TMPDIR (or /tmp), removed with everything in it on destruction.
+// A fresh directory (cir::testing::TempDir, "cir-storage-test-XXXXXX"), removed with
+// everything in it on destruction; paths as strings, as storage::Options takes them.
 class TempDir {
  public:
-  TempDir() {
-    const char* base = std::getenv("TMPDIR");
-    std::string pattern = std::string(base != nullptr && *base != '\0' ? base : "/tmp") +
-                          "/cir-storage-test-XXXXXX";
-    if (::mkdtemp(pattern.data()) == nullptr) std::abort();
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
+  TempDir() : dir_("storage-test"), path_(dir_.path().string()) {}
 
   [[nodiscard]] const std::string& path() const { return path_; }
   [[nodiscard]] std::string Sub(const std::string& name) const { return path_ + "/" + name; }
 
  private:
+  ::cir::testing::TempDir dir_;
   std::string path_;
 };
 
@@ -54,18 +47,25 @@ class FakeClock final : public Clock {
   google::protobuf::Timestamp now_;
 };
 
-// A KPI measurement of `initiative` from source "test", at `seconds`.
+// A KPI measurement of `initiative` from `source`, at `seconds`: KPI "mttr" = seconds % 100.
 inline v1::ValueChainEvent Event(const std::string& id, const std::string& initiative,
                                  std::int64_t seconds, const std::string& source = "test") {
-  v1::ValueChainEvent e;
-  e.set_id(id);
-  e.set_source(source);
-  e.set_initiative_id(initiative);
-  e.set_activity(v1::ACTIVITY_DELIVER_SUPPORT);
-  *e.mutable_event_time() = Ts(seconds);
-  e.mutable_kpi_measured()->set_kpi("mttr");
-  e.mutable_kpi_measured()->set_value(static_cast<double>(seconds % 100));
-  return e;
+  return ::cir::testing::MeasuredAt(initiative, id, seconds, source, "mttr",
+                                    static_cast<double>(seconds % 100));
+}
+
+// Options of a register in `dir`/db on `clock`. `sync` off for suites that do not test
+// durability; `small` caches (8 MiB block cache, 4 MiB write buffer) for the register suites.
+inline Options TestOptions(const TempDir& dir, const Clock& clock, bool sync, bool small) {
+  Options options;
+  options.path = dir.Sub("db");
+  options.clock = &clock;
+  options.sync = sync;
+  if (small) {
+    options.block_cache_bytes = 8u << 20;
+    options.write_buffer_bytes = 4u << 20;
+  }
+  return options;
 }
 
 inline InboundEvent Inbound(v1::ValueChainEvent event, std::int64_t offset,

@@ -21,11 +21,8 @@ constexpr std::int64_t kHour = 3600;
 class TimersTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    Options options;
-    options.path = dir_.Sub("db");
-    options.clock = &clock_;
-    options.sync = false;
-    reg_ = Value(Register::Open(options));
+    reg_ = Value(
+        Register::Open(testing::TestOptions(dir_, clock_, /*sync=*/false, /*small=*/false)));
   }
   // One event per initiative, at the given times: timers due one hour later.
   void Touch(const std::vector<std::pair<std::string, std::int64_t>>& at,

@@ -21,11 +21,7 @@ using testing::Value;
 class VerifyTest : public ::testing::Test {
  protected:
   Options Opts() const {
-    Options options;
-    options.path = dir_.Sub("db");
-    options.clock = &clock_;
-    options.sync = false;
-    return options;
+    return testing::TestOptions(dir_, clock_, /*sync=*/false, /*small=*/false);
   }
   std::unique_ptr<Register> Open() { return Value(Register::Open(Opts())); }
 
