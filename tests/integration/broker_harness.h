@@ -7,12 +7,12 @@
 #include <google/protobuf/util/json_util.h>
 #include <google/protobuf/util/message_differencer.h>
 
-#include <array>
 #include <cstdio>
 #include <fstream>
 #include <map>
 #include <sstream>
 
+#include "circtl_runner.h"
 #include "harness.h"
 #include "mock_broker_process.h"
 #include "raw_http.h"
@@ -74,51 +74,18 @@ class StandaloneBrokerTest : public PipelineTest {
     PipelineTest::TearDown();
   }
 
-  // Runs the real circtl; returns its exit code and standard output (stderr to circtl.log).
-  std::pair<int, std::string> Circtl(const std::string& args) {
-    const std::string command =
-        std::string(CIR_CIRCTL_BINARY) + " " + args + " 2>>" + (dir_ / "circtl.log").string();
-    FILE* pipe = popen(command.c_str(), "r");
-    std::string out;
-    if (pipe == nullptr) return {-1, out};
-    std::array<char, 4096> buffer;
-    while (std::fgets(buffer.data(), buffer.size(), pipe) != nullptr) out += buffer.data();
-    const int status = pclose(pipe);
-    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-  }
-
-  // `circtl replay` of `events` (written as JSON lines) into a register of its own: every output,
-  // by id.
+  // The real circtl (tests/testing/circtl_runner.h) in the test's directory.
+  std::pair<int, std::string> Circtl(const std::string& args) { return Runner().Run(args); }
+  // `circtl replay` of `events` into a register of its own: every output, by id.
   std::map<std::string, v1::Output> Replay(const std::vector<v1::ValueChainEvent>& events) {
-    const fs::path file = dir_ / "input.jsonl";
-    {
-      std::ofstream out(file);
-      for (const auto& e : events) {
-        std::string json;
-        EXPECT_TRUE(google::protobuf::util::MessageToJsonString(e, &json).ok());
-        out << json << "\n";
-      }
-    }
-    auto [code, out] =
-        Circtl("replay --data-dir " + (dir_ / "replay").string() + " " + file.string());
-    EXPECT_EQ(code, 0) << "circtl replay failed";
-    std::map<std::string, v1::Output> outputs;
-    std::istringstream lines(out);
-    for (std::string line; std::getline(lines, line);) {
-      v1::Output output;
-      EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(line, &output).ok()) << line;
-      outputs[output.has_transition() ? output.transition().id() : output.alert().id()] = output;
-    }
-    return outputs;
+    return Runner().Replay(events);
   }
-
   // `circtl verify` of cird's register (cird stopped): true when it says "register OK"; `report`
   // gets its output.
   bool Verify(std::string* report = nullptr) {
-    auto [code, out] = Circtl("verify --data-dir " + (dir_ / "register").string());
-    if (report != nullptr) *report = out;
-    return code == 0 && out.find("register OK") != std::string::npos;
+    return Runner().Verify(dir_ / "register", report);
   }
+  CirctlRunner Runner() const { return CirctlRunner(CIR_CIRCTL_BINARY, dir_); }
 
   // cird's /metrics, summed per family name over labels: {"cir_transitions_total": 1600, …}.
   // Empty when it did not answer.
