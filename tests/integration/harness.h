@@ -173,6 +173,14 @@ class PipelineTest : public ::testing::Test {
     ASSERT_TRUE(producer_->Produce(kInput, record, 0).has_value());
   }
   void FlushProducer() { ASSERT_TRUE(producer_->Flush(milliseconds(10000)).has_value()); }
+  // Publishes `all[published, n)` (protobuf, capped at all's end), flushes, advances `published`.
+  void PublishUpTo(const std::vector<v1::ValueChainEvent>& all, std::size_t n,
+                   std::size_t& published) {
+    for (; published < n && published < all.size(); ++published) {
+      Publish(events::EncodeEvent(all[published], events::DataFormat::kProtobuf));
+    }
+    FlushProducer();
+  }
 
   // The records of `topic`, from the beginning: waits for at least `count` (until `timeout`),
   // then reads on until nothing more arrives for half a second.

@@ -298,12 +298,7 @@ TEST_F(PipelineTest, KilledMidStreamLosesNothingAndAppendsNothingTwice) {
 
   // A third up front; the rest arrives while cird works, and cird is killed in the middle of it.
   std::size_t published = 0;
-  auto publish_upto = [&](std::size_t n) {
-    for (; published < n && published < all.size(); ++published) {
-      Publish(events::EncodeEvent(all[published], events::DataFormat::kProtobuf));
-    }
-    FlushProducer();
-  };
+  auto publish_upto = [&](std::size_t n) { PublishUpTo(all, n, published); };
   publish_upto(all.size() / 3);
   auto cird = StartCird();
   ASSERT_TRUE(WaitFor([&] { return !Read(kTransitions, 1, milliseconds(1000)).empty(); },
@@ -436,12 +431,7 @@ TEST_F(DiskFullTest, AFullDiskPausesCirdAndItResumesByItselfOnceSpaceReturns) {
   const auto expected = circtl.Replay(all);
   ASSERT_EQ(expected.size(), 8u * kInitiatives);
   std::size_t published = 0;
-  auto publish_upto = [&](std::size_t n) {
-    for (; published < n && published < all.size(); ++published) {
-      Publish(events::EncodeEvent(all[published], events::DataFormat::kProtobuf));
-    }
-    FlushProducer();
-  };
+  auto publish_upto = [&](std::size_t n) { PublishUpTo(all, n, published); };
   publish_upto(all.size() / 3);
   // 1 MiB memtables: RocksDB resumes once that much is free again (a memtable's worth).
   cird_ = std::make_unique<CirdProcess>(mock_->Bootstraps(), data_ / "register",

@@ -50,20 +50,26 @@ inline bool SendAll(int fd, std::string_view data) {
   return true;
 }
 
+// Appends what `fd` has within `deadline`; false when the deadline passed or the peer closed.
+inline bool ReadSome(int fd, std::chrono::steady_clock::time_point deadline, std::string& out) {
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+      deadline - std::chrono::steady_clock::now());
+  if (left.count() <= 0) return false;
+  pollfd p{fd, POLLIN, 0};
+  if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) return false;
+  char buffer[16384];
+  const ssize_t n = ::recv(fd, buffer, sizeof buffer, 0);
+  if (n <= 0) return false;
+  out.append(buffer, static_cast<std::size_t>(n));
+  return true;
+}
+
 // Reads until the peer closes or `timeout` passes.
 inline std::string ReadAll(int fd, std::chrono::milliseconds timeout) {
   std::string out;
   const auto deadline = std::chrono::steady_clock::now() + timeout;
-  char buffer[16384];
   for (;;) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) break;
-    pollfd p{fd, POLLIN, 0};
-    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) break;
-    const ssize_t n = ::recv(fd, buffer, sizeof buffer, 0);
-    if (n <= 0) break;
-    out.append(buffer, static_cast<std::size_t>(n));
+    if (!ReadSome(fd, deadline, out)) break;
   }
   return out;
 }
@@ -74,7 +80,6 @@ inline std::string ReadAll(int fd, std::chrono::milliseconds timeout) {
 inline std::string ReadReply(int fd, std::chrono::milliseconds timeout) {
   std::string out;
   const auto deadline = std::chrono::steady_clock::now() + timeout;
-  char buffer[16384];
   for (;;) {
     const auto end = out.find("\r\n\r\n");
     if (end != std::string::npos) {
@@ -87,14 +92,7 @@ inline std::string ReadReply(int fd, std::chrono::milliseconds timeout) {
         return out;
       }
     }
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) break;
-    pollfd p{fd, POLLIN, 0};
-    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) break;
-    const ssize_t n = ::recv(fd, buffer, sizeof buffer, 0);
-    if (n <= 0) break;
-    out.append(buffer, static_cast<std::size_t>(n));
+    if (!ReadSome(fd, deadline, out)) break;
   }
   return out;
 }
