@@ -98,6 +98,7 @@ class FakeConsumer final : public events::Consumer {
     return events::Watermarks{0, 0};
   }
   Result<void> Seek(const events::TopicPartition&, milliseconds) override { return {}; }
+  Result<void> PauseAll(bool) override { return {}; }  // no disk stall in these tests
   void Close() override {  // as the real one: leaving the group revokes what is assigned
     if (!kafka_.assigned.empty()) kafka_.handler->OnRevoke(kafka_.assigned, false);
     kafka_.assigned.clear();
