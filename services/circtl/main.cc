@@ -36,6 +36,16 @@ void AddProgress(CLI::App& cmd, OfflineFlags& flags) {
                         "never report progress");
 }
 
+// verify and rebuild: one pass over an existing register, with progress and the model's limits.
+CLI::App* AddRegisterPass(CLI::App& app, const std::string& name, const std::string& help,
+                          OfflineFlags& flags) {
+  CLI::App* cmd = app.add_subcommand(name, help);
+  AddDataDir(*cmd, flags, "register directory");
+  AddProgress(*cmd, flags);
+  flags.model.Register(*cmd);
+  return cmd;
+}
+
 void AddApi(CLI::App& cmd, ApiTarget& api) {
   cmd.add_option("--api", api.url, "cird's HTTP address")
       ->envname("CIRCTL_API")
@@ -90,21 +100,17 @@ int main(int argc, char** argv) {
 
   OfflineFlags verify_flags;
   VerifyOptions verify;
-  CLI::App* verify_cmd = app.add_subcommand(
-      "verify", "Check the register's invariants: streams, dedupe index, projections against a "
-                "rebuild, due-time index, outbox. Use the same model limits as the writer.");
-  AddDataDir(*verify_cmd, verify_flags, "register directory");
-  AddProgress(*verify_cmd, verify_flags);
-  verify_flags.model.Register(*verify_cmd);
+  CLI::App* verify_cmd = AddRegisterPass(
+      app, "verify", "Check the register's invariants: streams, dedupe index, projections against a "
+                     "rebuild, due-time index, outbox. Use the same model limits as the writer.",
+      verify_flags);
 
   OfflineFlags rebuild_flags;
   VerifyOptions rebuild;
   rebuild.rebuild = true;
-  CLI::App* rebuild_cmd = app.add_subcommand(
-      "rebuild", "Recompute every projection and the due-time index from the event streams.");
-  AddDataDir(*rebuild_cmd, rebuild_flags, "register directory");
-  AddProgress(*rebuild_cmd, rebuild_flags);
-  rebuild_flags.model.Register(*rebuild_cmd);
+  AddRegisterPass(
+      app, "rebuild", "Recompute every projection and the due-time index from the event streams.",
+      rebuild_flags);
 
   OfflineFlags repair_flags;
   VerifyOptions repair;

@@ -11,6 +11,7 @@
 #include "cir/events/kafka.h"
 #include "cir/v1/improvement.pb.h"
 #include "http_client.h"
+#include "input.h"
 #include "offline.h"
 
 namespace cir::services {
@@ -254,18 +255,11 @@ int Publish(const PublishOptions& options, std::ostream& out, std::ostream& err)
   }
   if (!options.file.empty()) {
     std::ifstream file;
-    std::istream* in = &std::cin;
-    if (options.file != "-") {
-      file.open(options.file);
-      if (!file) {
-        err << "circtl: cannot read '" << options.file << "'\n";
-        return kExitUsage;
-      }
-      in = &file;
-    }
+    std::istream* in = OpenInput(options.file, file, err);
+    if (!in) return kExitUsage;
     std::string text;
     for (int n = 1; std::getline(*in, text); ++n) {
-      if (text.find_first_not_of(" \t\r") == std::string::npos || text[0] == '#') continue;
+      if (IsSkippedLine(text)) continue;
       lines.push_back({options.file + ":" + std::to_string(n), text});
     }
   }

@@ -3,13 +3,14 @@
 #include <cstdlib>
 #include <map>
 
-#include "cir/events/cloudevents.h"
 #include "cir/base/duration.h"
+#include "cir/events/cloudevents.h"
 
 namespace cir::cird {
 namespace {
 
-// Durations as flags, by the one rule of cir/base/duration.h: "250ms", "10s", "2m" (kept in milliseconds).
+// Durations as flags, by the one rule of cir/base/duration.h: "250ms", "10s", "2m" (kept in
+// milliseconds).
 void AddDuration(CLI::App& app, const std::string& name, std::chrono::milliseconds& target,
                  const std::string& env, const std::string& help) {
   app.add_option_function<std::string>(
@@ -23,29 +24,34 @@ void AddDuration(CLI::App& app, const std::string& name, std::chrono::millisecon
       ->envname(env);
 }
 
+// A flag with its environment variable, its default shown in --help.
+template <typename T>
+CLI::Option* AddSetting(CLI::App& app, const std::string& name, T& target, const std::string& env,
+                        const std::string& help) {
+  return app.add_option(name, target, help)->envname(env)->capture_default_str();
+}
+
 }  // namespace
 
 void Config::Register(CLI::App& app) {
+  RegisterKafka(app);
+  RegisterPipeline(app);
+  RegisterHttp(app);
+}
+
+void Config::RegisterKafka(CLI::App& app) {
   app.add_option("--brokers", brokers, "Kafka bootstrap servers (host:port,…)")
       ->envname("CIRD_BROKERS");
-  app.add_option("--input-topic", input_topics,
-                 "value-chain topic(s) to consume; several must be co-partitioned (repeatable)")
-      ->envname("CIRD_INPUT_TOPICS")
-      ->delimiter(',')
-      ->capture_default_str();
-  app.add_option("--group-id", group_id, "Kafka consumer group")
-      ->envname("CIRD_GROUP_ID")
-      ->capture_default_str();
-  app.add_option("--transitions-topic", transitions_topic, "topic for StepTransition records")
-      ->envname("CIRD_TRANSITIONS_TOPIC")
-      ->capture_default_str();
-  app.add_option("--alerts-topic", alerts_topic,
-                 "topic for MomentumAlert records (may equal --transitions-topic)")
-      ->envname("CIRD_ALERTS_TOPIC")
-      ->capture_default_str();
-  app.add_option("--dead-letter-topic", dead_letter_topic, "topic for rejected input records")
-      ->envname("CIRD_DEAD_LETTER_TOPIC")
-      ->capture_default_str();
+  AddSetting(app, "--input-topic", input_topics, "CIRD_INPUT_TOPICS",
+             "value-chain topic(s) to consume; several must be co-partitioned (repeatable)")
+      ->delimiter(',');
+  AddSetting(app, "--group-id", group_id, "CIRD_GROUP_ID", "Kafka consumer group");
+  AddSetting(app, "--transitions-topic", transitions_topic, "CIRD_TRANSITIONS_TOPIC",
+             "topic for StepTransition records");
+  AddSetting(app, "--alerts-topic", alerts_topic, "CIRD_ALERTS_TOPIC",
+             "topic for MomentumAlert records (may equal --transitions-topic)");
+  AddSetting(app, "--dead-letter-topic", dead_letter_topic, "CIRD_DEAD_LETTER_TOPIC",
+             "topic for rejected input records");
   app.add_option("--kafka-property", kafka_properties,
                  "librdkafka property KEY=VALUE for every client, e.g. security.protocol=SASL_SSL "
                  "(repeatable; overrides cird's defaults)")
@@ -62,34 +68,29 @@ void Config::Register(CLI::App& app) {
                "start librdkafka's mock cluster (3 brokers) in-process, create the topics, print "
                "its bootstrap address, and use it")
       ->envname("CIRD_EMBEDDED_KAFKA");
-  app.add_option("--embedded-partitions", embedded_partitions,
-                 "partitions of the input topic created by --embedded-kafka")
-      ->envname("CIRD_EMBEDDED_PARTITIONS")
-      ->capture_default_str();
+  AddSetting(app, "--embedded-partitions", embedded_partitions, "CIRD_EMBEDDED_PARTITIONS",
+             "partitions of the input topic created by --embedded-kafka");
+}
+
+void Config::RegisterPipeline(CLI::App& app) {
   app.add_option("--data-dir", data_dir,
                  "register directory (RocksDB); with --embedded-kafka a temp directory by default")
       ->envname("CIRD_DATA_DIR");
-  app.add_option("--sync", sync, "fsync the register's WAL on every batch (true|false)")
-      ->envname("CIRD_SYNC")
-      ->capture_default_str();
-  app.add_option("--block-cache-mb", block_cache_mb, "RocksDB block cache size in MiB")
-      ->envname("CIRD_BLOCK_CACHE_MB")
-      ->capture_default_str();
-  app.add_option("--write-buffer-mb", write_buffer_mb,
-                 "RocksDB memtable size in MiB per large column family; also the free space the "
-                 "register waits for before it resumes after a full disk")
-      ->envname("CIRD_WRITE_BUFFER_MB")
-      ->capture_default_str();
-  app.add_option("--max-batch", max_batch, "records appended in one RocksDB batch at most")
-      ->envname("CIRD_MAX_BATCH")
-      ->capture_default_str();
+  AddSetting(app, "--sync", sync, "CIRD_SYNC",
+             "fsync the register's WAL on every batch (true|false)");
+  AddSetting(app, "--block-cache-mb", block_cache_mb, "CIRD_BLOCK_CACHE_MB",
+             "RocksDB block cache size in MiB");
+  AddSetting(app, "--write-buffer-mb", write_buffer_mb, "CIRD_WRITE_BUFFER_MB",
+             "RocksDB memtable size in MiB per large column family; also the free space the "
+             "register waits for before it resumes after a full disk");
+  AddSetting(app, "--max-batch", max_batch, "CIRD_MAX_BATCH",
+             "records appended in one RocksDB batch at most");
   AddDuration(app, "--max-batch-wait", max_batch_wait, "CIRD_MAX_BATCH_WAIT",
               "how long a partial batch may wait for more records");
   AddDuration(app, "--tick-interval", tick_interval, "CIRD_TICK_INTERVAL",
               "how often due timers are looked for (wall-clock time mode)");
-  app.add_option("--timers-per-tick", timers_per_tick, "timers fired per partition per tick at most")
-      ->envname("CIRD_TIMERS_PER_TICK")
-      ->capture_default_str();
+  AddSetting(app, "--timers-per-tick", timers_per_tick, "CIRD_TIMERS_PER_TICK",
+             "timers fired per partition per tick at most");
   AddDuration(app, "--shutdown-grace", shutdown_grace, "CIRD_SHUTDOWN_GRACE",
               "on SIGTERM/SIGINT: time to finish the batch, drain the outbox and commit");
   AddDuration(app, "--startup-timeout", startup_timeout, "CIRD_STARTUP_TIMEOUT",
@@ -111,60 +112,45 @@ void Config::Register(CLI::App& app) {
                  "a partition pauses and /readyz names it (repeatable)")
       ->envname("CIRD_ACCEPT_OFFSET_GAPS")
       ->delimiter(',');
-  app.add_option("--max-dead-letter-bytes", limits.max_dead_letter_bytes,
-                 "a dead letter is cut to this size (key, headers, then value; header "
-                 "cir_dlq_truncated says what) so that the producer always takes it")
-      ->envname("CIRD_MAX_DEAD_LETTER_BYTES")
-      ->capture_default_str();
+  AddSetting(app, "--max-dead-letter-bytes", limits.max_dead_letter_bytes,
+             "CIRD_MAX_DEAD_LETTER_BYTES",
+             "a dead letter is cut to this size (key, headers, then value; header "
+             "cir_dlq_truncated says what) so that the producer always takes it");
   app.add_option("--source", source, "CloudEvents source of outputs (default //cird/<group id>)")
       ->envname("CIRD_SOURCE");
-  app.add_option("--max-message-bytes", limits.max_message_bytes,
-                 "largest input record accepted; larger ones are dead-lettered")
-      ->envname("CIRD_MAX_MESSAGE_BYTES")
-      ->capture_default_str();
-  app.add_option("--http-address", http_address,
-                 "address of the HTTP server (/metrics, /livez, /readyz)")
-      ->envname("CIRD_HTTP_ADDRESS")
-      ->capture_default_str();
-  app.add_option("--http-port", http_port, "port of the HTTP server; 0 picks a free one")
-      ->envname("CIRD_HTTP_PORT")
-      ->capture_default_str();
-  app.add_option("--health-port", health_port,
-                 "also serve /metrics, /livez and /readyz (only those) on this port, with "
-                 "threads of their own that no API client can hold; -1: off, 0: a free port")
-      ->envname("CIRD_HEALTH_PORT")
-      ->capture_default_str();
-  app.add_option("--http-threads", http_threads,
-                 "HTTP worker threads (each open connection holds one); API requests may use "
-                 "all but 4, which stay free for /livez, /readyz and /metrics")
-      ->envname("CIRD_HTTP_THREADS")
-      ->capture_default_str();
+  AddSetting(app, "--max-message-bytes", limits.max_message_bytes, "CIRD_MAX_MESSAGE_BYTES",
+             "largest input record accepted; larger ones are dead-lettered");
+}
+
+void Config::RegisterHttp(CLI::App& app) {
+  AddSetting(app, "--http-address", http_address, "CIRD_HTTP_ADDRESS",
+             "address of the HTTP server (/metrics, /livez, /readyz)");
+  AddSetting(app, "--http-port", http_port, "CIRD_HTTP_PORT",
+             "port of the HTTP server; 0 picks a free one");
+  AddSetting(app, "--health-port", health_port, "CIRD_HEALTH_PORT",
+             "also serve /metrics, /livez and /readyz (only those) on this port, with "
+             "threads of their own that no API client can hold; -1: off, 0: a free port");
+  AddSetting(app, "--http-threads", http_threads, "CIRD_HTTP_THREADS",
+             "HTTP worker threads (each open connection holds one); API requests may use "
+             "all but 4, which stay free for /livez, /readyz and /metrics");
   AddDuration(app, "--http-request-timeout", http_request_timeout, "CIRD_HTTP_REQUEST_TIMEOUT",
               "a request's head must arrive within this, and then its body within this; a "
               "slower client is cut off (408)");
   AddDuration(app, "--stats-interval", stats_interval, "CIRD_STATS_INTERVAL",
               "how often register-wide gauges (initiatives, alerts firing, outbox, RocksDB) are "
               "refreshed");
-  app.add_option("--ready-max-lag", ready_max_lag,
-                 "/readyz fails while the consumer lag (all owned partitions) is above this")
-      ->envname("CIRD_READY_MAX_LAG")
-      ->capture_default_str();
+  AddSetting(app, "--ready-max-lag", ready_max_lag, "CIRD_READY_MAX_LAG",
+             "/readyz fails while the consumer lag (all owned partitions) is above this");
   AddDuration(app, "--ready-max-outbox-age", ready_max_outbox_age, "CIRD_READY_MAX_OUTBOX_AGE",
               "/readyz fails while the oldest undelivered output is older than this");
   if (const char* token = std::getenv("CIRD_API_TOKEN")) api_token = token;
-  app.add_option("--api-rate-limit", api_rate_limit,
-                 "HTTP requests per second the server answers (a token bucket; 0: unlimited); "
-                 "beyond it, 429")
-      ->envname("CIRD_API_RATE_LIMIT")
-      ->capture_default_str();
-  app.add_option("--api-max-body-bytes", api_max_body_bytes,
-                 "largest HTTP request body; beyond it, 413")
-      ->envname("CIRD_API_MAX_BODY_BYTES")
-      ->capture_default_str();
-  app.add_option("--log-level", log_level, "debug, info, warn or error")
-      ->envname("CIRD_LOG_LEVEL")
-      ->check(CLI::IsMember({"debug", "info", "warn", "error"}))
-      ->capture_default_str();
+  AddSetting(app, "--api-rate-limit", api_rate_limit, "CIRD_API_RATE_LIMIT",
+             "HTTP requests per second the server answers (a token bucket; 0: unlimited); "
+             "beyond it, 429");
+  AddSetting(app, "--api-max-body-bytes", api_max_body_bytes, "CIRD_API_MAX_BODY_BYTES",
+             "largest HTTP request body; beyond it, 413");
+  AddSetting(app, "--log-level", log_level, "CIRD_LOG_LEVEL", "debug, info, warn or error")
+      ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
   model_flags.Register(app);
   app.footer(
       "Secrets come from the environment only, never from flags: CIRD_KAFKA_SASL_USERNAME and "

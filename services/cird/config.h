@@ -87,6 +87,13 @@ struct Config {
   [[nodiscard]] std::vector<std::pair<std::string, std::string>> KafkaProperties() const;
   // Whether a gap in (topic, partition) was accepted with --accept-offset-gap.
   [[nodiscard]] bool AcceptsOffsetGap(const std::string& topic, std::int32_t partition) const;
+
+ private:
+  // Register's three parts, in --help order: Kafka and the embedded cluster; the register and
+  // the pipeline; the HTTP server, readiness, the API, logging and the model's flags.
+  void RegisterKafka(CLI::App& app);
+  void RegisterPipeline(CLI::App& app);
+  void RegisterHttp(CLI::App& app);
 };
 
 }  // namespace cir::cird

@@ -111,6 +111,11 @@ class Pipeline final : public events::RebalanceHandler {
   void Add(events::Record record);
   [[nodiscard]] Result<void> Flush();
   [[nodiscard]] Result<void> FlushPartition(std::uint32_t partition, Pending& pending);
+  // FlushPartition's two ways: one append per record, timers fired up to each event's time first
+  // (event time), or the whole batch in one append (wall time). On failure what was not
+  // appended is back in `pending`.
+  [[nodiscard]] Result<void> AppendEach(std::uint32_t partition, Pending& pending);
+  [[nodiscard]] Result<void> AppendWhole(std::uint32_t partition, Pending& pending);
   // Appends `request`; returns how many of its events the register took (appended or ignored:
   // not duplicates, not dead letters).
   [[nodiscard]] Result<std::uint64_t> Commit(std::uint32_t partition,

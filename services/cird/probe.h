@@ -6,7 +6,6 @@
 // Thread-safety: every method may be called from any thread.
 #pragma once
 
-#include <prometheus/collectable.h>
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
 #include <prometheus/gauge.h>
@@ -29,15 +28,7 @@
 
 namespace cir::cird {
 
-// process_* metrics read from /proc/self (prometheus-cpp has no process collector).
-class ProcessCollector final : public prometheus::Collectable {
- public:
-  ProcessCollector();
-  std::vector<prometheus::MetricFamily> Collect() const override;
-
- private:
-  double start_time_seconds_ = 0;
-};
+class ProcessCollector;  // process_collector.h
 
 class Probe {
  public:
@@ -100,6 +91,8 @@ class Probe {
   [[nodiscard]] std::string Scrape() const;
 
  private:
+  void PreCreateSeries(const std::string& version);
+
   std::shared_ptr<prometheus::Registry> registry_;
   std::shared_ptr<ProcessCollector> process_;
 
