@@ -179,15 +179,6 @@ std::set<std::string> TimerKeysOf(std::uint32_t partition, const v1::Initiative&
   return keys;
 }
 
-template <class Fn>
-Result<void> ForEach(const Db& db, Cf cf, Fn&& fn) {
-  Scan scan(db, cf, std::string(), std::nullopt);
-  for (; scan.Valid(); scan.Next()) {
-    if (auto ok = fn(scan.key(), scan.value()); !ok) return ok;
-  }
-  return scan.status();
-}
-
 }  // namespace
 
 Result<VerifyReport> VerifyDb(const Db& db, const Projector& projector) {
