@@ -12,7 +12,7 @@
 #include "cir/model/projector.h"
 #include "cir/storage/register.h"
 #include "progress.h"
-#include "stream_time.h"
+#include "cir/storage/stream_time.h"
 
 namespace cir::services {
 namespace {

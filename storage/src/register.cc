@@ -1,5 +1,6 @@
 // The register on RocksDB: Open, Append, FireDueTimers and the reads. The fold-and-write path is
-// in batch.cc, Verify and Rebuild in verify.cc, the key layout in keys.cc.
+// in batch.cc, firing timers in timers.cc, Verify and Rebuild in verify.cc, the key layout in
+// keys.cc.
 #include "cir/storage/register.h"
 #include "cir/utf8.h"
 
@@ -12,6 +13,7 @@
 #include "db.h"
 #include "keys.h"
 #include "repair.h"
+#include "timers.h"
 #include "verify.h"
 
 namespace cir::storage {
@@ -55,12 +57,6 @@ Result<void> CheckId(const std::string& initiative_id) {
   return {};
 }
 
-std::string SerializeOrEmpty(const google::protobuf::Message& message) {
-  std::string bytes;
-  (void)message.SerializeToString(&bytes);
-  return bytes;
-}
-
 class RocksRegister final : public Register {
  public:
   RocksRegister(std::unique_ptr<Db> db, const Options& options)
@@ -80,7 +76,7 @@ class RocksRegister final : public Register {
         original = *inbound.original;
       } else {
         original.set_key(event.initiative_id());
-        original.set_value(SerializeOrEmpty(event));
+        original.set_value(internal::SerializeOrEmpty(event));
       }
       if (std::string problem = KeyProblem(event); !problem.empty()) {
         batch.Reject(event.initiative_id(), "INVALID_EVENT", std::move(problem),
@@ -110,57 +106,9 @@ class RocksRegister final : public Register {
     auto meta = LoadMeta(partition);
     if (!meta) return std::unexpected(meta.error());
     BatchBuilder batch(*db_, partition, projector, clock_->Now(), std::move(*meta));
-    // Only keys due at or before `now`: the scan stops at the first later one, so the cost is
-    // the number of due timers, whatever the size of the register.
-    Scan scan(*db_, Cf::kTimers, internal::PartitionPrefix(partition),
-              internal::TimerBound(partition, internal::NowMillis(now)));
-    std::size_t fired = 0;
-    for (; scan.Valid() && fired < limit; scan.Next()) {
-      const std::string key(scan.key());
-      auto parts = internal::ParseTimerKey(key);
-      if (!parts) {
-        return Fail(ErrorCode::kCorruption, "malformed due-time index key " +
-                                                internal::Printable(key) + " in " + db_->path());
-      }
-      auto current = batch.Current(parts->initiative_id);
-      if (!current) return std::unexpected(current.error());
-      // The timer as the projection (as of the timers fired before it) still lists it; an
-      // earlier fold in this batch may have removed or moved it, and then it does not fire.
-      const v1::Timer* timer = nullptr;
-      if (*current != nullptr) {
-        for (const v1::Timer& t : (*current)->timers()) {
-          if (t.kind() == parts->kind && t.kpi() == parts->kpi &&
-              internal::DueMillis(t.due_at()) == parts->due_ms) {
-            timer = &t;
-            break;
-          }
-        }
-      }
-      if (timer == nullptr) {
-        batch.DeleteTimerKey(key);  // stale; a no-op when an earlier fold already removed it
-        continue;
-      }
-      BatchBuilder::Candidate candidate;
-      candidate.initiative_id = parts->initiative_id;
-      candidate.dedupe_source = std::string(internal::kTimerSource);
-      candidate.dedupe_id = internal::TimerDedupeId(parts->initiative_id, parts->kind, parts->kpi,
-                                                    parts->due_ms, (*current)->revision() + 1);
-      v1::TimerElapsed* elapsed = candidate.event.mutable_timer();
-      elapsed->set_kind(timer->kind());
-      elapsed->set_kpi(timer->kpi());
-      *elapsed->mutable_due_at() = timer->due_at();
-      *elapsed->mutable_fired_at() = now;
-      candidate.event.set_source_topic(std::string(internal::kTimerSource));
-      candidate.event.set_source_offset(-1);
-      candidate.dead_letter.set_key(parts->initiative_id);
-      candidate.dead_letter.set_value(SerializeOrEmpty(*elapsed));
-      candidate.fired_timer_key = key;
-      if (auto folded = batch.Fold(std::move(candidate)); !folded) {
-        return std::unexpected(folded.error());
-      }
-      ++fired;
+    if (auto ok = internal::FireDue(*db_, batch, partition, now, limit); !ok) {
+      return std::unexpected(ok.error());
     }
-    if (auto ok = scan.status(); !ok) return std::unexpected(ok.error());
     return CommitAndCache(partition, batch, "firing timers of partition ");
   }
 

@@ -11,6 +11,8 @@
 
 #include <google/protobuf/util/message_differencer.h>
 
+#include "timers.h"
+
 namespace cir::storage::internal {
 namespace {
 
@@ -171,14 +173,6 @@ bool Equal(const v1::Initiative& a, const v1::Initiative& b) {
   return google::protobuf::util::MessageDifferencer::Equals(a, b);
 }
 
-std::set<std::string> TimerKeysOf(std::uint32_t partition, const v1::Initiative& initiative) {
-  std::set<std::string> keys;
-  for (const v1::Timer& timer : initiative.timers()) {
-    keys.insert(TimerKey(partition, initiative.initiative_id(), timer));
-  }
-  return keys;
-}
-
 }  // namespace
 
 Result<VerifyReport> VerifyDb(const Db& db, const Projector& projector) {
@@ -243,7 +237,7 @@ Result<VerifyReport> VerifyDb(const Db& db, const Projector& projector) {
     check_partition(initiative.projection_key, initiative.stored ? Cf::kProjections : Cf::kEvents);
     if (initiative.stored) {
       ++report.initiatives;
-      const auto keys = TimerKeysOf(initiative.partition, *initiative.stored);
+      const auto keys = TimerKeys(initiative.partition, *initiative.stored);
       expected_timers.insert(keys.begin(), keys.end());
       if (initiative.stored->initiative_id() != initiative.id) {
         problems.Add(where + ": the projection names initiative " +
@@ -381,7 +375,7 @@ Result<std::uint64_t> RebuildDb(const Db& db, const Projector& projector, bool s
         (void)batch.Delete(db.cf(Cf::kProjections), initiative.projection_key);
       }
     } else {
-      const auto keys = TimerKeysOf(initiative.partition, *initiative.folded);
+      const auto keys = TimerKeys(initiative.partition, *initiative.folded);
       expected_timers.insert(keys.begin(), keys.end());
       if (!initiative.stored || !Equal(*initiative.stored, *initiative.folded)) {
         ++differed;
