@@ -9,10 +9,6 @@
 namespace cir::events {
 namespace {
 
-using internal::KafkaError;
-using internal::NewClient;
-using internal::ToList;
-using internal::ToRecord;
 using std::chrono::milliseconds;
 
 class AssignedReader final : public TopicReader {
@@ -26,12 +22,12 @@ class AssignedReader final : public TopicReader {
   Result<void> Init(const KafkaSettings& settings, const std::vector<std::string>& topics,
                     milliseconds timeout) {
     // assign() needs a group id, but the reader never joins the group nor commits.
-    auto rk = NewClient(RD_KAFKA_CONSUMER, "reader", settings,
-                        {{"enable.partition.eof", "false"},
-                         {"group.id", "cir-topic-reader"},
-                         {"enable.auto.commit", "false"},
-                         {"enable.auto.offset.store", "false"},
-                         {"client.id", "cir-topic-reader"}});
+    auto rk = internal::NewClient(RD_KAFKA_CONSUMER, "reader", settings,
+                                  {{"enable.partition.eof", "false"},
+                                   {"group.id", "cir-topic-reader"},
+                                   {"enable.auto.commit", "false"},
+                                   {"enable.auto.offset.store", "false"},
+                                   {"client.id", "cir-topic-reader"}});
     if (!rk) return std::unexpected(rk.error());
     rk_ = *rk;
     rd_kafka_poll_set_consumer(rk_);
@@ -42,7 +38,7 @@ class AssignedReader final : public TopicReader {
       const rd_kafka_resp_err_t err =
           rd_kafka_metadata(rk_, 0, rkt, &md, static_cast<int>(timeout.count()));
       rd_kafka_topic_destroy(rkt);
-      if (err) return std::unexpected(KafkaError("metadata for " + topic, err));
+      if (err) return std::unexpected(internal::KafkaError("metadata for " + topic, err));
       const bool found = md->topic_cnt == 1 && md->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR &&
                          md->topics[0].partition_cnt > 0;
       if (found) {
@@ -53,10 +49,10 @@ class AssignedReader final : public TopicReader {
       rd_kafka_metadata_destroy(md);
       if (!found) return Fail(ErrorCode::kNotFound, "topic '" + topic + "' not found");
     }
-    auto* list = ToList(partitions);
+    auto* list = internal::ToList(partitions);
     const rd_kafka_resp_err_t err = rd_kafka_assign(rk_, list);
     rd_kafka_topic_partition_list_destroy(list);
-    if (err) return std::unexpected(KafkaError("assign", err));
+    if (err) return std::unexpected(internal::KafkaError("assign", err));
     return {};
   }
 
@@ -65,7 +61,7 @@ class AssignedReader final : public TopicReader {
     if (msg == nullptr) return std::nullopt;
     std::optional<Record> record;
     if (msg->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-      record = ToRecord(msg);
+      record = internal::ToRecord(msg);
     } else if (msg->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
       log::Warn("topic reader error", {{"error", rd_kafka_message_errstr(msg)}});
     }
