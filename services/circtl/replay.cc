@@ -13,7 +13,7 @@
 #include "input.h"
 #include "offline.h"
 #include "progress.h"
-#include "stream_time.h"
+#include "cir/storage/stream_time.h"
 
 namespace cir::services {
 namespace {
@@ -69,7 +69,7 @@ class Replayer {
   bool FireTimers(const pb::Timestamp& now) {
     if (!last_time_ || *last_time_ < now) last_time_ = now;
     clock_.Set(now);
-    auto fired = FireDueUntil(reg_, options_.partition, now, *projector_);
+    auto fired = storage::FireDueUntil(reg_, options_.partition, now, *projector_);
     if (!fired) return Failed(fired.error());
     return Drain();
   }

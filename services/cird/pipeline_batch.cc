@@ -7,7 +7,7 @@
 
 #include "cir/events/cloudevents.h"
 #include "cir/log.h"
-#include "stream_time.h"
+#include "cir/storage/stream_time.h"
 
 namespace cir::cird {
 namespace {
@@ -158,7 +158,7 @@ Result<void> Pipeline::AppendEach(std::uint32_t partition, Pending& pending) {
     std::optional<google::protobuf::Timestamp> time;
     if (item.event) {
       time = Bounded(item.event->event.event_time());
-      auto fired = services::FireDueUntil(reg_, partition, *time, projector_);
+      auto fired = storage::FireDueUntil(reg_, partition, *time, projector_);
       if (!fired) {
         keep_rest();
         return std::unexpected(fired.error());
@@ -220,7 +220,7 @@ Result<void> Pipeline::Tick() {
     std::uint64_t fired = 0;
     if (config_.time_mode == TimeMode::kEvent) {
       if (!watermark_) continue;
-      auto result = services::FireDueUntil(reg_, partition, *watermark_, projector_);
+      auto result = storage::FireDueUntil(reg_, partition, *watermark_, projector_);
       if (!result) return std::unexpected(result.error());
       fired = *result;
     } else {

@@ -8,18 +8,10 @@
 
 #include "cir/log.h"
 #include "cir/utf8.h"
+#include "timers.h"
 
 namespace cir::storage::internal {
 namespace {
-
-std::set<std::string> TimerKeys(std::uint32_t partition, const v1::Initiative* state) {
-  std::set<std::string> keys;
-  if (state == nullptr) return keys;
-  for (const v1::Timer& timer : state->timers()) {
-    keys.insert(TimerKey(partition, state->initiative_id(), timer));
-  }
-  return keys;
-}
 
 std::string Serialize(const google::protobuf::Message& message) {
   std::string bytes;
@@ -32,6 +24,12 @@ std::string Serialize(const google::protobuf::Message& message) {
 
 }  // namespace
 
+std::string SerializeOrEmpty(const google::protobuf::Message& message) {
+  std::string bytes;
+  (void)message.SerializeToString(&bytes);
+  return bytes;
+}
+
 void Fatal(const std::string& message) {
   log::Error("broken invariant", {{"component", "storage"}, {"error", message}});
   std::fflush(stderr);
@@ -40,13 +38,15 @@ void Fatal(const std::string& message) {
 
 BatchBuilder::BatchBuilder(const Db& db, std::uint32_t partition, const Projector& projector,
                            google::protobuf::Timestamp now, v1::PartitionMeta meta)
-    : db_(db), partition_(partition), projector_(projector), now_(std::move(now)),
+    : db_(db),
+      partition_(partition),
+      projector_(projector),
+      now_(std::move(now)),
       meta_(std::move(meta)) {}
 
 void BatchBuilder::Put(Cf cf, std::string_view key, std::string_view value) {
-  const rocksdb::Status status =
-      batch_.Put(db_.cf(cf), rocksdb::Slice(key.data(), key.size()),
-                 rocksdb::Slice(value.data(), value.size()));
+  const rocksdb::Status status = batch_.Put(db_.cf(cf), rocksdb::Slice(key.data(), key.size()),
+                                            rocksdb::Slice(value.data(), value.size()));
   // WriteBatch::Put fails only past its 4 GiB size limit; a poll batch never gets there.
   if (!status.ok()) Fatal("WriteBatch::Put: " + status.ToString());
 }
@@ -60,7 +60,8 @@ Result<const v1::Initiative*> BatchBuilder::Current(const std::string& initiativ
   if (auto it = projections_.find(initiative_id); it != projections_.end()) {
     return it->second.state ? &*it->second.state : nullptr;
   }
-  auto stored = db_.GetProto<v1::Initiative>(Cf::kProjections, ProjectionKey(partition_, initiative_id));
+  auto stored =
+      db_.GetProto<v1::Initiative>(Cf::kProjections, ProjectionKey(partition_, initiative_id));
   if (!stored) return std::unexpected(stored.error());
   if (!stored->has_value()) {
     // A new initiative must not have a stream: revision 1 would overwrite its first event.
@@ -120,8 +121,7 @@ EventOutcome BatchBuilder::Reject(const std::string& initiative_id, std::string 
   return outcome;
 }
 
-Result<bool> BatchBuilder::SameContent(const std::string& dedupe_key,
-                                       const v1::DedupeEntry& first,
+Result<bool> BatchBuilder::SameContent(const std::string& dedupe_key, const v1::DedupeEntry& first,
                                        const v1::ValueChainEvent& event) {
   const std::string bytes = event.SerializeAsString();
   if (auto it = staged_content_.find(dedupe_key); it != staged_content_.end()) {
@@ -168,10 +168,9 @@ Result<EventOutcome> BatchBuilder::Fold(Candidate candidate) {
     if (!*same) {
       return Reject(id, "ID_CONFLICT",
                     "source '" + utf8::Quote(candidate.dedupe_source) + "' id '" +
-                        utf8::Quote(candidate.dedupe_id) +
-                        "' was appended before (initiative '" + utf8::Quote(first->initiative_id()) +
-                        "', revision " + std::to_string(first->revision()) +
-                        ") with different content",
+                        utf8::Quote(candidate.dedupe_id) + "' was appended before (initiative '" +
+                        utf8::Quote(first->initiative_id()) + "', revision " +
+                        std::to_string(first->revision()) + ") with different content",
                     candidate.event.source_topic(), candidate.event.source_offset(),
                     std::move(candidate.dead_letter));
     }
@@ -199,8 +198,7 @@ Result<EventOutcome> BatchBuilder::Fold(Candidate candidate) {
 
   if (projection.disposition == Projection::Disposition::kRejected) {
     return Reject(id, std::move(projection.reason_code), std::move(projection.reason),
-                  stored.source_topic(), stored.source_offset(),
-                  std::move(candidate.dead_letter));
+                  stored.source_topic(), stored.source_offset(), std::move(candidate.dead_letter));
   }
   if (projection.state.revision() != stored.revision()) {
     Fatal("projector returned revision " + std::to_string(projection.state.revision()) +
@@ -242,8 +240,9 @@ Result<EventOutcome> BatchBuilder::Fold(Candidate candidate) {
   }
 
   // 4. Re-index the timers: drop what the fold removed, add what it scheduled.
-  const std::set<std::string> old_keys = TimerKeys(partition_, before);
-  const std::set<std::string> new_keys = TimerKeys(partition_, &projection.state);
+  const std::set<std::string> old_keys =
+      before != nullptr ? TimerKeys(partition_, *before) : std::set<std::string>();
+  const std::set<std::string> new_keys = TimerKeys(partition_, projection.state);
   for (const auto& key : old_keys) {
     if (!new_keys.contains(key)) Delete(Cf::kTimers, key);
   }

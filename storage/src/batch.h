@@ -25,6 +25,9 @@
 
 namespace cir::storage::internal {
 
+// `message` serialized, or empty when it cannot be (a dead letter's value is best effort).
+[[nodiscard]] std::string SerializeOrEmpty(const google::protobuf::Message& message);
+
 // Set on the EventOutcome of a fired timer that the projector left in place (a projector bug: the
 // register drops the index key anyway so that the timer cannot fire again and again).
 inline constexpr std::string_view kTimerNotCleared = "TIMER_NOT_CLEARED";

@@ -12,6 +12,9 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
+#include <utility>
+#include <vector>
 
 #include <rocksdb/db.h>
 #include <rocksdb/iterator.h>
@@ -119,5 +122,40 @@ class Scan {
   std::unique_ptr<rocksdb::Slice> upper_slice_;
   std::unique_ptr<rocksdb::Iterator> it_;
 };
+
+// The one scan loop of the register: calls `fn(key, value)` for each key of `scan` in order.
+// `fn` returns Result<void> (an error stops the walk) or Result<bool> (false also stops it, with
+// success). Returns fn's first error, else the scan's status (an I/O error ending it early).
+template <class Fn>
+[[nodiscard]] Result<void> ForEach(Scan scan, Fn&& fn) {
+  for (; scan.Valid(); scan.Next()) {
+    auto ok = fn(scan.key(), scan.value());
+    if (!ok) return std::unexpected(ok.error());
+    if constexpr (std::is_same_v<decltype(ok), Result<bool>>) {
+      if (!*ok) return {};
+    }
+  }
+  return scan.status();
+}
+
+// ForEach over a whole column family.
+template <class Fn>
+[[nodiscard]] Result<void> ForEach(const Db& db, Cf cf, Fn&& fn) {
+  return ForEach(Scan(db, cf, std::string(), std::nullopt), std::forward<Fn>(fn));
+}
+
+// Every value of `scan`, parsed as M (kCorruption naming the first key that does not parse).
+template <class M>
+[[nodiscard]] Result<std::vector<M>> ParseAll(Scan scan, Cf cf) {
+  std::vector<M> out;
+  auto ok = ForEach(std::move(scan), [&](std::string_view key, std::string_view value) {
+    auto message = Db::Parse<M>(cf, key, value);
+    if (!message) return Result<void>(std::unexpected(message.error()));
+    out.push_back(std::move(*message));
+    return Result<void>();
+  });
+  if (!ok) return std::unexpected(ok.error());
+  return out;
+}
 
 }  // namespace cir::storage::internal

@@ -1,7 +1,8 @@
 // The register on RocksDB: Open, Append, FireDueTimers and the reads. The fold-and-write path is
-// in batch.cc, Verify and Rebuild in verify.cc, the key layout in keys.cc.
-#include "cir/utf8.h"
+// in batch.cc, firing timers in timers.cc, Verify and Rebuild in verify.cc, the key layout in
+// keys.cc.
 #include "cir/storage/register.h"
+#include "cir/utf8.h"
 
 #include <chrono>
 #include <limits>
@@ -12,6 +13,7 @@
 #include "db.h"
 #include "keys.h"
 #include "repair.h"
+#include "timers.h"
 #include "verify.h"
 
 namespace cir::storage {
@@ -55,16 +57,11 @@ Result<void> CheckId(const std::string& initiative_id) {
   return {};
 }
 
-std::string SerializeOrEmpty(const google::protobuf::Message& message) {
-  std::string bytes;
-  (void)message.SerializeToString(&bytes);
-  return bytes;
-}
-
 class RocksRegister final : public Register {
  public:
   RocksRegister(std::unique_ptr<Db> db, const Options& options)
-      : db_(std::move(db)), sync_(options.sync),
+      : db_(std::move(db)),
+        sync_(options.sync),
         clock_(options.clock != nullptr ? options.clock : &SystemClock()) {}
 
   Result<AppendResult> Append(const AppendRequest& request, const Projector& projector) override {
@@ -79,7 +76,7 @@ class RocksRegister final : public Register {
         original = *inbound.original;
       } else {
         original.set_key(event.initiative_id());
-        original.set_value(SerializeOrEmpty(event));
+        original.set_value(internal::SerializeOrEmpty(event));
       }
       if (std::string problem = KeyProblem(event); !problem.empty()) {
         batch.Reject(event.initiative_id(), "INVALID_EVENT", std::move(problem),
@@ -109,59 +106,9 @@ class RocksRegister final : public Register {
     auto meta = LoadMeta(partition);
     if (!meta) return std::unexpected(meta.error());
     BatchBuilder batch(*db_, partition, projector, clock_->Now(), std::move(*meta));
-    // Only keys due at or before `now`: the scan stops at the first later one, so the cost is
-    // the number of due timers, whatever the size of the register.
-    Scan scan(*db_, Cf::kTimers, internal::PartitionPrefix(partition),
-              internal::TimerBound(partition, internal::NowMillis(now)));
-    std::size_t fired = 0;
-    for (; scan.Valid() && fired < limit; scan.Next()) {
-      const std::string key(scan.key());
-      auto parts = internal::ParseTimerKey(key);
-      if (!parts) {
-        return Fail(ErrorCode::kCorruption,
-                    "malformed due-time index key " + internal::Printable(key) + " in " +
-                        db_->path());
-      }
-      auto current = batch.Current(parts->initiative_id);
-      if (!current) return std::unexpected(current.error());
-      // The timer as the projection (as of the timers fired before it) still lists it; an
-      // earlier fold in this batch may have removed or moved it, and then it does not fire.
-      const v1::Timer* timer = nullptr;
-      if (*current != nullptr) {
-        for (const v1::Timer& t : (*current)->timers()) {
-          if (t.kind() == parts->kind && t.kpi() == parts->kpi &&
-              internal::DueMillis(t.due_at()) == parts->due_ms) {
-            timer = &t;
-            break;
-          }
-        }
-      }
-      if (timer == nullptr) {
-        batch.DeleteTimerKey(key);  // stale; a no-op when an earlier fold already removed it
-        continue;
-      }
-      BatchBuilder::Candidate candidate;
-      candidate.initiative_id = parts->initiative_id;
-      candidate.dedupe_source = std::string(internal::kTimerSource);
-      candidate.dedupe_id = internal::TimerDedupeId(parts->initiative_id, parts->kind,
-                                                    parts->kpi, parts->due_ms,
-                                                    (*current)->revision() + 1);
-      v1::TimerElapsed* elapsed = candidate.event.mutable_timer();
-      elapsed->set_kind(timer->kind());
-      elapsed->set_kpi(timer->kpi());
-      *elapsed->mutable_due_at() = timer->due_at();
-      *elapsed->mutable_fired_at() = now;
-      candidate.event.set_source_topic(std::string(internal::kTimerSource));
-      candidate.event.set_source_offset(-1);
-      candidate.dead_letter.set_key(parts->initiative_id);
-      candidate.dead_letter.set_value(SerializeOrEmpty(*elapsed));
-      candidate.fired_timer_key = key;
-      if (auto folded = batch.Fold(std::move(candidate)); !folded) {
-        return std::unexpected(folded.error());
-      }
-      ++fired;
+    if (auto ok = internal::FireDue(*db_, batch, partition, now, limit); !ok) {
+      return std::unexpected(ok.error());
     }
-    if (auto ok = scan.status(); !ok) return std::unexpected(ok.error());
     return CommitAndCache(partition, batch, "firing timers of partition ");
   }
 
@@ -199,19 +146,9 @@ class RocksRegister final : public Register {
   Result<std::vector<v1::StoredEvent>> History(std::uint32_t partition,
                                                const std::string& initiative_id) override {
     if (auto ok = CheckId(initiative_id); !ok) return std::unexpected(ok.error());
-    std::vector<v1::StoredEvent> events;
-    for (Scan scan = Scan::Prefix(*db_, Cf::kEvents,
-                                  internal::StreamPrefix(partition, initiative_id));
-         ; scan.Next()) {
-      if (!scan.Valid()) {
-        if (auto ok = scan.status(); !ok) return std::unexpected(ok.error());
-        break;
-      }
-      auto event = Db::Parse<v1::StoredEvent>(Cf::kEvents, scan.key(), scan.value());
-      if (!event) return std::unexpected(event.error());
-      events.push_back(std::move(*event));
-    }
-    return events;
+    return internal::ParseAll<v1::StoredEvent>(
+        Scan::Prefix(*db_, Cf::kEvents, internal::StreamPrefix(partition, initiative_id)),
+        Cf::kEvents);
   }
 
   Result<std::vector<v1::StoredEvent>> FindHistory(const std::string& initiative_id) override {
@@ -226,13 +163,12 @@ class RocksRegister final : public Register {
 
   Result<std::vector<std::uint32_t>> Partitions() override {
     std::vector<std::uint32_t> partitions;
-    for (Scan scan(*db_, Cf::kMeta, std::string(), std::nullopt);; scan.Next()) {
-      if (!scan.Valid()) {
-        if (auto ok = scan.status(); !ok) return std::unexpected(ok.error());
-        break;
-      }
-      if (auto partition = internal::ParsePartition(scan.key())) partitions.push_back(*partition);
-    }
+    auto scanned =
+        ForEach(*db_, Cf::kMeta, [&](std::string_view key, std::string_view) -> Result<void> {
+          if (auto partition = internal::ParsePartition(key)) partitions.push_back(*partition);
+          return {};
+        });
+    if (!scanned) return std::unexpected(scanned.error());
     return partitions;
   }
 
@@ -249,34 +185,33 @@ class RocksRegister final : public Register {
     return std::optional(*offset);
   }
 
-  Result<std::vector<v1::OutboxRecord>> ReadOutbox(std::uint32_t partition,
-                                                   std::uint64_t after_seq,
+  Result<std::vector<v1::OutboxRecord>> ReadOutbox(std::uint32_t partition, std::uint64_t after_seq,
                                                    std::size_t limit) override {
     std::vector<v1::OutboxRecord> records;
     if (after_seq == std::numeric_limits<std::uint64_t>::max() || limit == 0) return records;
-    for (Scan scan(*db_, Cf::kOutbox, internal::OutboxKey(partition, after_seq + 1),
-                   internal::PrefixSuccessor(internal::PartitionPrefix(partition)));
-         records.size() < limit; scan.Next()) {
-      if (!scan.Valid()) {
-        if (auto ok = scan.status(); !ok) return std::unexpected(ok.error());
-        break;
-      }
-      auto record = Db::Parse<v1::OutboxRecord>(Cf::kOutbox, scan.key(), scan.value());
-      if (!record) {
-        // Written by an older version with invalid UTF-8 in a string field: read it repaired
-        // (in memory; `circtl repair` rewrites it). Beyond repair, it comes back with no kind,
-        // which the reader parks instead of stopping on it.
-        v1::OutboxRecord repaired;
-        auto bytes = internal::SanitizeUtf8(v1::OutboxRecord::descriptor(), scan.value());
-        if (!bytes || !repaired.ParseFromString(*bytes)) {
-          repaired.Clear();
-          repaired.set_seq(internal::ParseOutboxKey(scan.key()).value_or(0));
-          repaired.set_partition(partition);
-        }
-        record = std::move(repaired);
-      }
-      records.push_back(std::move(*record));
-    }
+    auto scanned = ForEach(Scan(*db_, Cf::kOutbox, internal::OutboxKey(partition, after_seq + 1),
+                                internal::PrefixSuccessor(internal::PartitionPrefix(partition))),
+                           [&](std::string_view key, std::string_view value) -> Result<bool> {
+                             auto record = Db::Parse<v1::OutboxRecord>(Cf::kOutbox, key, value);
+                             if (!record) {
+                               // Written by an older version with invalid UTF-8 in a string field:
+                               // read it repaired (in memory; `circtl repair` rewrites it). Beyond
+                               // repair, it comes back with no kind, which the reader parks instead
+                               // of stopping on it.
+                               v1::OutboxRecord repaired;
+                               auto bytes =
+                                   internal::SanitizeUtf8(v1::OutboxRecord::descriptor(), value);
+                               if (!bytes || !repaired.ParseFromString(*bytes)) {
+                                 repaired.Clear();
+                                 repaired.set_seq(internal::ParseOutboxKey(key).value_or(0));
+                                 repaired.set_partition(partition);
+                               }
+                               record = std::move(repaired);
+                             }
+                             records.push_back(std::move(*record));
+                             return records.size() < limit;
+                           });
+    if (!scanned) return std::unexpected(scanned.error());
     return records;
   }
 
@@ -289,8 +224,8 @@ class RocksRegister final : public Register {
         return std::unexpected(internal::FromStatus(status, "acknowledging outbox records"));
       }
     }
-    return db_->Write(batch, sync_, "acknowledging outbox records of partition " +
-                                        std::to_string(partition));
+    return db_->Write(batch, sync_,
+                      "acknowledging outbox records of partition " + std::to_string(partition));
   }
 
   Result<void> ParkOutbox(std::uint32_t partition, std::uint64_t seq,
@@ -314,33 +249,35 @@ class RocksRegister final : public Register {
 
   Result<Stats> GetStats() override {
     Stats stats;
-    for (Scan scan(*db_, Cf::kMeta, std::string(), std::nullopt);; scan.Next()) {
-      if (!scan.Valid()) {
-        if (auto ok = scan.status(); !ok) return std::unexpected(ok.error());
-        break;
-      }
-      auto meta = Db::Parse<v1::PartitionMeta>(Cf::kMeta, scan.key(), scan.value());
-      if (!meta) return std::unexpected(meta.error());
-      stats.events_appended += meta->events_appended();
-      stats.duplicates_skipped += meta->duplicates_skipped();
-      stats.events_rejected += meta->events_rejected();
-      stats.timers_fired += meta->timers_fired();
-    }
+    auto scanned =
+        ForEach(*db_, Cf::kMeta, [&](std::string_view key, std::string_view value) -> Result<void> {
+          auto meta = Db::Parse<v1::PartitionMeta>(Cf::kMeta, key, value);
+          if (!meta) return std::unexpected(meta.error());
+          stats.events_appended += meta->events_appended();
+          stats.duplicates_skipped += meta->duplicates_skipped();
+          stats.events_rejected += meta->events_rejected();
+          stats.timers_fired += meta->timers_fired();
+          return {};
+        });
+    if (!scanned) return std::unexpected(scanned.error());
     return stats;
   }
 
   Result<void> ScanInitiatives(const std::vector<std::uint32_t>& partitions,
                                const std::function<bool(const v1::Initiative&)>& visit) override {
+    bool more = true;
     for (std::uint32_t partition : partitions) {
-      for (Scan scan = Scan::Prefix(*db_, Cf::kProjections, internal::PartitionPrefix(partition));;
-           scan.Next()) {
-        if (!scan.Valid()) {
-          if (auto ok = scan.status(); !ok) return std::unexpected(ok.error());
-          break;
-        }
-        auto state = Db::Parse<v1::Initiative>(Cf::kProjections, scan.key(), scan.value());
-        if (!state) return std::unexpected(state.error());
-        if (!visit(*state)) return {};
+      if (!more) break;
+      if (auto ok =
+              ForEach(Scan::Prefix(*db_, Cf::kProjections, internal::PartitionPrefix(partition)),
+                      [&](std::string_view key, std::string_view value) -> Result<bool> {
+                        auto state = Db::Parse<v1::Initiative>(Cf::kProjections, key, value);
+                        if (!state) return std::unexpected(state.error());
+                        more = visit(*state);
+                        return more;
+                      });
+          !ok) {
+        return std::unexpected(ok.error());
       }
     }
     return {};
@@ -362,18 +299,17 @@ class RocksRegister final : public Register {
 
   Result<OutboxBacklog> Backlog(std::uint32_t partition) override {
     OutboxBacklog backlog;
-    for (Scan scan = Scan::Prefix(*db_, Cf::kOutbox, internal::PartitionPrefix(partition));;
-         scan.Next()) {
-      if (!scan.Valid()) {
-        if (auto ok = scan.status(); !ok) return std::unexpected(ok.error());
-        break;
-      }
-      if (backlog.entries++ == 0) {
-        auto record = Db::Parse<v1::OutboxRecord>(Cf::kOutbox, scan.key(), scan.value());
-        if (!record) return std::unexpected(record.error());
-        if (record->has_recorded_at()) backlog.oldest_recorded_at = record->recorded_at();
-      }
-    }
+    auto scanned = ForEach(Scan::Prefix(*db_, Cf::kOutbox, internal::PartitionPrefix(partition)),
+                           [&](std::string_view key, std::string_view value) -> Result<void> {
+                             if (backlog.entries++ == 0) {
+                               auto record = Db::Parse<v1::OutboxRecord>(Cf::kOutbox, key, value);
+                               if (!record) return std::unexpected(record.error());
+                               if (record->has_recorded_at())
+                                 backlog.oldest_recorded_at = record->recorded_at();
+                             }
+                             return {};
+                           });
+    if (!scanned) return std::unexpected(scanned.error());
     return backlog;
   }
 

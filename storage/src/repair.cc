@@ -61,41 +61,40 @@ template <class M>
 Result<void> RepairValues(const Db& db, Cf cf, bool sync, const pb::Timestamp& now,
                           RepairReport& report) {
   rocksdb::WriteBatch batch;
-  for (Scan scan(db, cf, std::string(), std::nullopt);; scan.Next()) {
-    if (!scan.Valid()) {
-      if (auto ok = scan.status(); !ok) return ok;
-      break;
-    }
-    M message;
-    if (message.ParseFromArray(scan.value().data(), static_cast<int>(scan.value().size()))) {
-      continue;
-    }
-    const std::string key(scan.key());
-    auto fixed = SanitizeUtf8(M::descriptor(), scan.value());
-    if (fixed && message.ParseFromString(*fixed)) {
-      batch.Put(db.cf(cf), key, *fixed);
-      ++report.records_rewritten;
-    } else if (cf == Cf::kOutbox) {
-      v1::ParkedRecord parked;
-      auto seq = ParseOutboxKey(key);
-      parked.set_seq(seq.value_or(0));
-      parked.set_partition(PartitionOf(key));
-      parked.set_record(std::string(scan.value()));
-      parked.set_reason("repair: the outbox record does not parse");
-      *parked.mutable_parked_at() = now;
-      batch.Put(db.cf(Cf::kParked), key, parked.SerializeAsString());
-      batch.Delete(db.cf(Cf::kOutbox), key);
-      ++report.outbox_parked;
-    } else {
-      report.unrepairable.push_back("unparsable " + M::descriptor()->name() + " at key " +
-                                    Printable(key) + " in column family " +
-                                    std::string(CfName(cf)));
-    }
-    if (batch.Count() >= kBatchOps) {
-      if (auto ok = db.Write(batch, sync, "repairing records"); !ok) return ok;
-      batch.Clear();
-    }
-  }
+  auto scanned =
+      ForEach(db, cf, [&](std::string_view raw_key, std::string_view value) -> Result<void> {
+        M message;
+        if (message.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+          return {};
+        }
+        const std::string key(raw_key);
+        auto fixed = SanitizeUtf8(M::descriptor(), value);
+        if (fixed && message.ParseFromString(*fixed)) {
+          batch.Put(db.cf(cf), key, *fixed);
+          ++report.records_rewritten;
+        } else if (cf == Cf::kOutbox) {
+          v1::ParkedRecord parked;
+          auto seq = ParseOutboxKey(key);
+          parked.set_seq(seq.value_or(0));
+          parked.set_partition(PartitionOf(key));
+          parked.set_record(std::string(value));
+          parked.set_reason("repair: the outbox record does not parse");
+          *parked.mutable_parked_at() = now;
+          batch.Put(db.cf(Cf::kParked), key, parked.SerializeAsString());
+          batch.Delete(db.cf(Cf::kOutbox), key);
+          ++report.outbox_parked;
+        } else {
+          report.unrepairable.push_back("unparsable " + M::descriptor()->name() + " at key " +
+                                        Printable(key) + " in column family " +
+                                        std::string(CfName(cf)));
+        }
+        if (batch.Count() >= kBatchOps) {
+          if (auto ok = db.Write(batch, sync, "repairing records"); !ok) return ok;
+          batch.Clear();
+        }
+        return {};
+      });
+  if (!scanned) return scanned;
   if (batch.Count() > 0) return db.Write(batch, sync, "repairing records");
   return {};
 }
@@ -104,33 +103,33 @@ Result<void> RepairValues(const Db& db, Cf cf, bool sync, const pb::Timestamp& n
 // that point elsewhere or at nothing are dropped. Repaired ids change their keys.
 Result<void> ReindexDedupe(const Db& db, bool sync, RepairReport& report) {
   std::map<std::string, v1::DedupeEntry> expected;
-  for (Scan scan(db, Cf::kEvents, std::string(), std::nullopt);; scan.Next()) {
-    if (!scan.Valid()) {
-      if (auto ok = scan.status(); !ok) return ok;
-      break;
-    }
-    auto parts = ParseEventKey(scan.key());
-    auto event = Db::Parse<v1::StoredEvent>(Cf::kEvents, scan.key(), scan.value());
-    if (!parts || !event) continue;  // reported by RepairValues / Verify
-    if (!utf8::Valid(parts->initiative_id)) {
-      // The stream's keys hold the raw id: re-keying a stream is more than a repair may do
-      // silently, and a DedupeEntry cannot hold the id (proto3 string). Reported once.
-      if (parts->revision == 1) {
-        report.unrepairable.push_back("initiative id " + Printable(parts->initiative_id) +
-                                      " in partition " + std::to_string(parts->partition) +
-                                      " is not valid UTF-8 (its stream, projection and timers "
-                                      "are keyed by it); export its history and re-publish it "
-                                      "under a valid id");
-      }
-      continue;
-    }
-    auto key = DedupeKeyOf(parts->partition, parts->initiative_id, *event);
-    if (!key) continue;
-    v1::DedupeEntry entry;
-    entry.set_initiative_id(parts->initiative_id);
-    entry.set_revision(event->revision());
-    expected.emplace(std::move(*key), std::move(entry));
-  }
+  auto scanned =
+      ForEach(db, Cf::kEvents, [&](std::string_view key, std::string_view value) -> Result<void> {
+        auto parts = ParseEventKey(key);
+        auto event = Db::Parse<v1::StoredEvent>(Cf::kEvents, key, value);
+        if (!parts || !event) return {};  // reported by RepairValues / Verify
+        if (!utf8::Valid(parts->initiative_id)) {
+          // The stream's keys hold the raw id: re-keying a stream is more than a
+          // repair may do silently, and a DedupeEntry cannot hold the id (proto3
+          // string). Reported once.
+          if (parts->revision == 1) {
+            report.unrepairable.push_back("initiative id " + Printable(parts->initiative_id) +
+                                          " in partition " + std::to_string(parts->partition) +
+                                          " is not valid UTF-8 (its stream, projection and timers "
+                                          "are keyed by it); export its history and re-publish it "
+                                          "under a valid id");
+          }
+          return {};
+        }
+        auto dedupe_key = DedupeKeyOf(parts->partition, parts->initiative_id, *event);
+        if (!dedupe_key) return {};
+        v1::DedupeEntry entry;
+        entry.set_initiative_id(parts->initiative_id);
+        entry.set_revision(event->revision());
+        expected.emplace(std::move(*dedupe_key), std::move(entry));
+        return {};
+      });
+  if (!scanned) return std::unexpected(scanned.error());
   rocksdb::WriteBatch batch;
   auto flush = [&]() -> Result<void> {
     if (batch.Count() < kBatchOps) return {};
@@ -138,24 +137,22 @@ Result<void> ReindexDedupe(const Db& db, bool sync, RepairReport& report) {
     batch.Clear();
     return ok;
   };
-  for (Scan scan(db, Cf::kDedupe, std::string(), std::nullopt);; scan.Next()) {
-    if (!scan.Valid()) {
-      if (auto ok = scan.status(); !ok) return ok;
-      break;
-    }
-    auto it = expected.find(std::string(scan.key()));
-    v1::DedupeEntry entry;
-    const bool parses =
-        entry.ParseFromArray(scan.value().data(), static_cast<int>(scan.value().size()));
-    if (it != expected.end() && parses && entry.initiative_id() == it->second.initiative_id() &&
-        entry.revision() == it->second.revision()) {
-      expected.erase(it);
-      continue;
-    }
-    batch.Delete(db.cf(Cf::kDedupe), scan.key());
-    ++report.dedupe_fixed;
-    if (auto ok = flush(); !ok) return ok;
-  }
+  scanned =
+      ForEach(db, Cf::kDedupe, [&](std::string_view key, std::string_view value) -> Result<void> {
+        auto it = expected.find(std::string(key));
+        v1::DedupeEntry entry;
+        const bool parses = entry.ParseFromArray(value.data(), static_cast<int>(value.size()));
+        if (it != expected.end() && parses && entry.initiative_id() == it->second.initiative_id() &&
+            entry.revision() == it->second.revision()) {
+          expected.erase(it);
+          return {};
+        }
+        batch.Delete(db.cf(Cf::kDedupe), key);
+        ++report.dedupe_fixed;
+        if (auto ok = flush(); !ok) return ok;
+        return {};
+      });
+  if (!scanned) return std::unexpected(scanned.error());
   for (const auto& [key, entry] : expected) {
     batch.Put(db.cf(Cf::kDedupe), key, entry.SerializeAsString());
     ++report.dedupe_fixed;
@@ -191,22 +188,14 @@ Result<void> ParkOutboxEntry(const Db& db, std::uint32_t partition, std::uint64_
   rocksdb::WriteBatch batch;
   batch.Put(db.cf(Cf::kParked), key, parked.SerializeAsString());
   batch.Delete(db.cf(Cf::kOutbox), key);
-  return db.Write(batch, sync, "parking outbox record " + std::to_string(seq) + " of partition " +
-                                   std::to_string(partition));
+  return db.Write(batch, sync,
+                  "parking outbox record " + std::to_string(seq) + " of partition " +
+                      std::to_string(partition));
 }
 
 Result<std::vector<v1::ParkedRecord>> ReadParked(const Db& db) {
-  std::vector<v1::ParkedRecord> out;
-  for (Scan scan(db, Cf::kParked, std::string(), std::nullopt);; scan.Next()) {
-    if (!scan.Valid()) {
-      if (auto ok = scan.status(); !ok) return std::unexpected(ok.error());
-      break;
-    }
-    auto parked = Db::Parse<v1::ParkedRecord>(Cf::kParked, scan.key(), scan.value());
-    if (!parked) return std::unexpected(parked.error());
-    out.push_back(std::move(*parked));
-  }
-  return out;
+  return ParseAll<v1::ParkedRecord>(Scan(db, Cf::kParked, std::string(), std::nullopt),
+                                    Cf::kParked);
 }
 
 Result<RepairReport> RepairDb(const Db& db, const Projector& projector, const pb::Timestamp& now,

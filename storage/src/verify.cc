@@ -11,6 +11,8 @@
 
 #include <google/protobuf/util/message_differencer.h>
 
+#include "timers.h"
+
 namespace cir::storage::internal {
 namespace {
 
@@ -171,28 +173,12 @@ bool Equal(const v1::Initiative& a, const v1::Initiative& b) {
   return google::protobuf::util::MessageDifferencer::Equals(a, b);
 }
 
-std::set<std::string> TimerKeysOf(std::uint32_t partition, const v1::Initiative& initiative) {
-  std::set<std::string> keys;
-  for (const v1::Timer& timer : initiative.timers()) {
-    keys.insert(TimerKey(partition, initiative.initiative_id(), timer));
-  }
-  return keys;
-}
-
-template <class Fn>
-Result<void> ForEach(const Db& db, Cf cf, Fn&& fn) {
-  Scan scan(db, cf, std::string(), std::nullopt);
-  for (; scan.Valid(); scan.Next()) {
-    if (auto ok = fn(scan.key(), scan.value()); !ok) return ok;
-  }
-  return scan.status();
-}
-
 }  // namespace
 
 Result<VerifyReport> VerifyDb(const Db& db, const Projector& projector) {
   VerifyReport report;
   Problems problems(&report.problems);
+  Result<void> scanned;
 
   // Partition bookkeeping, and data whose partition has none.
   std::map<std::uint32_t, v1::PartitionMeta> metas;
@@ -208,7 +194,7 @@ Result<VerifyReport> VerifyDb(const Db& db, const Projector& projector) {
                    " data but no partition meta");
     }
   };
-  if (auto ok = ForEach(db, Cf::kMeta, [&](std::string_view key, std::string_view value) -> Result<void> {
+  scanned = ForEach(db, Cf::kMeta, [&](std::string_view key, std::string_view value) -> Result<void> {
         auto partition = ParsePartition(key);
         auto meta = Db::Parse<v1::PartitionMeta>(Cf::kMeta, key, value);
         if (!partition || key.size() != 4 || !meta) {
@@ -218,9 +204,7 @@ Result<VerifyReport> VerifyDb(const Db& db, const Projector& projector) {
         }
         return {};
       });
-      !ok) {
-    return std::unexpected(ok.error());
-  }
+  if (!scanned) return std::unexpected(scanned.error());
 
   // Streams and projections, folded and compared; each event's dedupe entry.
   std::map<std::uint32_t, std::uint64_t> events_per_partition;
@@ -252,7 +236,7 @@ Result<VerifyReport> VerifyDb(const Db& db, const Projector& projector) {
     check_partition(initiative.projection_key, initiative.stored ? Cf::kProjections : Cf::kEvents);
     if (initiative.stored) {
       ++report.initiatives;
-      const auto keys = TimerKeysOf(initiative.partition, *initiative.stored);
+      const auto keys = TimerKeys(initiative.partition, *initiative.stored);
       expected_timers.insert(keys.begin(), keys.end());
       if (initiative.stored->initiative_id() != initiative.id) {
         problems.Add(where + ": the projection names initiative " +
@@ -277,7 +261,7 @@ Result<VerifyReport> VerifyDb(const Db& db, const Projector& projector) {
   }
 
   // Every dedupe entry points at an event that has that dedupe key.
-  if (auto ok = ForEach(db, Cf::kDedupe, [&](std::string_view key, std::string_view value) -> Result<void> {
+  scanned = ForEach(db, Cf::kDedupe, [&](std::string_view key, std::string_view value) -> Result<void> {
         check_partition(key, Cf::kDedupe);
         auto parts = ParseDedupeKey(key);
         auto entry = Db::Parse<v1::DedupeEntry>(Cf::kDedupe, key, value);
@@ -298,12 +282,10 @@ Result<VerifyReport> VerifyDb(const Db& db, const Projector& projector) {
         }
         return {};
       });
-      !ok) {
-    return std::unexpected(ok.error());
-  }
+  if (!scanned) return std::unexpected(scanned.error());
 
   // The due-time index mirrors the projections' timers.
-  if (auto ok = ForEach(db, Cf::kTimers, [&](std::string_view key, std::string_view) -> Result<void> {
+  scanned = ForEach(db, Cf::kTimers, [&](std::string_view key, std::string_view) -> Result<void> {
         ++report.timers;
         check_partition(key, Cf::kTimers);
         if (!ParseTimerKey(key)) {
@@ -314,15 +296,13 @@ Result<VerifyReport> VerifyDb(const Db& db, const Projector& projector) {
         }
         return {};
       });
-      !ok) {
-    return std::unexpected(ok.error());
-  }
+  if (!scanned) return std::unexpected(scanned.error());
   for (const std::string& key : expected_timers) {
     problems.Add("a projection's timer is missing from the due-time index: " + Printable(key));
   }
 
   // Outbox records below the partition's next seq; offsets well-formed.
-  if (auto ok = ForEach(db, Cf::kOutbox, [&](std::string_view key, std::string_view value) -> Result<void> {
+  scanned = ForEach(db, Cf::kOutbox, [&](std::string_view key, std::string_view value) -> Result<void> {
         ++report.outbox_records;
         check_partition(key, Cf::kOutbox);
         auto seq = ParseOutboxKey(key);
@@ -343,17 +323,13 @@ Result<VerifyReport> VerifyDb(const Db& db, const Projector& projector) {
         }
         return {};
       });
-      !ok) {
-    return std::unexpected(ok.error());
-  }
-  if (auto ok = ForEach(db, Cf::kOffsets, [&](std::string_view key, std::string_view value) -> Result<void> {
+  if (!scanned) return std::unexpected(scanned.error());
+  scanned = ForEach(db, Cf::kOffsets, [&](std::string_view key, std::string_view value) -> Result<void> {
         check_partition(key, Cf::kOffsets);
         if (!DecodeOffset(value)) problems.Add("malformed offset at key " + Printable(key));
         return {};
       });
-      !ok) {
-    return std::unexpected(ok.error());
-  }
+  if (!scanned) return std::unexpected(scanned.error());
 
   // The counters agree with the streams.
   for (const auto& [partition, meta] : metas) {
@@ -390,7 +366,7 @@ Result<std::uint64_t> RebuildDb(const Db& db, const Projector& projector, bool s
         (void)batch.Delete(db.cf(Cf::kProjections), initiative.projection_key);
       }
     } else {
-      const auto keys = TimerKeysOf(initiative.partition, *initiative.folded);
+      const auto keys = TimerKeys(initiative.partition, *initiative.folded);
       expected_timers.insert(keys.begin(), keys.end());
       if (!initiative.stored || !Equal(*initiative.stored, *initiative.folded)) {
         ++differed;
@@ -406,15 +382,13 @@ Result<std::uint64_t> RebuildDb(const Db& db, const Projector& projector, bool s
   if (auto ok = flush(true); !ok) return std::unexpected(ok.error());
 
   // The index after the projections: keys nobody asks for go, missing ones come.
-  if (auto ok = ForEach(db, Cf::kTimers, [&](std::string_view key, std::string_view) -> Result<void> {
+  auto scanned = ForEach(db, Cf::kTimers, [&](std::string_view key, std::string_view) -> Result<void> {
         if (expected_timers.erase(std::string(key)) == 0) {
           (void)batch.Delete(db.cf(Cf::kTimers), rocksdb::Slice(key.data(), key.size()));
         }
         return flush(false);
       });
-      !ok) {
-    return std::unexpected(ok.error());
-  }
+  if (!scanned) return std::unexpected(scanned.error());
   for (const std::string& key : expected_timers) {
     (void)batch.Put(db.cf(Cf::kTimers), key, rocksdb::Slice());
     if (auto ok = flush(false); !ok) return std::unexpected(ok.error());

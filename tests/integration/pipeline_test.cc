@@ -18,7 +18,7 @@
 #include "harness.h"
 #include "http_client.h"
 #include "lives.h"
-#include "stream_time.h"
+#include "cir/storage/stream_time.h"
 
 namespace cir::testing {
 namespace {
@@ -114,13 +114,13 @@ std::map<std::string, v1::Output> Oracle(const std::vector<v1::ValueChainEvent>&
   auto projector = model::MakeProjector(model::Config{});
   pb::Timestamp latest;
   for (const auto& e : events) {
-    EXPECT_TRUE(services::FireDueUntil(**reg, 0, e.event_time(), *projector).has_value());
+    EXPECT_TRUE(storage::FireDueUntil(**reg, 0, e.event_time(), *projector).has_value());
     storage::AppendRequest request;
     request.events.push_back({e, "oracle", 0, std::nullopt});
     EXPECT_TRUE((*reg)->Append(request, *projector).has_value());
     if (e.event_time().seconds() > latest.seconds()) latest = e.event_time();
   }
-  EXPECT_TRUE(services::FireDueUntil(**reg, 0, latest, *projector).has_value());
+  EXPECT_TRUE(storage::FireDueUntil(**reg, 0, latest, *projector).has_value());
   std::map<std::string, v1::Output> outputs;
   auto records = (*reg)->ReadOutbox(0, 0, 1000000);
   EXPECT_TRUE(records.has_value());

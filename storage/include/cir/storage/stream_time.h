@@ -10,13 +10,13 @@
 #include "cir/error.h"
 #include "cir/storage/register.h"
 
-namespace cir::services {
+namespace cir::storage {
 
 // Fires every timer of `partition` due at or before `until`, earliest first, each with its own
 // due-time as the firing time (so a chain of timers unfolds as it would have in real time).
 // Returns how many fired. REQUIRES: the caller is the only writer of `partition`.
-[[nodiscard]] Result<std::uint64_t> FireDueUntil(storage::Register& reg, std::uint32_t partition,
+[[nodiscard]] Result<std::uint64_t> FireDueUntil(Register& reg, std::uint32_t partition,
                                                  const google::protobuf::Timestamp& until,
-                                                 const storage::Projector& projector);
+                                                 const Projector& projector);
 
-}  // namespace cir::services
+}  // namespace cir::storage
