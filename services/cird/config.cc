@@ -1,8 +1,8 @@
 #include "config.h"
 
 #include <cstdlib>
-#include <initializer_list>
 #include <map>
+#include <span>
 #include <variant>
 
 #include "cir/base/duration.h"
@@ -43,11 +43,12 @@ struct Setting {
   const char* help;
 };
 
-void AddSettings(CLI::App& app, std::initializer_list<Setting> rows) {
-  for (const Setting& row : rows) {
-    std::visit([&](auto* target) { AddFlag(app, row.name, row.env, *target, row.help); },
-               row.target);
-  }
+void AddSetting(CLI::App& app, const Setting& row) {
+  std::visit([&](auto* target) { AddFlag(app, row.name, row.env, *target, row.help); }, row.target);
+}
+
+void AddSettings(CLI::App& app, std::span<const Setting> rows) {
+  for (const Setting& row : rows) AddSetting(app, row);
 }
 
 }  // namespace
@@ -61,17 +62,18 @@ void Config::Register(CLI::App& app) {
 void Config::RegisterKafka(CLI::App& app) {
   app.add_option("--brokers", brokers, "Kafka bootstrap servers (host:port,…)")
       ->envname("CIRD_BROKERS");
-  AddSettings(app, {
-    {"--input-topic", "CIRD_INPUT_TOPICS", &input_topics,
-     "value-chain topic(s) to consume; several must be co-partitioned (repeatable)"},
-    {"--group-id", "CIRD_GROUP_ID", &group_id, "Kafka consumer group"},
-    {"--transitions-topic", "CIRD_TRANSITIONS_TOPIC", &transitions_topic,
-     "topic for StepTransition records"},
-    {"--alerts-topic", "CIRD_ALERTS_TOPIC", &alerts_topic,
-     "topic for MomentumAlert records (may equal --transitions-topic)"},
-    {"--dead-letter-topic", "CIRD_DEAD_LETTER_TOPIC", &dead_letter_topic,
-     "topic for rejected input records"},
-  });
+  const Setting rows[] = {
+      {"--input-topic", "CIRD_INPUT_TOPICS", &input_topics,
+       "value-chain topic(s) to consume; several must be co-partitioned (repeatable)"},
+      {"--group-id", "CIRD_GROUP_ID", &group_id, "Kafka consumer group"},
+      {"--transitions-topic", "CIRD_TRANSITIONS_TOPIC", &transitions_topic,
+       "topic for StepTransition records"},
+      {"--alerts-topic", "CIRD_ALERTS_TOPIC", &alerts_topic,
+       "topic for MomentumAlert records (may equal --transitions-topic)"},
+      {"--dead-letter-topic", "CIRD_DEAD_LETTER_TOPIC", &dead_letter_topic,
+       "topic for rejected input records"},
+  };
+  AddSettings(app, rows);
   app.get_option("--input-topic")->delimiter(',');
   app.add_option("--kafka-property", kafka_properties,
                  "librdkafka property KEY=VALUE for every client, e.g. security.protocol=SASL_SSL "
@@ -89,33 +91,35 @@ void Config::RegisterKafka(CLI::App& app) {
                "start librdkafka's mock cluster (3 brokers) in-process, create the topics, print "
                "its bootstrap address, and use it")
       ->envname("CIRD_EMBEDDED_KAFKA");
-  AddSettings(app, {{"--embedded-partitions", "CIRD_EMBEDDED_PARTITIONS", &embedded_partitions,
-                     "partitions of the input topic created by --embedded-kafka"}});
+  AddSetting(app, {"--embedded-partitions", "CIRD_EMBEDDED_PARTITIONS", &embedded_partitions,
+                   "partitions of the input topic created by --embedded-kafka"});
 }
 
 void Config::RegisterPipeline(CLI::App& app) {
   app.add_option("--data-dir", data_dir,
                  "register directory (RocksDB); with --embedded-kafka a temp directory by default")
       ->envname("CIRD_DATA_DIR");
-  AddSettings(app, {
-    {"--sync", "CIRD_SYNC", &sync, "fsync the register's WAL on every batch (true|false)"},
-    {"--block-cache-mb", "CIRD_BLOCK_CACHE_MB", &block_cache_mb,
-     "RocksDB block cache size in MiB"},
-    {"--write-buffer-mb", "CIRD_WRITE_BUFFER_MB", &write_buffer_mb,
-     "RocksDB memtable size in MiB per large column family; also the free space the register "
-     "waits for before it resumes after a full disk"},
-    {"--max-batch", "CIRD_MAX_BATCH", &max_batch, "records appended in one RocksDB batch at most"},
-    {"--max-batch-wait", "CIRD_MAX_BATCH_WAIT", &max_batch_wait,
-     "how long a partial batch may wait for more records"},
-    {"--tick-interval", "CIRD_TICK_INTERVAL", &tick_interval,
-     "how often due timers are looked for (wall-clock time mode)"},
-    {"--timers-per-tick", "CIRD_TIMERS_PER_TICK", &timers_per_tick,
-     "timers fired per partition per tick at most"},
-    {"--shutdown-grace", "CIRD_SHUTDOWN_GRACE", &shutdown_grace,
-     "on SIGTERM/SIGINT: time to finish the batch, drain the outbox and commit"},
-    {"--startup-timeout", "CIRD_STARTUP_TIMEOUT", &startup_timeout,
-     "how long to wait for Kafka metadata at start-up"},
-  });
+  const Setting rows[] = {
+      {"--sync", "CIRD_SYNC", &sync, "fsync the register's WAL on every batch (true|false)"},
+      {"--block-cache-mb", "CIRD_BLOCK_CACHE_MB", &block_cache_mb,
+       "RocksDB block cache size in MiB"},
+      {"--write-buffer-mb", "CIRD_WRITE_BUFFER_MB", &write_buffer_mb,
+       "RocksDB memtable size in MiB per large column family; also the free space the register "
+       "waits for before it resumes after a full disk"},
+      {"--max-batch", "CIRD_MAX_BATCH", &max_batch,
+       "records appended in one RocksDB batch at most"},
+      {"--max-batch-wait", "CIRD_MAX_BATCH_WAIT", &max_batch_wait,
+       "how long a partial batch may wait for more records"},
+      {"--tick-interval", "CIRD_TICK_INTERVAL", &tick_interval,
+       "how often due timers are looked for (wall-clock time mode)"},
+      {"--timers-per-tick", "CIRD_TIMERS_PER_TICK", &timers_per_tick,
+       "timers fired per partition per tick at most"},
+      {"--shutdown-grace", "CIRD_SHUTDOWN_GRACE", &shutdown_grace,
+       "on SIGTERM/SIGINT: time to finish the batch, drain the outbox and commit"},
+      {"--startup-timeout", "CIRD_STARTUP_TIMEOUT", &startup_timeout,
+       "how long to wait for Kafka metadata at start-up"},
+  };
+  AddSettings(app, rows);
   app.add_option("--time", time_mode,
                  "wall: timers fire by the wall clock; event: at their due-time as event time "
                  "passes (replays, demos, tests)")
@@ -124,8 +128,8 @@ void Config::RegisterPipeline(CLI::App& app) {
           std::map<std::string, TimeMode>{{"wall", TimeMode::kWall}, {"event", TimeMode::kEvent}},
           CLI::ignore_case))
       ->default_str("wall");
-  AddSettings(app, {{"--event-time-max-ahead", "CIRD_EVENT_TIME_MAX_AHEAD", &event_time_max_ahead,
-                     "with --time=event, how far past the wall clock event time may move timers"}});
+  AddSetting(app, {"--event-time-max-ahead", "CIRD_EVENT_TIME_MAX_AHEAD", &event_time_max_ahead,
+                   "with --time=event, how far past the wall clock event time may move timers"});
   app.add_option("--accept-offset-gap", accept_offset_gaps,
                  "TOPIC:PARTITION (or 'all') whose stored offset is outside the partition's log "
                  "(retention deleted unconsumed records, or the topic was recreated): resume it at "
@@ -133,44 +137,45 @@ void Config::RegisterPipeline(CLI::App& app) {
                  "a partition pauses and /readyz names it (repeatable)")
       ->envname("CIRD_ACCEPT_OFFSET_GAPS")
       ->delimiter(',');
-  AddSettings(app, {{"--max-dead-letter-bytes", "CIRD_MAX_DEAD_LETTER_BYTES",
-                     &limits.max_dead_letter_bytes,
-                     "a dead letter is cut to this size (key, headers, then value; header "
-                     "cir_dlq_truncated says what) so that the producer always takes it"}});
+  AddSetting(
+      app, {"--max-dead-letter-bytes", "CIRD_MAX_DEAD_LETTER_BYTES", &limits.max_dead_letter_bytes,
+            "a dead letter is cut to this size (key, headers, then value; header "
+            "cir_dlq_truncated says what) so that the producer always takes it"});
   app.add_option("--source", source, "CloudEvents source of outputs (default //cird/<group id>)")
       ->envname("CIRD_SOURCE");
-  AddSettings(app, {{"--max-message-bytes", "CIRD_MAX_MESSAGE_BYTES", &limits.max_message_bytes,
-                     "largest input record accepted; larger ones are dead-lettered"}});
+  AddSetting(app, {"--max-message-bytes", "CIRD_MAX_MESSAGE_BYTES", &limits.max_message_bytes,
+                   "largest input record accepted; larger ones are dead-lettered"});
 }
 
 void Config::RegisterHttp(CLI::App& app) {
-  AddSettings(app, {
-    {"--http-address", "CIRD_HTTP_ADDRESS", &http_address,
-     "address of the HTTP server (/metrics, /livez, /readyz)"},
-    {"--http-port", "CIRD_HTTP_PORT", &http_port, "port of the HTTP server; 0 picks a free one"},
-    {"--health-port", "CIRD_HEALTH_PORT", &health_port,
-     "also serve /metrics, /livez and /readyz (only those) on this port, with threads of their "
-     "own that no API client can hold; -1: off, 0: a free port"},
-    {"--http-threads", "CIRD_HTTP_THREADS", &http_threads,
-     "HTTP worker threads (each open connection holds one); API requests may use all but 4, "
-     "which stay free for /livez, /readyz and /metrics"},
-    {"--http-request-timeout", "CIRD_HTTP_REQUEST_TIMEOUT", &http_request_timeout,
-     "a request's head must arrive within this, and then its body within this; a slower client "
-     "is cut off (408)"},
-    {"--stats-interval", "CIRD_STATS_INTERVAL", &stats_interval,
-     "how often register-wide gauges (initiatives, alerts firing, outbox, RocksDB) are "
-     "refreshed"},
-    {"--ready-max-lag", "CIRD_READY_MAX_LAG", &ready_max_lag,
-     "/readyz fails while the consumer lag (all owned partitions) is above this"},
-    {"--ready-max-outbox-age", "CIRD_READY_MAX_OUTBOX_AGE", &ready_max_outbox_age,
-     "/readyz fails while the oldest undelivered output is older than this"},
-    {"--api-rate-limit", "CIRD_API_RATE_LIMIT", &api_rate_limit,
-     "HTTP requests per second the server answers (a token bucket; 0: unlimited); beyond it, "
-     "429"},
-    {"--api-max-body-bytes", "CIRD_API_MAX_BODY_BYTES", &api_max_body_bytes,
-     "largest HTTP request body; beyond it, 413"},
-    {"--log-level", "CIRD_LOG_LEVEL", &log_level, "debug, info, warn or error"},
-  });
+  const Setting rows[] = {
+      {"--http-address", "CIRD_HTTP_ADDRESS", &http_address,
+       "address of the HTTP server (/metrics, /livez, /readyz)"},
+      {"--http-port", "CIRD_HTTP_PORT", &http_port, "port of the HTTP server; 0 picks a free one"},
+      {"--health-port", "CIRD_HEALTH_PORT", &health_port,
+       "also serve /metrics, /livez and /readyz (only those) on this port, with threads of their "
+       "own that no API client can hold; -1: off, 0: a free port"},
+      {"--http-threads", "CIRD_HTTP_THREADS", &http_threads,
+       "HTTP worker threads (each open connection holds one); API requests may use all but 4, "
+       "which stay free for /livez, /readyz and /metrics"},
+      {"--http-request-timeout", "CIRD_HTTP_REQUEST_TIMEOUT", &http_request_timeout,
+       "a request's head must arrive within this, and then its body within this; a slower client "
+       "is cut off (408)"},
+      {"--stats-interval", "CIRD_STATS_INTERVAL", &stats_interval,
+       "how often register-wide gauges (initiatives, alerts firing, outbox, RocksDB) are "
+       "refreshed"},
+      {"--ready-max-lag", "CIRD_READY_MAX_LAG", &ready_max_lag,
+       "/readyz fails while the consumer lag (all owned partitions) is above this"},
+      {"--ready-max-outbox-age", "CIRD_READY_MAX_OUTBOX_AGE", &ready_max_outbox_age,
+       "/readyz fails while the oldest undelivered output is older than this"},
+      {"--api-rate-limit", "CIRD_API_RATE_LIMIT", &api_rate_limit,
+       "HTTP requests per second the server answers (a token bucket; 0: unlimited); beyond it, "
+       "429"},
+      {"--api-max-body-bytes", "CIRD_API_MAX_BODY_BYTES", &api_max_body_bytes,
+       "largest HTTP request body; beyond it, 413"},
+      {"--log-level", "CIRD_LOG_LEVEL", &log_level, "debug, info, warn or error"},
+  };
+  AddSettings(app, rows);
   app.get_option("--log-level")->check(CLI::IsMember({"debug", "info", "warn", "error"}));
   if (const char* token = std::getenv("CIRD_API_TOKEN")) api_token = token;
   model_flags.Register(app);

@@ -89,6 +89,8 @@ bool AdmitWhenClosed(Fold& f, const v1::ValueChainEvent& e) {
 // track (the event is ignored); PAYLOAD_NOT_SET is handled by the caller.
 bool Dispatch(const Config& config, Fold& f, const v1::ValueChainEvent& e) {
   using E = v1::ValueChainEvent;
+  // One line a payload: the table of which rule takes which event.
+  // clang-format off
   switch (e.payload_case()) {
     case E::kInitiativeProposed: OnProposed(f, e.initiative_id(), e.initiative_proposed()); break;
     case E::kBaselineMeasured: OnBaseline(f, e.baseline_measured()); break;
@@ -102,6 +104,7 @@ bool Dispatch(const Config& config, Fold& f, const v1::ValueChainEvent& e) {
     case E::kInitiativeWithdrawn: Close(f, v1::OUTCOME_WITHDRAWN); break;
     case E::PAYLOAD_NOT_SET: break;
   }
+  // clang-format on
   return true;
 }
 
@@ -117,7 +120,8 @@ Decision Apply(const Config& config, const v1::Initiative* current, const v1::St
                       "' has not been proposed; its first event must be InitiativeProposed");
   }
   if (current != nullptr && e.has_initiative_proposed()) {
-    return Reject("ALREADY_PROPOSED", "initiative '" + e.initiative_id() + "' was already proposed");
+    return Reject("ALREADY_PROPOSED",
+                  "initiative '" + e.initiative_id() + "' was already proposed");
   }
   Decision d;
   v1::Initiative start;
