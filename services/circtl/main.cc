@@ -6,7 +6,11 @@
 #include <CLI/CLI.hpp>
 
 #include <cstdlib>
+#include <functional>
 #include <iostream>
+#include <memory>
+#include <string>
+#include <vector>
 
 #include "cir/model/flags.h"
 #include "offline.h"
@@ -18,6 +22,13 @@ using namespace cir::services;
 
 constexpr const char* kDefaultApi = "http://127.0.0.1:8080";
 
+// A subcommand: its CLI11 node and what runs it once the command line has parsed. The runner
+// owns the option variables CLI11 writes to.
+struct Command {
+  CLI::App* cmd;
+  std::function<int()> run;
+};
+
 // The options of one offline subcommand.
 struct OfflineFlags {
   std::string data_dir;
@@ -25,8 +36,12 @@ struct OfflineFlags {
   int progress = 0;
 };
 
-void AddDataDir(CLI::App& cmd, OfflineFlags& flags, const std::string& what) {
-  cmd.add_option("--data-dir", flags.data_dir, what)->required()->envname("CIR_DATA_DIR");
+// An offline subcommand with its --data-dir (`what` describes the directory).
+CLI::App* AddOffline(CLI::App& app, const std::string& name, const std::string& help,
+                     OfflineFlags& flags, const std::string& what) {
+  CLI::App* cmd = app.add_subcommand(name, help);
+  cmd->add_option("--data-dir", flags.data_dir, what)->required()->envname("CIR_DATA_DIR");
+  return cmd;
 }
 
 void AddProgress(CLI::App& cmd, OfflineFlags& flags) {
@@ -36,21 +51,200 @@ void AddProgress(CLI::App& cmd, OfflineFlags& flags) {
                         "never report progress");
 }
 
-// verify and rebuild: one pass over an existing register, with progress and the model's limits.
-CLI::App* AddRegisterPass(CLI::App& app, const std::string& name, const std::string& help,
-                          OfflineFlags& flags) {
+// Runs `run` with the model's config from `flags`, or says why the flags give none.
+int WithModel(const OfflineFlags& flags, const std::function<int(const cir::model::Config&)>& run) {
+  auto config = flags.model.ToConfig();
+  if (!config) {
+    std::cerr << "circtl: " << config.error().message << "\n";
+    return kExitUsage;
+  }
+  return run(*config);
+}
+
+Command AddReplay(CLI::App& app) {
+  auto flags = std::make_shared<OfflineFlags>();
+  auto replay = std::make_shared<ReplayOptions>();
+  CLI::App* cmd = AddOffline(
+      app, "replay",
+      "Append a file of value-chain events (JSON, one a line) to a register without Kafka, "
+      "printing every transition and alert as a JSON line. Blank lines and lines starting with # "
+      "are skipped. Time is simulated: timers fire at their due-times as the events' times pass.",
+      *flags, "register directory (created if missing)");
+  cmd->add_option("file", replay->file, "JSON lines file, or - for standard input")->required();
+  cmd->add_option("--partition", replay->partition, "partition to append to")
+      ->capture_default_str();
+  cmd->add_option("--until", replay->until,
+                  "after the last line, fire timers due up to this RFC 3339 time "
+                  "(default: the last event time)");
+  cmd->add_flag("--sync", replay->sync, "fsync every batch (off: a crash of the machine, "
+                                        "not of circtl, may lose the last lines)");
+  AddProgress(*cmd, *flags);
+  flags->model.Register(*cmd);
+  return {cmd, [flags, replay] {
+            return WithModel(*flags, [&](const cir::model::Config& config) {
+              replay->data_dir = flags->data_dir;
+              replay->progress = flags->progress;
+              replay->model = config;
+              return Replay(*replay, std::cout, std::cerr);
+            });
+          }};
+}
+
+Command AddShow(CLI::App& app) {
+  auto flags = std::make_shared<OfflineFlags>();
+  auto show = std::make_shared<ShowOptions>();
+  CLI::App* cmd =
+      AddOffline(app, "show", "Print an initiative (step, KPIs, actions, alerts) and its history.",
+                 *flags, "register directory");
+  cmd->add_option("id", show->initiative_id, "initiative id")->required();
+  cmd->add_flag("--json", show->json, "one JSON object: {initiative, history}");
+  return {cmd, [flags, show] {
+            return WithModel(*flags, [&](const cir::model::Config& config) {
+              show->data_dir = flags->data_dir;
+              show->model = config;
+              return Show(*show, std::cout, std::cerr);
+            });
+          }};
+}
+
+// verify, rebuild and repair: one pass over an existing register with the model's limits
+// (verify and rebuild with progress too); `mode` says which.
+Command AddRegisterPass(CLI::App& app, const std::string& name, const std::string& help,
+                        VerifyOptions mode) {
+  auto flags = std::make_shared<OfflineFlags>();
+  CLI::App* cmd = AddOffline(app, name, help, *flags, "register directory");
+  if (!mode.repair) AddProgress(*cmd, *flags);
+  flags->model.Register(*cmd);
+  return {cmd, [flags, mode] {
+            return WithModel(*flags, [&](const cir::model::Config& config) {
+              VerifyOptions options = mode;
+              options.data_dir = flags->data_dir;
+              options.progress = flags->progress;
+              options.model = config;
+              return Verify(options, std::cout, std::cerr);
+            });
+          }};
+}
+
+Command AddParked(CLI::App& app) {
+  auto flags = std::make_shared<OfflineFlags>();
+  auto json = std::make_shared<bool>(false);
+  CLI::App* cmd = AddOffline(
+      app, "parked", "List outbox records moved aside for good (refused by Kafka, or unreadable).",
+      *flags, "register directory");
+  cmd->add_flag("--json", *json, "one JSON object a line");
+  return {cmd, [flags, json] { return ListParked(flags->data_dir, *json, std::cout, std::cerr); }};
+}
+
+// An online subcommand reading cird's API: --api and --json into `api`.
+CLI::App* AddOnline(CLI::App& app, const std::string& name, const std::string& help,
+                    ApiTarget& api) {
   CLI::App* cmd = app.add_subcommand(name, help);
-  AddDataDir(*cmd, flags, "register directory");
-  AddProgress(*cmd, flags);
-  flags.model.Register(*cmd);
+  cmd->add_option("--api", api.url, "cird's HTTP address")
+      ->envname("CIRCTL_API")
+      ->default_str(kDefaultApi);
+  cmd->add_flag("--json", api.json, "print the API's JSON instead of a table");
   return cmd;
 }
 
-void AddApi(CLI::App& cmd, ApiTarget& api) {
-  cmd.add_option("--api", api.url, "cird's HTTP address")
-      ->envname("CIRCTL_API")
-      ->default_str(kDefaultApi);
-  cmd.add_flag("--json", api.json, "print the API's JSON instead of a table");
+// The API target of an online command once parsed (--api's default applies when neither the flag
+// nor CIRCTL_API gave one).
+const ApiTarget& Resolved(ApiTarget& api) {
+  if (api.url.empty()) api.url = kDefaultApi;
+  return api;
+}
+
+// get and history: one initiative by id (history with --transitions).
+Command AddGet(CLI::App& app) {
+  auto api = std::make_shared<ApiTarget>();
+  auto id = std::make_shared<std::string>();
+  CLI::App* cmd = AddOnline(app, "get",
+                            "Show one initiative through cird's API: step, principles, targets "
+                            "with progress, alerts.",
+                            *api);
+  cmd->add_option("id", *id, "initiative id")->required();
+  return {cmd, [api, id] { return GetInitiative(Resolved(*api), *id, std::cout, std::cerr); }};
+}
+
+Command AddList(CLI::App& app) {
+  auto api = std::make_shared<ApiTarget>();
+  auto filters = std::make_shared<ListFilters>();
+  CLI::App* cmd = AddOnline(
+      app, "list",
+      "List initiatives through cird's API, one page (--page-size, default 50) or every page "
+      "(--all). With --json: {initiatives, total_matching, next_page_token} — the token (absent "
+      "on the last page) goes to --page-token for the next page.",
+      *api);
+  ListFilters& f = *filters;
+  cmd->add_option("--step", f.step, "vision … momentum, closed");
+  cmd->add_option("--outcome", f.outcome, "successful, unsuccessful, withdrawn");
+  cmd->add_option("--activity", f.activity, "plan, engage, design_transition, …");
+  cmd->add_option("--owner", f.owner, "owner, exactly");
+  cmd->add_option("--tag", f.tag, "a tag the initiative carries");
+  cmd->add_option("--alert-kind", f.alert_kind, "with an alert of this kind firing");
+  cmd->add_option("--sort", f.sort, "id (default), updated_at, created_at, step");
+  cmd->add_option("--page-size", f.page_size, "initiatives per page (1..200)");
+  cmd->add_option("--page-token", f.page_token,
+                  "start at this page (next_page_token of the previous one, same filters)");
+  cmd->add_flag("--all", f.all, "follow every page");
+  return {cmd,
+          [api, filters] { return ListInitiatives(Resolved(*api), *filters, std::cout, std::cerr); }};
+}
+
+Command AddHistory(CLI::App& app) {
+  auto api = std::make_shared<ApiTarget>();
+  auto id = std::make_shared<std::string>();
+  auto transitions = std::make_shared<bool>(false);
+  CLI::App* cmd = AddOnline(
+      app, "history", "An initiative's events (or, with --transitions, its step transitions).",
+      *api);
+  cmd->add_option("id", *id, "initiative id")->required();
+  cmd->add_flag("--transitions", *transitions, "step transitions instead of events");
+  return {cmd, [api, id, transitions] {
+            return History(Resolved(*api), *id, *transitions, std::cout, std::cerr);
+          }};
+}
+
+Command AddAlerts(CLI::App& app) {
+  auto api = std::make_shared<ApiTarget>();
+  auto kind = std::make_shared<std::string>();
+  CLI::App* cmd = AddOnline(app, "alerts", "Momentum alerts firing now.", *api);
+  cmd->add_option("--kind", *kind, "stalled, target_at_risk, …");
+  return {cmd, [api, kind] { return Alerts(Resolved(*api), *kind, std::cout, std::cerr); }};
+}
+
+Command AddStats(CLI::App& app) {
+  auto api = std::make_shared<ApiTarget>();
+  CLI::App* cmd = AddOnline(
+      app, "stats", "Counts per step and outcome, alerts firing by kind, cycle time per step.", *api);
+  return {cmd, [api] { return RegisterStats(Resolved(*api), std::cout, std::cerr); }};
+}
+
+// publish's two destinations exclude each other, so their environment variables are read after
+// parsing, and only when neither flag was given.
+Command AddPublish(CLI::App& app) {
+  auto publish = std::make_shared<PublishOptions>();
+  CLI::App* cmd = app.add_subcommand(
+      "publish", "Validate value-chain events (a JSON-lines FILE and/or --event JSON) and publish "
+                 "them: to cird's API (--api, or CIRCTL_API; bearer token from CIRCTL_API_TOKEN) "
+                 "or to Kafka directly (--brokers, or CIRCTL_BROKERS; --topic) as CloudEvents. "
+                 "A flag beats both variables; with neither flag, exactly one variable must be "
+                 "set.");
+  cmd->add_option("file", publish->file, "JSON lines; - for standard input");
+  cmd->add_option("--event", publish->events, "one event as JSON (repeatable)");
+  CLI::Option* api =
+      cmd->add_option("--api", publish->api_url, "cird's HTTP address (env CIRCTL_API)");
+  CLI::Option* brokers = cmd->add_option("--brokers", publish->brokers,
+                                         "Kafka bootstrap servers (env CIRCTL_BROKERS)");
+  cmd->add_option("--topic", publish->topic, "value-chain topic")->capture_default_str();
+  return {cmd, [publish, api, brokers] {
+            if (api->count() == 0 && brokers->count() == 0) {
+              if (const char* url = std::getenv("CIRCTL_API")) publish->api_url = url;
+              if (const char* b = std::getenv("CIRCTL_BROKERS")) publish->brokers = b;
+            }
+            if (const char* token = std::getenv("CIRCTL_API_TOKEN")) publish->token = token;
+            return Publish(*publish, std::cout, std::cerr);
+          }};
 }
 
 }  // namespace
@@ -70,129 +264,37 @@ int main(int argc, char** argv) {
       "years. Alert kinds: STEP_SKIPPED, STALLED, TARGET_AT_RISK, TARGET_OVERDUE, TARGET_MISSED, "
       "MOMENTUM_NOT_SUSTAINED, BENEFIT_EROSION, LESSONS_NOT_RECORDED.");
 
-  OfflineFlags replay_flags;
-  ReplayOptions replay;
-  CLI::App* replay_cmd = app.add_subcommand(
-      "replay", "Append a file of value-chain events (JSON, one a line) to a register without "
-                "Kafka, printing every transition and alert as a JSON line. Blank lines and "
-                "lines starting with # are skipped. Time is simulated: timers fire at their "
-                "due-times as the events' times pass.");
-  AddDataDir(*replay_cmd, replay_flags, "register directory (created if missing)");
-  replay_cmd->add_option("file", replay.file, "JSON lines file, or - for standard input")
-      ->required();
-  replay_cmd->add_option("--partition", replay.partition, "partition to append to")
-      ->capture_default_str();
-  replay_cmd->add_option("--until", replay.until,
-                         "after the last line, fire timers due up to this RFC 3339 time "
-                         "(default: the last event time)");
-  replay_cmd->add_flag("--sync", replay.sync, "fsync every batch (off: a crash of the machine, "
-                                              "not of circtl, may lose the last lines)");
-  AddProgress(*replay_cmd, replay_flags);
-  replay_flags.model.Register(*replay_cmd);
-
-  OfflineFlags show_flags;
-  ShowOptions show;
-  CLI::App* show_cmd =
-      app.add_subcommand("show", "Print an initiative (step, KPIs, actions, alerts) and its history.");
-  AddDataDir(*show_cmd, show_flags, "register directory");
-  show_cmd->add_option("id", show.initiative_id, "initiative id")->required();
-  show_cmd->add_flag("--json", show.json, "one JSON object: {initiative, history}");
-
-  OfflineFlags verify_flags;
-  VerifyOptions verify;
-  CLI::App* verify_cmd = AddRegisterPass(
-      app, "verify", "Check the register's invariants: streams, dedupe index, projections against a "
-                     "rebuild, due-time index, outbox. Use the same model limits as the writer.",
-      verify_flags);
-
-  OfflineFlags rebuild_flags;
   VerifyOptions rebuild;
   rebuild.rebuild = true;
-  AddRegisterPass(
-      app, "rebuild", "Recompute every projection and the due-time index from the event streams.",
-      rebuild_flags);
-
-  OfflineFlags repair_flags;
   VerifyOptions repair;
   repair.repair = true;
-  CLI::App* repair_cmd = app.add_subcommand(
-      "repair", "Make a register readable that holds records protobuf cannot parse (invalid UTF-8 "
-                "written by cir before 0.2): re-encode them with the bad bytes escaped (\\xNN), "
-                "park outbox records beyond that, reindex the dedupe index, rebuild projections. "
-                "Stop cird first.");
-  AddDataDir(*repair_cmd, repair_flags, "register directory");
-  repair_flags.model.Register(*repair_cmd);
-
-  OfflineFlags parked_flags;
-  bool parked_json = false;
-  CLI::App* parked_cmd = app.add_subcommand(
-      "parked", "List outbox records moved aside for good (refused by Kafka, or unreadable).");
-  AddDataDir(*parked_cmd, parked_flags, "register directory");
-  parked_cmd->add_flag("--json", parked_json, "one JSON object a line");
-
-  // ---- online: cird's API, or Kafka ----
-  ApiTarget get_api;
-  std::string get_id;
-  CLI::App* get_cmd = app.add_subcommand("get", "Show one initiative through cird's API: step, "
-                                                "principles, targets with progress, alerts.");
-  AddApi(*get_cmd, get_api);
-  get_cmd->add_option("id", get_id, "initiative id")->required();
-
-  ApiTarget list_api;
-  ListFilters filters;
-  CLI::App* list_cmd = app.add_subcommand(
-      "list", "List initiatives through cird's API, one page (--page-size, default 50) or every "
-              "page (--all). With --json: {initiatives, total_matching, next_page_token} — the "
-              "token (absent on the last page) goes to --page-token for the next page.");
-  AddApi(*list_cmd, list_api);
-  list_cmd->add_option("--step", filters.step, "vision … momentum, closed");
-  list_cmd->add_option("--outcome", filters.outcome, "successful, unsuccessful, withdrawn");
-  list_cmd->add_option("--activity", filters.activity, "plan, engage, design_transition, …");
-  list_cmd->add_option("--owner", filters.owner, "owner, exactly");
-  list_cmd->add_option("--tag", filters.tag, "a tag the initiative carries");
-  list_cmd->add_option("--alert-kind", filters.alert_kind, "with an alert of this kind firing");
-  list_cmd->add_option("--sort", filters.sort, "id (default), updated_at, created_at, step");
-  list_cmd->add_option("--page-size", filters.page_size, "initiatives per page (1..200)");
-  list_cmd->add_option("--page-token", filters.page_token,
-                       "start at this page (next_page_token of the previous one, same filters)");
-  list_cmd->add_flag("--all", filters.all, "follow every page");
-
-  ApiTarget history_api;
-  std::string history_id;
-  bool transitions = false;
-  CLI::App* history_cmd = app.add_subcommand(
-      "history", "An initiative's events (or, with --transitions, its step transitions).");
-  AddApi(*history_cmd, history_api);
-  history_cmd->add_option("id", history_id, "initiative id")->required();
-  history_cmd->add_flag("--transitions", transitions, "step transitions instead of events");
-
-  ApiTarget alerts_api;
-  std::string kind;
-  CLI::App* alerts_cmd = app.add_subcommand("alerts", "Momentum alerts firing now.");
-  AddApi(*alerts_cmd, alerts_api);
-  alerts_cmd->add_option("--kind", kind, "stalled, target_at_risk, …");
-
-  ApiTarget stats_api;
-  CLI::App* stats_cmd = app.add_subcommand(
-      "stats", "Counts per step and outcome, alerts firing by kind, cycle time per step.");
-  AddApi(*stats_cmd, stats_api);
-
-  // publish's two destinations exclude each other, so their environment variables are read
-  // here, after parsing, and only when neither flag was given.
-  PublishOptions publish;
-  CLI::App* publish_cmd = app.add_subcommand(
-      "publish", "Validate value-chain events (a JSON-lines FILE and/or --event JSON) and publish "
-                 "them: to cird's API (--api, or CIRCTL_API; bearer token from CIRCTL_API_TOKEN) "
-                 "or to Kafka directly (--brokers, or CIRCTL_BROKERS; --topic) as CloudEvents. "
-                 "A flag beats both variables; with neither flag, exactly one variable must be "
-                 "set.");
-  publish_cmd->add_option("file", publish.file, "JSON lines; - for standard input");
-  publish_cmd->add_option("--event", publish.events, "one event as JSON (repeatable)");
-  CLI::Option* publish_api =
-      publish_cmd->add_option("--api", publish.api_url, "cird's HTTP address (env CIRCTL_API)");
-  CLI::Option* publish_brokers = publish_cmd->add_option(
-      "--brokers", publish.brokers, "Kafka bootstrap servers (env CIRCTL_BROKERS)");
-  publish_cmd->add_option("--topic", publish.topic, "value-chain topic")->capture_default_str();
+  // In the order --help lists them: offline (a register directory), then online (cird's API, or
+  // Kafka).
+  const std::vector<Command> commands = {
+      AddReplay(app),
+      AddShow(app),
+      AddRegisterPass(app, "verify",
+                      "Check the register's invariants: streams, dedupe index, projections "
+                      "against a rebuild, due-time index, outbox. Use the same model limits as "
+                      "the writer.",
+                      VerifyOptions{}),
+      AddRegisterPass(
+          app, "rebuild",
+          "Recompute every projection and the due-time index from the event streams.", rebuild),
+      AddRegisterPass(app, "repair",
+                      "Make a register readable that holds records protobuf cannot parse "
+                      "(invalid UTF-8 written by cir before 0.2): re-encode them with the bad "
+                      "bytes escaped (\\xNN), park outbox records beyond that, reindex the dedupe "
+                      "index, rebuild projections. Stop cird first.",
+                      repair),
+      AddParked(app),
+      AddGet(app),
+      AddList(app),
+      AddHistory(app),
+      AddAlerts(app),
+      AddStats(app),
+      AddPublish(app),
+  };
 
   try {
     app.parse(argc, argv);
@@ -200,57 +302,8 @@ int main(int argc, char** argv) {
     const int code = app.exit(e);
     return code == 0 ? kExitOk : kExitUsage;
   }
-
-  // Online commands.
-  for (ApiTarget* api : {&get_api, &list_api, &history_api, &alerts_api, &stats_api}) {
-    if (api->url.empty()) api->url = kDefaultApi;
+  for (const Command& c : commands) {
+    if (*c.cmd) return c.run();
   }
-  if (*get_cmd) return GetInitiative(get_api, get_id, std::cout, std::cerr);
-  if (*list_cmd) return ListInitiatives(list_api, filters, std::cout, std::cerr);
-  if (*history_cmd) return History(history_api, history_id, transitions, std::cout, std::cerr);
-  if (*alerts_cmd) return Alerts(alerts_api, kind, std::cout, std::cerr);
-  if (*stats_cmd) return RegisterStats(stats_api, std::cout, std::cerr);
-  if (*publish_cmd) {
-    if (publish_api->count() == 0 && publish_brokers->count() == 0) {
-      if (const char* url = std::getenv("CIRCTL_API")) publish.api_url = url;
-      if (const char* brokers = std::getenv("CIRCTL_BROKERS")) publish.brokers = brokers;
-    }
-    if (const char* token = std::getenv("CIRCTL_API_TOKEN")) publish.token = token;
-    return Publish(publish, std::cout, std::cerr);
-  }
-
-  // Offline commands.
-  OfflineFlags& flags = *replay_cmd ? replay_flags
-                        : *show_cmd ? show_flags
-                        : *verify_cmd ? verify_flags
-                        : *repair_cmd ? repair_flags
-                        : *parked_cmd ? parked_flags
-                                      : rebuild_flags;
-  auto config = flags.model.ToConfig();
-  if (!config) {
-    std::cerr << "circtl: " << config.error().message << "\n";
-    return kExitUsage;
-  }
-  if (*replay_cmd) {
-    replay.data_dir = flags.data_dir;
-    replay.progress = flags.progress;
-    replay.model = *config;
-    return Replay(replay, std::cout, std::cerr);
-  }
-  if (*show_cmd) {
-    show.data_dir = flags.data_dir;
-    show.model = *config;
-    return Show(show, std::cout, std::cerr);
-  }
-  if (*parked_cmd) return ListParked(flags.data_dir, parked_json, std::cout, std::cerr);
-  if (*repair_cmd) {
-    repair.data_dir = flags.data_dir;
-    repair.model = *config;
-    return Verify(repair, std::cout, std::cerr);
-  }
-  VerifyOptions& check = *verify_cmd ? verify : rebuild;
-  check.data_dir = flags.data_dir;
-  check.progress = flags.progress;
-  check.model = *config;
-  return Verify(check, std::cout, std::cerr);
+  return kExitUsage;  // require_subcommand(1): not reached
 }

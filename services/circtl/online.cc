@@ -240,29 +240,91 @@ int RegisterStats(const ApiTarget& api, std::ostream& out, std::ostream& err) {
   return kExitOk;
 }
 
+namespace {
+
+// The events to publish, each with where it came from: the --event values, then FILE's lines.
+struct Line {
+  std::string where;
+  std::string text;
+};
+
+// False (said on `err`) when FILE cannot be opened.
+bool CollectLines(const PublishOptions& options, std::vector<Line>& lines, std::ostream& err) {
+  for (std::size_t i = 0; i < options.events.size(); ++i) {
+    lines.push_back({"--event #" + std::to_string(i + 1), options.events[i]});
+  }
+  if (options.file.empty()) return true;
+  std::ifstream file;
+  std::istream* in = OpenInput(options.file, file, err);
+  if (!in) return false;
+  std::string text;
+  for (int n = 1; std::getline(*in, text); ++n) {
+    if (IsSkippedLine(text)) continue;
+    lines.push_back({options.file + ":" + std::to_string(n), text});
+  }
+  return true;
+}
+
+// POST /v1/events in batches of 500; kExitOk or the exit code of the first failure.
+int PublishToApi(const PublishOptions& options, const std::vector<v1::ValueChainEvent>& good,
+                 std::ostream& err) {
+  for (std::size_t start = 0; start < good.size(); start += 500) {
+    json batch = json::array();
+    for (std::size_t i = start; i < good.size() && i < start + 500; ++i) {
+      auto text = events::ToJson(good[i]);  // validated above, so it prints
+      if (!text) {
+        err << "circtl: " << text.error().message << "\n";
+        return kExitBadInput;
+      }
+      batch.push_back(json::parse(*text));
+    }
+    auto reply = HttpCall("POST", options.api_url + "/v1/events", json{{"events", batch}}.dump(),
+                          {{"Content-Type", "application/json"},
+                           {"Authorization", "Bearer " + options.token}});
+    if (!reply) {
+      err << "circtl: " << reply.error().message << "\n";
+      return kExitRegisterError;
+    }
+    if (reply->status != 202) {
+      err << "circtl: " << reply->status << " " << reply->body;
+      return reply->status >= 500 ? kExitRegisterError : kExitBadInput;
+    }
+  }
+  return kExitOk;
+}
+
+// Produces every event to --topic as a JSON CloudEvent and waits for the acknowledgements.
+int PublishToKafka(const PublishOptions& options, const std::vector<v1::ValueChainEvent>& good,
+                   std::ostream& err) {
+  auto producer = events::Producer::Create({options.brokers, {}}, nullptr);
+  if (!producer) {
+    err << "circtl: " << producer.error().message << "\n";
+    return kExitUsage;
+  }
+  for (const auto& e : good) {
+    auto ok =
+        (*producer)->Produce(options.topic, events::EncodeEvent(e, events::DataFormat::kJson), 0);
+    if (!ok) {
+      err << "circtl: " << ok.error().message << "\n";
+      return kExitRegisterError;
+    }
+  }
+  if (auto ok = (*producer)->Flush(std::chrono::milliseconds(30000)); !ok) {
+    err << "circtl: Kafka did not acknowledge every event: " << ok.error().message << "\n";
+    return kExitRegisterError;
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
 int Publish(const PublishOptions& options, std::ostream& out, std::ostream& err) {
   if (options.api_url.empty() == options.brokers.empty()) {
     err << "circtl publish: give exactly one of --api and --brokers\n";
     return kExitUsage;
   }
-  struct Line {
-    std::string where;
-    std::string text;
-  };
   std::vector<Line> lines;
-  for (std::size_t i = 0; i < options.events.size(); ++i) {
-    lines.push_back({"--event #" + std::to_string(i + 1), options.events[i]});
-  }
-  if (!options.file.empty()) {
-    std::ifstream file;
-    std::istream* in = OpenInput(options.file, file, err);
-    if (!in) return kExitUsage;
-    std::string text;
-    for (int n = 1; std::getline(*in, text); ++n) {
-      if (IsSkippedLine(text)) continue;
-      lines.push_back({options.file + ":" + std::to_string(n), text});
-    }
-  }
+  if (!CollectLines(options, lines, err)) return kExitUsage;
   if (lines.empty()) {
     err << "circtl publish: no events (give a FILE or --event)\n";
     return kExitUsage;
@@ -278,49 +340,9 @@ int Publish(const PublishOptions& options, std::ostream& out, std::ostream& err)
       good.push_back(std::move(*event));
     }
   }
-  if (!options.api_url.empty()) {
-    for (std::size_t start = 0; start < good.size(); start += 500) {
-      json batch = json::array();
-      for (std::size_t i = start; i < good.size() && i < start + 500; ++i) {
-        auto text = events::ToJson(good[i]);  // validated above, so it prints
-        if (!text) {
-          err << "circtl: " << text.error().message << "\n";
-          return kExitBadInput;
-        }
-        batch.push_back(json::parse(*text));
-      }
-      auto reply = HttpCall("POST", options.api_url + "/v1/events",
-                            json{{"events", batch}}.dump(),
-                            {{"Content-Type", "application/json"},
-                             {"Authorization", "Bearer " + options.token}});
-      if (!reply) {
-        err << "circtl: " << reply.error().message << "\n";
-        return kExitRegisterError;
-      }
-      if (reply->status != 202) {
-        err << "circtl: " << reply->status << " " << reply->body;
-        return reply->status >= 500 ? kExitRegisterError : kExitBadInput;
-      }
-    }
-  } else {
-    auto producer = events::Producer::Create({options.brokers, {}}, nullptr);
-    if (!producer) {
-      err << "circtl: " << producer.error().message << "\n";
-      return kExitUsage;
-    }
-    for (const auto& e : good) {
-      auto ok = (*producer)->Produce(options.topic, events::EncodeEvent(e, events::DataFormat::kJson),
-                                     0);
-      if (!ok) {
-        err << "circtl: " << ok.error().message << "\n";
-        return kExitRegisterError;
-      }
-    }
-    if (auto ok = (*producer)->Flush(std::chrono::milliseconds(30000)); !ok) {
-      err << "circtl: Kafka did not acknowledge every event: " << ok.error().message << "\n";
-      return kExitRegisterError;
-    }
-  }
+  const int sent = options.api_url.empty() ? PublishToKafka(options, good, err)
+                                           : PublishToApi(options, good, err);
+  if (sent != kExitOk) return sent;
   out << "published " << good.size() << " events" << (bad ? ", " + std::to_string(bad) + " bad" : "")
       << "\n";
   return bad > 0 ? kExitBadInput : kExitOk;

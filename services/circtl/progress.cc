@@ -45,20 +45,11 @@ void Progress::Finish(const std::string& text) {
 
 ProgressTicker::ProgressTicker(std::chrono::milliseconds every, std::function<void()> report)
     : thread_([this, every, report = std::move(report)] {
-        std::unique_lock lock(mu_);
-        while (!wake_.wait_for(lock, every, [this] { return stop_; })) {
-          lock.unlock();
-          report();
-          lock.lock();
-        }
+        while (stop_.WaitFor(every)) report();
       }) {}
 
 ProgressTicker::~ProgressTicker() {
-  {
-    std::lock_guard lock(mu_);
-    stop_ = true;
-  }
-  wake_.notify_all();
+  stop_.Stop();
   thread_.join();
 }
 

@@ -5,15 +5,14 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <ostream>
 #include <string>
 #include <thread>
 
+#include "cir/base/thread_annotations.h"
 #include "cir/storage/projector.h"
 
 namespace cir::services {
@@ -78,9 +77,7 @@ class ProgressTicker {
   ProgressTicker& operator=(const ProgressTicker&) = delete;
 
  private:
-  std::mutex mu_;
-  std::condition_variable wake_;
-  bool stop_ = false;
+  StopSignal stop_;
   std::thread thread_;
 };
 

@@ -16,12 +16,12 @@
 #include <chrono>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <variant>
 #include <vector>
 
+#include "cir/base/thread_annotations.h"
 #include "cir/events/codec.h"
 #include "cir/events/kafka.h"
 #include "cir/storage/register.h"
@@ -87,8 +87,8 @@ class Api {
   // The checks on the request head of POST /v1/events (before its body is read).
   std::optional<HttpResponse> AdmitPublish(const HttpRequest& request) const;
   // The producer, created on first use. Null (and `error` set) when Kafka cannot be reached.
-  events::Producer* GetProducer(std::string& error);
-  void Delivered(std::uint64_t tag, std::optional<Error> error);
+  events::Producer* GetProducer(std::string& error) EXCLUDES(producer_mu_);
+  void Delivered(std::uint64_t tag, std::optional<Error> error) EXCLUDES(pending_mu_);
   // Polls `producer` until every record tagged `tag` is acknowledged: nullopt when all were,
   // else the answer (refused, or not acknowledged within publish_timeout).
   std::optional<HttpResponse> AwaitDeliveries(events::Producer& producer, std::uint64_t tag);
@@ -99,8 +99,9 @@ class Api {
   mutable std::atomic<int> scans_{0};
 
   // Held only to create the producer, never across Produce, Poll or Flush.
-  std::mutex producer_mu_;
-  std::unique_ptr<events::Producer> producer_;  // GUARDED_BY(producer_mu_) until set
+  Mutex producer_mu_;
+  std::unique_ptr<events::Producer> producer_ GUARDED_BY(producer_mu_);
+  // producer_.get() once created, read without the lock.
   std::atomic<events::Producer*> producer_ptr_{nullptr};
 
   // Deliveries outstanding per publish request (the tag of its records).
@@ -108,13 +109,13 @@ class Api {
     std::size_t outstanding = 0;
     std::optional<Error> error;
   };
-  std::mutex pending_mu_;
-  std::map<std::uint64_t, Pending> pending_;  // GUARDED_BY(pending_mu_)
-  std::uint64_t next_tag_ = 1;                // GUARDED_BY(pending_mu_)
+  Mutex pending_mu_;
+  std::map<std::uint64_t, Pending> pending_ GUARDED_BY(pending_mu_);
+  std::uint64_t next_tag_ GUARDED_BY(pending_mu_) = 1;
 
-  mutable std::mutex stats_mu_;  // one stats scan at a time; guards the cache
+  mutable Mutex stats_mu_;  // one stats scan at a time; guards the cache
   mutable std::optional<std::pair<std::chrono::steady_clock::time_point, std::string>>
-      stats_cached_;  // GUARDED_BY(stats_mu_)
+      stats_cached_ GUARDED_BY(stats_mu_);
 };
 
 }  // namespace cir::cird

@@ -99,7 +99,7 @@ std::optional<HttpResponse> Api::AdmitPublish(const HttpRequest& request) const 
 
 events::Producer* Api::GetProducer(std::string& error) {
   if (auto* p = producer_ptr_.load()) return p;
-  std::lock_guard lock(producer_mu_);
+  MutexLock lock(producer_mu_);
   if (!producer_) {
     auto created = events::Producer::Create(
         options_.kafka, [this](std::uint64_t tag, std::optional<Error> e) {
@@ -116,7 +116,7 @@ events::Producer* Api::GetProducer(std::string& error) {
 }
 
 void Api::Delivered(std::uint64_t tag, std::optional<Error> error) {
-  std::lock_guard lock(pending_mu_);
+  MutexLock lock(pending_mu_);
   auto it = pending_.find(tag);
   if (it == pending_.end()) return;  // the request gave up waiting
   if (it->second.outstanding > 0) --it->second.outstanding;
@@ -127,7 +127,7 @@ std::optional<HttpResponse> Api::AwaitDeliveries(events::Producer& producer, std
   const auto deadline = std::chrono::steady_clock::now() + options_.publish_timeout;
   for (;;) {
     {
-      std::lock_guard lock(pending_mu_);
+      MutexLock lock(pending_mu_);
       const Pending& p = pending_[tag];
       if (p.outstanding == 0) {
         if (p.error) return KafkaFailed(*p.error, "Kafka refused the events: ");
@@ -157,7 +157,7 @@ HttpResponse Api::Publish(const HttpRequest& request) {
   // producer itself (librdkafka allows concurrent polls). No lock is held while waiting.
   std::uint64_t tag = 0;
   {
-    std::lock_guard lock(pending_mu_);
+    MutexLock lock(pending_mu_);
     tag = next_tag_++;
     pending_[tag].outstanding = decoded.size();
   }
@@ -165,7 +165,7 @@ HttpResponse Api::Publish(const HttpRequest& request) {
     Api* api;
     std::uint64_t tag;
     ~Forget() {
-      std::lock_guard lock(api->pending_mu_);
+      MutexLock lock(api->pending_mu_);
       api->pending_.erase(tag);
     }
   } forget{this, tag};

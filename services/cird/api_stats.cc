@@ -17,21 +17,21 @@ HttpResponse Api::Stats(const HttpRequest& request) const {
   if (!request.query.empty()) return JsonError(400, "stats takes no query parameters");
   // One scan at a time; the answer is served again for stats_cache (the figures move slowly,
   // and a client looping on stats must not keep a core busy).
-  auto cached = [&]() -> std::optional<HttpResponse> {
-    if (stats_cached_ && std::chrono::steady_clock::now() - stats_cached_->first <
-                             options_.stats_cache) {
-      return HttpResponse{200, "application/json", stats_cached_->second, {}};
+  // Called with stats_mu_ held, on stats_cached_ (a lambda cannot state that it needs the lock).
+  auto cached = [&](const auto& entry) -> std::optional<HttpResponse> {
+    if (entry && std::chrono::steady_clock::now() - entry->first < options_.stats_cache) {
+      return HttpResponse{200, "application/json", entry->second, {}};
     }
     return std::nullopt;
   };
   {
-    std::lock_guard lock(stats_mu_);
-    if (auto hit = cached()) return *hit;
+    MutexLock lock(stats_mu_);
+    if (auto hit = cached(stats_cached_)) return *hit;
   }
   ScanSlot slot(scans_, options_.max_scans);
   if (!slot) return ScansBusy();
-  std::lock_guard lock(stats_mu_);
-  if (auto hit = cached()) return *hit;  // computed while this request waited
+  MutexLock lock(stats_mu_);
+  if (auto hit = cached(stats_cached_)) return *hit;  // computed while this request waited
   const auto now = std::chrono::steady_clock::now();
   ScanClock clock(options_.scan_budget);
   auto partitions = reg->Partitions();

@@ -2,6 +2,8 @@
 
 #include <cstdlib>
 #include <map>
+#include <span>
+#include <variant>
 
 #include "cir/base/duration.h"
 #include "cir/events/cloudevents.h"
@@ -11,8 +13,8 @@ namespace {
 
 // Durations as flags, by the one rule of cir/base/duration.h: "250ms", "10s", "2m" (kept in
 // milliseconds).
-void AddDuration(CLI::App& app, const std::string& name, std::chrono::milliseconds& target,
-                 const std::string& env, const std::string& help) {
+void AddFlag(CLI::App& app, const std::string& name, const std::string& env,
+             std::chrono::milliseconds& target, const std::string& help) {
   app.add_option_function<std::string>(
          name,
          [&target, name](const std::string& text) {
@@ -24,11 +26,29 @@ void AddDuration(CLI::App& app, const std::string& name, std::chrono::millisecon
       ->envname(env);
 }
 
-// A flag with its environment variable, its default shown in --help.
+// Any other setting: CLI11 parses the value; its default is shown in --help.
 template <typename T>
-CLI::Option* AddSetting(CLI::App& app, const std::string& name, T& target, const std::string& env,
-                        const std::string& help) {
-  return app.add_option(name, target, help)->envname(env)->capture_default_str();
+void AddFlag(CLI::App& app, const std::string& name, const std::string& env, T& target,
+             const std::string& help) {
+  app.add_option(name, target, help)->envname(env)->capture_default_str();
+}
+
+// One flag with its environment variable: a row of the tables in Register*.
+struct Setting {
+  const char* name;
+  const char* env;
+  std::variant<std::string*, std::vector<std::string>*, bool*, int*, std::size_t*, std::int64_t*,
+               double*, std::chrono::milliseconds*>
+      target;
+  const char* help;
+};
+
+void AddSetting(CLI::App& app, const Setting& row) {
+  std::visit([&](auto* target) { AddFlag(app, row.name, row.env, *target, row.help); }, row.target);
+}
+
+void AddSettings(CLI::App& app, std::span<const Setting> rows) {
+  for (const Setting& row : rows) AddSetting(app, row);
 }
 
 }  // namespace
@@ -42,16 +62,19 @@ void Config::Register(CLI::App& app) {
 void Config::RegisterKafka(CLI::App& app) {
   app.add_option("--brokers", brokers, "Kafka bootstrap servers (host:port,…)")
       ->envname("CIRD_BROKERS");
-  AddSetting(app, "--input-topic", input_topics, "CIRD_INPUT_TOPICS",
-             "value-chain topic(s) to consume; several must be co-partitioned (repeatable)")
-      ->delimiter(',');
-  AddSetting(app, "--group-id", group_id, "CIRD_GROUP_ID", "Kafka consumer group");
-  AddSetting(app, "--transitions-topic", transitions_topic, "CIRD_TRANSITIONS_TOPIC",
-             "topic for StepTransition records");
-  AddSetting(app, "--alerts-topic", alerts_topic, "CIRD_ALERTS_TOPIC",
-             "topic for MomentumAlert records (may equal --transitions-topic)");
-  AddSetting(app, "--dead-letter-topic", dead_letter_topic, "CIRD_DEAD_LETTER_TOPIC",
-             "topic for rejected input records");
+  const Setting rows[] = {
+      {"--input-topic", "CIRD_INPUT_TOPICS", &input_topics,
+       "value-chain topic(s) to consume; several must be co-partitioned (repeatable)"},
+      {"--group-id", "CIRD_GROUP_ID", &group_id, "Kafka consumer group"},
+      {"--transitions-topic", "CIRD_TRANSITIONS_TOPIC", &transitions_topic,
+       "topic for StepTransition records"},
+      {"--alerts-topic", "CIRD_ALERTS_TOPIC", &alerts_topic,
+       "topic for MomentumAlert records (may equal --transitions-topic)"},
+      {"--dead-letter-topic", "CIRD_DEAD_LETTER_TOPIC", &dead_letter_topic,
+       "topic for rejected input records"},
+  };
+  AddSettings(app, rows);
+  app.get_option("--input-topic")->delimiter(',');
   app.add_option("--kafka-property", kafka_properties,
                  "librdkafka property KEY=VALUE for every client, e.g. security.protocol=SASL_SSL "
                  "(repeatable; overrides cird's defaults)")
@@ -68,33 +91,35 @@ void Config::RegisterKafka(CLI::App& app) {
                "start librdkafka's mock cluster (3 brokers) in-process, create the topics, print "
                "its bootstrap address, and use it")
       ->envname("CIRD_EMBEDDED_KAFKA");
-  AddSetting(app, "--embedded-partitions", embedded_partitions, "CIRD_EMBEDDED_PARTITIONS",
-             "partitions of the input topic created by --embedded-kafka");
+  AddSetting(app, {"--embedded-partitions", "CIRD_EMBEDDED_PARTITIONS", &embedded_partitions,
+                   "partitions of the input topic created by --embedded-kafka"});
 }
 
 void Config::RegisterPipeline(CLI::App& app) {
   app.add_option("--data-dir", data_dir,
                  "register directory (RocksDB); with --embedded-kafka a temp directory by default")
       ->envname("CIRD_DATA_DIR");
-  AddSetting(app, "--sync", sync, "CIRD_SYNC",
-             "fsync the register's WAL on every batch (true|false)");
-  AddSetting(app, "--block-cache-mb", block_cache_mb, "CIRD_BLOCK_CACHE_MB",
-             "RocksDB block cache size in MiB");
-  AddSetting(app, "--write-buffer-mb", write_buffer_mb, "CIRD_WRITE_BUFFER_MB",
-             "RocksDB memtable size in MiB per large column family; also the free space the "
-             "register waits for before it resumes after a full disk");
-  AddSetting(app, "--max-batch", max_batch, "CIRD_MAX_BATCH",
-             "records appended in one RocksDB batch at most");
-  AddDuration(app, "--max-batch-wait", max_batch_wait, "CIRD_MAX_BATCH_WAIT",
-              "how long a partial batch may wait for more records");
-  AddDuration(app, "--tick-interval", tick_interval, "CIRD_TICK_INTERVAL",
-              "how often due timers are looked for (wall-clock time mode)");
-  AddSetting(app, "--timers-per-tick", timers_per_tick, "CIRD_TIMERS_PER_TICK",
-             "timers fired per partition per tick at most");
-  AddDuration(app, "--shutdown-grace", shutdown_grace, "CIRD_SHUTDOWN_GRACE",
-              "on SIGTERM/SIGINT: time to finish the batch, drain the outbox and commit");
-  AddDuration(app, "--startup-timeout", startup_timeout, "CIRD_STARTUP_TIMEOUT",
-              "how long to wait for Kafka metadata at start-up");
+  const Setting rows[] = {
+      {"--sync", "CIRD_SYNC", &sync, "fsync the register's WAL on every batch (true|false)"},
+      {"--block-cache-mb", "CIRD_BLOCK_CACHE_MB", &block_cache_mb,
+       "RocksDB block cache size in MiB"},
+      {"--write-buffer-mb", "CIRD_WRITE_BUFFER_MB", &write_buffer_mb,
+       "RocksDB memtable size in MiB per large column family; also the free space the register "
+       "waits for before it resumes after a full disk"},
+      {"--max-batch", "CIRD_MAX_BATCH", &max_batch,
+       "records appended in one RocksDB batch at most"},
+      {"--max-batch-wait", "CIRD_MAX_BATCH_WAIT", &max_batch_wait,
+       "how long a partial batch may wait for more records"},
+      {"--tick-interval", "CIRD_TICK_INTERVAL", &tick_interval,
+       "how often due timers are looked for (wall-clock time mode)"},
+      {"--timers-per-tick", "CIRD_TIMERS_PER_TICK", &timers_per_tick,
+       "timers fired per partition per tick at most"},
+      {"--shutdown-grace", "CIRD_SHUTDOWN_GRACE", &shutdown_grace,
+       "on SIGTERM/SIGINT: time to finish the batch, drain the outbox and commit"},
+      {"--startup-timeout", "CIRD_STARTUP_TIMEOUT", &startup_timeout,
+       "how long to wait for Kafka metadata at start-up"},
+  };
+  AddSettings(app, rows);
   app.add_option("--time", time_mode,
                  "wall: timers fire by the wall clock; event: at their due-time as event time "
                  "passes (replays, demos, tests)")
@@ -103,8 +128,8 @@ void Config::RegisterPipeline(CLI::App& app) {
           std::map<std::string, TimeMode>{{"wall", TimeMode::kWall}, {"event", TimeMode::kEvent}},
           CLI::ignore_case))
       ->default_str("wall");
-  AddDuration(app, "--event-time-max-ahead", event_time_max_ahead, "CIRD_EVENT_TIME_MAX_AHEAD",
-              "with --time=event, how far past the wall clock event time may move timers");
+  AddSetting(app, {"--event-time-max-ahead", "CIRD_EVENT_TIME_MAX_AHEAD", &event_time_max_ahead,
+                   "with --time=event, how far past the wall clock event time may move timers"});
   app.add_option("--accept-offset-gap", accept_offset_gaps,
                  "TOPIC:PARTITION (or 'all') whose stored offset is outside the partition's log "
                  "(retention deleted unconsumed records, or the topic was recreated): resume it at "
@@ -112,45 +137,47 @@ void Config::RegisterPipeline(CLI::App& app) {
                  "a partition pauses and /readyz names it (repeatable)")
       ->envname("CIRD_ACCEPT_OFFSET_GAPS")
       ->delimiter(',');
-  AddSetting(app, "--max-dead-letter-bytes", limits.max_dead_letter_bytes,
-             "CIRD_MAX_DEAD_LETTER_BYTES",
-             "a dead letter is cut to this size (key, headers, then value; header "
-             "cir_dlq_truncated says what) so that the producer always takes it");
+  AddSetting(
+      app, {"--max-dead-letter-bytes", "CIRD_MAX_DEAD_LETTER_BYTES", &limits.max_dead_letter_bytes,
+            "a dead letter is cut to this size (key, headers, then value; header "
+            "cir_dlq_truncated says what) so that the producer always takes it"});
   app.add_option("--source", source, "CloudEvents source of outputs (default //cird/<group id>)")
       ->envname("CIRD_SOURCE");
-  AddSetting(app, "--max-message-bytes", limits.max_message_bytes, "CIRD_MAX_MESSAGE_BYTES",
-             "largest input record accepted; larger ones are dead-lettered");
+  AddSetting(app, {"--max-message-bytes", "CIRD_MAX_MESSAGE_BYTES", &limits.max_message_bytes,
+                   "largest input record accepted; larger ones are dead-lettered"});
 }
 
 void Config::RegisterHttp(CLI::App& app) {
-  AddSetting(app, "--http-address", http_address, "CIRD_HTTP_ADDRESS",
-             "address of the HTTP server (/metrics, /livez, /readyz)");
-  AddSetting(app, "--http-port", http_port, "CIRD_HTTP_PORT",
-             "port of the HTTP server; 0 picks a free one");
-  AddSetting(app, "--health-port", health_port, "CIRD_HEALTH_PORT",
-             "also serve /metrics, /livez and /readyz (only those) on this port, with "
-             "threads of their own that no API client can hold; -1: off, 0: a free port");
-  AddSetting(app, "--http-threads", http_threads, "CIRD_HTTP_THREADS",
-             "HTTP worker threads (each open connection holds one); API requests may use "
-             "all but 4, which stay free for /livez, /readyz and /metrics");
-  AddDuration(app, "--http-request-timeout", http_request_timeout, "CIRD_HTTP_REQUEST_TIMEOUT",
-              "a request's head must arrive within this, and then its body within this; a "
-              "slower client is cut off (408)");
-  AddDuration(app, "--stats-interval", stats_interval, "CIRD_STATS_INTERVAL",
-              "how often register-wide gauges (initiatives, alerts firing, outbox, RocksDB) are "
-              "refreshed");
-  AddSetting(app, "--ready-max-lag", ready_max_lag, "CIRD_READY_MAX_LAG",
-             "/readyz fails while the consumer lag (all owned partitions) is above this");
-  AddDuration(app, "--ready-max-outbox-age", ready_max_outbox_age, "CIRD_READY_MAX_OUTBOX_AGE",
-              "/readyz fails while the oldest undelivered output is older than this");
+  const Setting rows[] = {
+      {"--http-address", "CIRD_HTTP_ADDRESS", &http_address,
+       "address of the HTTP server (/metrics, /livez, /readyz)"},
+      {"--http-port", "CIRD_HTTP_PORT", &http_port, "port of the HTTP server; 0 picks a free one"},
+      {"--health-port", "CIRD_HEALTH_PORT", &health_port,
+       "also serve /metrics, /livez and /readyz (only those) on this port, with threads of their "
+       "own that no API client can hold; -1: off, 0: a free port"},
+      {"--http-threads", "CIRD_HTTP_THREADS", &http_threads,
+       "HTTP worker threads (each open connection holds one); API requests may use all but 4, "
+       "which stay free for /livez, /readyz and /metrics"},
+      {"--http-request-timeout", "CIRD_HTTP_REQUEST_TIMEOUT", &http_request_timeout,
+       "a request's head must arrive within this, and then its body within this; a slower client "
+       "is cut off (408)"},
+      {"--stats-interval", "CIRD_STATS_INTERVAL", &stats_interval,
+       "how often register-wide gauges (initiatives, alerts firing, outbox, RocksDB) are "
+       "refreshed"},
+      {"--ready-max-lag", "CIRD_READY_MAX_LAG", &ready_max_lag,
+       "/readyz fails while the consumer lag (all owned partitions) is above this"},
+      {"--ready-max-outbox-age", "CIRD_READY_MAX_OUTBOX_AGE", &ready_max_outbox_age,
+       "/readyz fails while the oldest undelivered output is older than this"},
+      {"--api-rate-limit", "CIRD_API_RATE_LIMIT", &api_rate_limit,
+       "HTTP requests per second the server answers (a token bucket; 0: unlimited); beyond it, "
+       "429"},
+      {"--api-max-body-bytes", "CIRD_API_MAX_BODY_BYTES", &api_max_body_bytes,
+       "largest HTTP request body; beyond it, 413"},
+      {"--log-level", "CIRD_LOG_LEVEL", &log_level, "debug, info, warn or error"},
+  };
+  AddSettings(app, rows);
+  app.get_option("--log-level")->check(CLI::IsMember({"debug", "info", "warn", "error"}));
   if (const char* token = std::getenv("CIRD_API_TOKEN")) api_token = token;
-  AddSetting(app, "--api-rate-limit", api_rate_limit, "CIRD_API_RATE_LIMIT",
-             "HTTP requests per second the server answers (a token bucket; 0: unlimited); "
-             "beyond it, 429");
-  AddSetting(app, "--api-max-body-bytes", api_max_body_bytes, "CIRD_API_MAX_BODY_BYTES",
-             "largest HTTP request body; beyond it, 413");
-  AddSetting(app, "--log-level", log_level, "CIRD_LOG_LEVEL", "debug, info, warn or error")
-      ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
   model_flags.Register(app);
   app.footer(
       "Secrets come from the environment only, never from flags: CIRD_KAFKA_SASL_USERNAME and "

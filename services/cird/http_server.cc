@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstring>
+#include <mutex>
 
 #include "cir/log.h"
 #include "http_boundary.h"
@@ -119,7 +120,7 @@ const HttpServer::Route_* HttpServer::Find(const std::vector<std::string>& segme
 
 bool HttpServer::TakeToken() {
   if (limits_.requests_per_second <= 0) return true;
-  std::lock_guard lock(bucket_mu_);
+  MutexLock lock(bucket_mu_);
   const auto now = Clock::now();
   const double elapsed = std::chrono::duration<double>(now - refilled_).count();
   refilled_ = now;
@@ -310,8 +311,11 @@ Result<void> HttpServer::Start(const std::string& address, int port, HttpLimits 
   limits_ = limits;
   api_limit_ = limits.api_concurrency > 0 ? std::min(limits.api_concurrency, limits.threads)
                                           : std::max(1, limits.threads - 4);
-  tokens_ = limits.requests_per_second;
-  refilled_ = Clock::now();
+  {
+    MutexLock lock(bucket_mu_);
+    tokens_ = limits.requests_per_second;
+    refilled_ = Clock::now();
+  }
   std::set<std::string> methods;
   for (const auto& r : routes_) methods.insert(r.methods.begin(), r.methods.end());
   allow_any_ = AllowHeader(methods);

@@ -27,7 +27,6 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
@@ -36,6 +35,7 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "cir/base/thread_annotations.h"
 #include "cir/error.h"
 
 struct mg_context;
@@ -149,7 +149,7 @@ class HttpServer {
   std::optional<HttpResponse> ReadBody(mg_connection* conn, const mg_request_info* info,
                                        HttpRequest& request);
   const Route_* Find(const std::vector<std::string>& segments) const;
-  bool TakeToken();
+  bool TakeToken() EXCLUDES(bucket_mu_);
 
   std::vector<Route_> routes_;
   std::unique_ptr<BodyWatchdog> watchdog_;  // cuts off bodies that outlive body_timeout
@@ -159,9 +159,9 @@ class HttpServer {
   int api_limit_ = 0;
   std::string allow_any_;
   std::atomic<int> api_running_{0};
-  std::mutex bucket_mu_;
-  double tokens_ = 0;  // GUARDED_BY(bucket_mu_)
-  std::chrono::steady_clock::time_point refilled_;
+  Mutex bucket_mu_;
+  double tokens_ GUARDED_BY(bucket_mu_) = 0;
+  std::chrono::steady_clock::time_point refilled_ GUARDED_BY(bucket_mu_);
 };
 
 }  // namespace cir::cird

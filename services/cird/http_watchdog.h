@@ -4,13 +4,13 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <map>
-#include <mutex>
 #include <sys/socket.h>
 #include <thread>
 #include <utility>
+
+#include "cir/base/thread_annotations.h"
 
 struct mg_request_info;
 
@@ -30,29 +30,29 @@ class BodyWatchdog {
   BodyWatchdog() : thread_([this] { Run(); }) {}
   ~BodyWatchdog() {
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       stop_ = true;
     }
-    cv_.notify_all();
+    cv_.NotifyAll();
     thread_.join();
   }
   // Shuts `fd` for reading at `deadline` unless disarmed first; returns the id for Disarm.
-  std::uint64_t Arm(int fd, std::chrono::steady_clock::time_point deadline) {
-    std::lock_guard lock(mu_);
+  std::uint64_t Arm(int fd, std::chrono::steady_clock::time_point deadline) EXCLUDES(mu_) {
+    MutexLock lock(mu_);
     const std::uint64_t id = next_++;
     armed_[id] = {deadline, fd};
-    cv_.notify_all();
+    cv_.NotifyAll();
     return id;
   }
   // After Disarm returns, the watchdog no longer touches the socket (it may then be closed).
-  void Disarm(std::uint64_t id) {
-    std::lock_guard lock(mu_);
+  void Disarm(std::uint64_t id) EXCLUDES(mu_) {
+    MutexLock lock(mu_);
     armed_.erase(id);
   }
 
  private:
-  void Run() {
-    std::unique_lock lock(mu_);
+  void Run() EXCLUDES(mu_) {
+    MutexLock lock(mu_);
     while (!stop_) {
       auto next = std::chrono::steady_clock::time_point::max();
       for (auto it = armed_.begin(); it != armed_.end();) {
@@ -65,17 +65,18 @@ class BodyWatchdog {
         }
       }
       if (next == std::chrono::steady_clock::time_point::max()) {
-        cv_.wait(lock);
+        cv_.Wait(mu_);
       } else {
-        cv_.wait_until(lock, next);
+        (void)cv_.WaitUntil(mu_, next);
       }
     }
   }
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stop_ = false;
-  std::uint64_t next_ = 1;
-  std::map<std::uint64_t, std::pair<std::chrono::steady_clock::time_point, int>> armed_;  // GUARDED_BY(mu_)
+  Mutex mu_;
+  CondVar cv_;
+  bool stop_ GUARDED_BY(mu_) = false;
+  std::uint64_t next_ GUARDED_BY(mu_) = 1;
+  std::map<std::uint64_t, std::pair<std::chrono::steady_clock::time_point, int>> armed_
+      GUARDED_BY(mu_);
   std::thread thread_;
 };
 

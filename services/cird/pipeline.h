@@ -11,13 +11,13 @@
 #include <cstdint>
 #include <functional>
 #include <map>
-#include <mutex>
 #include <memory>
 #include <optional>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "cir/base/thread_annotations.h"
 #include "cir/events/kafka.h"
 #include "cir/storage/register.h"
 #include "config.h"
@@ -147,8 +147,8 @@ class Pipeline final : public events::RebalanceHandler {
 
   std::atomic<bool> stop_{false};
   std::set<std::uint32_t> owned_;                         // register partitions we own
-  mutable std::mutex owned_mu_;                           // guards owned_copy_
-  std::vector<std::uint32_t> owned_copy_;                 // owned_, for other threads
+  mutable Mutex owned_mu_;
+  std::vector<std::uint32_t> owned_copy_ GUARDED_BY(owned_mu_);  // owned_, for other threads
   std::map<std::uint32_t, std::set<std::string>> owned_topics_;
   std::map<std::uint32_t, Pending> pending_;
   std::size_t pending_records_ = 0;

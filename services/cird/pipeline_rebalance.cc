@@ -38,12 +38,12 @@ void Pipeline::OnAssign(std::vector<events::TopicPartition>& partitions) {
 
 void Pipeline::PublishOwned() {
   probe_.SetPartitionsAssigned(owned_.size());
-  std::lock_guard lock(owned_mu_);
+  MutexLock lock(owned_mu_);
   owned_copy_.assign(owned_.begin(), owned_.end());
 }
 
 std::vector<std::uint32_t> Pipeline::OwnedPartitions() const {
-  std::lock_guard lock(owned_mu_);
+  MutexLock lock(owned_mu_);
   return owned_copy_;
 }
 

@@ -249,7 +249,7 @@ void Probe::Rebalance(const char* event, std::size_t partitions) {
 void Probe::ConsumerLag(const std::string& topic, std::int32_t partition, std::int64_t lag) {
   lag_.Add({{"topic", topic}, {"partition", std::to_string(partition)}})
       .Set(static_cast<double>(lag));
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   lags_[{topic, partition}] = lag;
 }
 
@@ -257,7 +257,7 @@ void Probe::OutboxParked() { parked_.Increment(); }
 
 void Probe::OffsetGap(const std::string& topic, std::int32_t partition, bool paused) {
   gaps_.Add({{"topic", topic}, {"partition", std::to_string(partition)}}).Set(paused ? 1 : 0);
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (paused) {
     paused_gaps_.insert({topic, partition});
   } else {
@@ -272,7 +272,7 @@ void Probe::StatsRefreshFailed() { stats_refresh_errors_.Increment(); }
 void Probe::ForgetPartition(const std::string& topic, std::int32_t partition) {
   auto& gauge = lag_.Add({{"topic", topic}, {"partition", std::to_string(partition)}});
   lag_.Remove(&gauge);
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   lags_.erase({topic, partition});
 }
 
@@ -310,7 +310,7 @@ void Probe::SetDbFigures(const storage::DbFigures& f) {
 }
 
 void Probe::WriteStalled(const std::string& reason, const std::string& detail) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (stall_reason_.empty()) write_stalls_.Increment();
   for (const char* r : kStallReasons) write_stalled_.Add({{"reason", r}}).Set(r == reason ? 1 : 0);
   stall_reason_ = reason;
@@ -318,7 +318,7 @@ void Probe::WriteStalled(const std::string& reason, const std::string& detail) {
 }
 
 void Probe::WriteResumed() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   for (const char* r : kStallReasons) write_stalled_.Add({{"reason", r}}).Set(0);
   stall_reason_.clear();
   stall_detail_.clear();

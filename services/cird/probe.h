@@ -17,11 +17,11 @@
 #include <chrono>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "cir/base/thread_annotations.h"
 #include "cir/storage/register.h"
 #include "cir/v1/improvement.pb.h"
 #include "cir/v1/value_chain.pb.h"
@@ -139,11 +139,11 @@ class Probe {
   prometheus::Gauge& data_dir_size_;
   prometheus::Gauge& data_dir_free_;
 
-  mutable std::mutex mu_;
-  std::map<std::pair<std::string, std::int32_t>, std::int64_t> lags_;  // GUARDED_BY(mu_)
-  std::set<std::pair<std::string, std::int32_t>> paused_gaps_;          // GUARDED_BY(mu_)
-  std::string stall_reason_;  // GUARDED_BY(mu_); empty: writes possible
-  std::string stall_detail_;  // GUARDED_BY(mu_)
+  mutable Mutex mu_;
+  std::map<std::pair<std::string, std::int32_t>, std::int64_t> lags_ GUARDED_BY(mu_);
+  std::set<std::pair<std::string, std::int32_t>> paused_gaps_ GUARDED_BY(mu_);
+  std::string stall_reason_ GUARDED_BY(mu_);  // empty: writes possible
+  std::string stall_detail_ GUARDED_BY(mu_);
   std::atomic<bool> group_joined_{false};
   std::atomic<bool> shutting_down_{false};
   std::atomic<std::int64_t> heartbeat_ms_{0};

@@ -42,7 +42,7 @@ Probe::Readiness Probe::Ready() const {
   std::string stall_reason;
   std::string stall_detail;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     stall_reason = stall_reason_;
     stall_detail = stall_detail_;
     for (const auto& [topic, partition] : paused_gaps_) {

@@ -28,21 +28,13 @@ StatsRefresher::~StatsRefresher() { Stop(); }
 void StatsRefresher::Start() { thread_ = std::thread([this] { Run(); }); }
 
 void StatsRefresher::Stop() {
-  {
-    std::lock_guard lock(mu_);
-    stop_ = true;
-  }
-  cv_.notify_all();
+  stop_.Stop();
   if (thread_.joinable()) thread_.join();
 }
 
 void StatsRefresher::Run() {
-  std::unique_lock lock(mu_);
-  while (!stop_) {
-    lock.unlock();
+  for (std::chrono::milliseconds wait{0}; stop_.WaitFor(wait); wait = interval_) {
     (void)RefreshOnce();
-    lock.lock();
-    cv_.wait_for(lock, interval_, [&] { return stop_; });
   }
 }
 

@@ -6,14 +6,13 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
-#include <mutex>
 #include <thread>
 #include <vector>
 
+#include "cir/base/thread_annotations.h"
 #include "cir/storage/register.h"
 #include "probe.h"
 
@@ -63,9 +62,7 @@ class StatsRefresher {
   const storage::Clock& clock_;
   OwnedPartitions owned_;
   std::chrono::milliseconds interval_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stop_ = false;  // GUARDED_BY(mu_)
+  StopSignal stop_;
   std::thread thread_;
 };
 

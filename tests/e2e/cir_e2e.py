@@ -1,5 +1,5 @@
-"""Shared by the e2e scripts: starting cird on its embedded broker, the CloudEvents type of a
-sample event, stopping what a script started. A helper that cannot go on calls the script's
+"""Shared by the e2e scripts: starting cird on its embedded broker, the sample scenario's events
+with their CloudEvents headers, stopping what a script started. A helper that cannot go on calls the script's
 `fail(message)`, which prints the reason and exits non-zero."""
 
 import json
@@ -36,6 +36,23 @@ def payload_type(event, fail):
         if key[0].islower() and isinstance(event[key], dict):
             return "dev.cir.v1." + key[0].upper() + key[1:]
     fail("no payload in " + json.dumps(event))
+
+
+def scenario_events(path):
+    """The events of a JSON-lines scenario file as (line without its newline, parsed event), blank
+    lines and lines starting with # skipped."""
+    with open(path) as f:
+        for line in f:
+            if not line.strip() or line.startswith("#"):
+                continue
+            yield line.strip(), json.loads(line)
+
+
+def cloudevent_headers(event, fail):
+    """The binary-mode CloudEvents headers of a sample event in JSON, as (name, value) pairs."""
+    return [("ce_specversion", "1.0"), ("ce_id", event["id"]), ("ce_source", event["source"]),
+            ("ce_type", payload_type(event, fail)), ("ce_time", event["eventTime"]),
+            ("content-type", "application/json")]
 
 
 def stop(procs, timeout=20):

@@ -33,18 +33,10 @@ def fail(message):
 def publish(brokers):
     producer = Producer({"bootstrap.servers": brokers})
     count = 0
-    with open(SCENARIO) as f:
-        for line in f:
-            if not line.strip() or line.startswith("#"):
-                continue
-            event = json.loads(line)
-            producer.produce("cir.value-chain", key=event["initiativeId"], value=line.strip(),
-                             headers=[("ce_specversion", "1.0"), ("ce_id", event["id"]),
-                                      ("ce_source", event["source"]),
-                                      ("ce_type", cir_e2e.payload_type(event, fail)),
-                                      ("ce_time", event["eventTime"]),
-                                      ("content-type", "application/json")])
-            count += 1
+    for line, event in cir_e2e.scenario_events(SCENARIO):
+        producer.produce("cir.value-chain", key=event["initiativeId"], value=line,
+                         headers=cir_e2e.cloudevent_headers(event, fail))
+        count += 1
     if producer.flush(30) != 0:
         fail("confluent-kafka could not deliver every event")
     return count

@@ -40,21 +40,12 @@ def generate_python_classes():
 
 def publish(brokers):
     count = 0
-    with open(SCENARIO) as f:
-        for line in f:
-            if not line.strip() or line.startswith("#"):
-                continue
-            event = json.loads(line)
-            cmd = ["kcat", "-P", "-b", brokers, "-t", "cir.value-chain",
-                   "-k", event["initiativeId"],
-                   "-H", "ce_specversion=1.0",
-                   "-H", "ce_id=" + event["id"],
-                   "-H", "ce_source=" + event["source"],
-                   "-H", "ce_type=" + cir_e2e.payload_type(event, fail),
-                   "-H", "ce_time=" + event["eventTime"],
-                   "-H", "content-type=application/json"]
-            subprocess.run(cmd, input=line.strip().encode(), check=True, timeout=30)
-            count += 1
+    for line, event in cir_e2e.scenario_events(SCENARIO):
+        cmd = ["kcat", "-P", "-b", brokers, "-t", "cir.value-chain", "-k", event["initiativeId"]]
+        for name, value in cir_e2e.cloudevent_headers(event, fail):
+            cmd += ["-H", name + "=" + value]
+        subprocess.run(cmd, input=line.encode(), check=True, timeout=30)
+        count += 1
     return count
 
 

@@ -16,18 +16,16 @@ namespace cir::testing {
 namespace {
 
 using nlohmann::json;
-constexpr const char* kToken = "test-token-0123456789";
 
 struct Reply {
   int status = 0;
   json body;
 };
 
-class ApiTest : public PipelineTest {
+class ApiTest : public ApiPipelineTest {
  protected:
   void SetUp() override {
-    PipelineTest::SetUp();
-    setenv("CIRD_API_TOKEN", kToken, 1);
+    ApiPipelineTest::SetUp();
     std::ifstream in(CIR_SAMPLE_SCENARIO);
     for (std::string line; std::getline(in, line);) {
       if (line.empty() || line[0] == '#') continue;
@@ -36,9 +34,7 @@ class ApiTest : public PipelineTest {
       Publish(events::EncodeEvent(*event, events::DataFormat::kJson));
     }
     FlushProducer();
-    cird_ = StartCird();
-    port_ = HttpPort();
-    ASSERT_GT(port_, 0);
+    ASSERT_NO_FATAL_FAILURE(StartApi());
     base_ = "http://127.0.0.1:" + std::to_string(port_);
     ASSERT_TRUE(WaitFor(
         [&] {
@@ -48,14 +44,6 @@ class ApiTest : public PipelineTest {
         },
         milliseconds(60000)));
   }
-  void TearDown() override {
-    if (cird_) {
-      EXPECT_EQ(cird_->Terminate(), 0);
-    }
-    unsetenv("CIRD_API_TOKEN");
-    PipelineTest::TearDown();
-  }
-
   Reply Call(const std::string& method, const std::string& path, const std::string& body = "",
              std::map<std::string, std::string> headers = {}) {
     auto reply = services::HttpCall(method, base_ + path, body, headers);
@@ -88,8 +76,6 @@ class ApiTest : public PipelineTest {
     return {WEXITSTATUS(status), out};
   }
 
-  std::unique_ptr<CirdProcess> cird_;
-  int port_ = 0;
   std::string base_;
 };
 

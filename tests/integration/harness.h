@@ -235,4 +235,28 @@ class PipelineTest : public ::testing::Test {
   std::unique_ptr<events::Producer> producer_;
 };
 
+// A PipelineTest with a cird whose API takes writes (CIRD_API_TOKEN = kToken): StartApi starts it
+// and learns its HTTP port; TearDown stops it, expecting a clean exit.
+class ApiPipelineTest : public PipelineTest {
+ protected:
+  static constexpr const char* kToken = "test-token-0123456789";
+
+  void StartApi(std::vector<std::string> extra = {}) {
+    setenv("CIRD_API_TOKEN", kToken, 1);
+    cird_ = StartCird(std::move(extra));
+    port_ = HttpPort();
+    ASSERT_GT(port_, 0);
+  }
+  void TearDown() override {
+    if (cird_) {
+      EXPECT_EQ(cird_->Terminate(), 0);
+    }
+    unsetenv("CIRD_API_TOKEN");
+    PipelineTest::TearDown();
+  }
+
+  std::unique_ptr<CirdProcess> cird_;
+  int port_ = 0;
+};
+
 }  // namespace cir::testing

@@ -21,7 +21,6 @@ namespace {
 
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
-constexpr const char* kToken = "test-token-0123456789";
 // Fewer under the sanitizers (everything there runs several times slower); the bound stays.
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 constexpr int kInitiatives = 10000;
@@ -53,10 +52,10 @@ double Percentile(std::vector<double> v, double p) {
   return v[std::min(v.size() - 1, static_cast<std::size_t>(p * static_cast<double>(v.size())))];
 }
 
-class HttpLoadTest : public PipelineTest {
+class HttpLoadTest : public ApiPipelineTest {
  protected:
   void SetUp() override {
-    PipelineTest::SetUp();
+    ApiPipelineTest::SetUp();
     // The register, before cird opens it.
     storage::Options options;
     options.path = (dir_ / "register").string();
@@ -81,10 +80,7 @@ class HttpLoadTest : public PipelineTest {
       }
     }
     reg->reset();
-    setenv("CIRD_API_TOKEN", kToken, 1);
-    cird_ = StartCird({"--api-rate-limit", "0"});
-    port_ = HttpPort();
-    ASSERT_GT(port_, 0);
+    ASSERT_NO_FATAL_FAILURE(StartApi({"--api-rate-limit", "0"}));
     ASSERT_TRUE(WaitFor(
         [&] {
           auto r = Exchange(port_, Request("GET", "/v1/register/stats"));
@@ -94,16 +90,6 @@ class HttpLoadTest : public PipelineTest {
         },
         milliseconds(60000)));
   }
-  void TearDown() override {
-    if (cird_) {
-      EXPECT_EQ(cird_->Terminate(), 0);
-    }
-    unsetenv("CIRD_API_TOKEN");
-    PipelineTest::TearDown();
-  }
-
-  std::unique_ptr<CirdProcess> cird_;
-  int port_ = 0;
 };
 
 // One slow client: opens a connection, sends `head`, then one byte of `drip` every 200 ms; when

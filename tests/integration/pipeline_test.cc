@@ -93,6 +93,16 @@ std::map<std::string, int> AppendedIds(storage::Register& reg, const std::string
   return ids;
 }
 
+// Initiatives `prefix`0 … `prefix`(count - 1) each hold the nine events of a Life(), every one
+// appended once.
+void ExpectEveryLifeOnce(storage::Register& reg, const std::string& prefix, int count) {
+  for (int i = 0; i < count; ++i) {
+    const auto ids = AppendedIds(reg, prefix + std::to_string(i));
+    ASSERT_EQ(ids.size(), 9u) << prefix << i;
+    for (const auto& [id, copies] : ids) ASSERT_EQ(copies, 1) << id;
+  }
+}
+
 std::int64_t StoredOffsets(storage::Register& reg) {
   std::int64_t total = 0;
   for (std::uint32_t p = 0; p < 4; ++p) {
@@ -324,11 +334,7 @@ TEST_F(PipelineTest, KilledMidStreamLosesNothingAndAppendsNothingTwice) {
 
   auto reg = OpenRegister(dir_ / "register");
   ASSERT_NE(reg, nullptr);
-  for (int i = 0; i < kInitiatives; ++i) {
-    const auto ids = AppendedIds(*reg, "K-" + std::to_string(i));
-    ASSERT_EQ(ids.size(), 9u) << "K-" << i;
-    for (const auto& [id, copies] : ids) ASSERT_EQ(copies, 1) << id;
-  }
+  ASSERT_NO_FATAL_FAILURE(ExpectEveryLifeOnce(*reg, "K-", kInitiatives));
   auto stats = reg->GetStats();
   ASSERT_TRUE(stats.has_value());
   EXPECT_EQ(stats->events_appended, all.size());
@@ -488,11 +494,7 @@ TEST_F(DiskFullTest, AFullDiskPausesCirdAndItResumesByItselfOnceSpaceReturns) {
   EXPECT_TRUE(circtl.Verify(data_ / "register", &report)) << report;
   auto reg = OpenRegister(data_ / "register");
   ASSERT_NE(reg, nullptr);
-  for (int i = 0; i < kInitiatives; ++i) {
-    const auto ids = AppendedIds(*reg, "D-" + std::to_string(i));
-    ASSERT_EQ(ids.size(), 9u) << "D-" << i;
-    for (const auto& [id, copies] : ids) ASSERT_EQ(copies, 1) << id;
-  }
+  ASSERT_NO_FATAL_FAILURE(ExpectEveryLifeOnce(*reg, "D-", kInitiatives));
   EXPECT_EQ(reg->GetStats().value().events_appended, all.size());
 }
 

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "cir/events/kafka.h"
+#include "temp_dir.h"
 
 namespace cir::services {
 namespace {
@@ -140,13 +141,6 @@ class ScriptedApi {
 
 class CirctlCliTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string pattern = (fs::temp_directory_path() / "circtl-cli-XXXXXX").string();
-    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
   // Runs circtl with exactly `env` of its variables set (the others unset) and `args`.
   Outcome Circtl(const std::map<std::string, std::string>& env, const std::string& args) {
     std::string command = "env";
@@ -179,7 +173,8 @@ class CirctlCliTest : public ::testing::Test {
   ScriptedApi& Used() { return Started(used_); }
   ScriptedApi& Ignored() { return Started(ignored_); }
 
-  fs::path dir_;
+  ::cir::testing::TempDir temp_{"circtl-cli"};
+  const fs::path dir_ = temp_.path();
 
  private:
   static ScriptedApi& Started(std::unique_ptr<ScriptedApi>& api) {

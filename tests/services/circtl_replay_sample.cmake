@@ -29,29 +29,23 @@ if(NOT again_err MATCHES "0 appended, 60 duplicates skipped, 0 bad")
   message(FATAL_ERROR "second replay summary unexpected: ${again_err}")
 endif()
 
-execute_process(COMMAND "${CIRCTL}" verify --data-dir "${WORK}/register"
-                OUTPUT_VARIABLE verify RESULT_VARIABLE rc)
-if(NOT rc EQUAL 0 OR NOT verify MATCHES "register OK")
-  message(FATAL_ERROR "circtl verify failed (exit ${rc}):\n${verify}")
-endif()
+# circtl COMMAND on the register must exit 0 with standard output matching `pattern`; else the
+# test fails with `what`.
+function(expect_circtl command pattern what)
+  execute_process(COMMAND "${CIRCTL}" ${command} --data-dir "${WORK}/register" ${ARGN}
+                  OUTPUT_VARIABLE out RESULT_VARIABLE rc)
+  if(NOT rc EQUAL 0 OR NOT out MATCHES "${pattern}")
+    message(FATAL_ERROR "${what} (exit ${rc}):\n${out}")
+  endif()
+endfunction()
 
-execute_process(COMMAND "${CIRCTL}" rebuild --data-dir "${WORK}/register"
-                OUTPUT_VARIABLE rebuilt RESULT_VARIABLE rc)
-if(NOT rc EQUAL 0 OR NOT rebuilt MATCHES "rebuilt projections: 0 differed from what was stored")
-  message(FATAL_ERROR "circtl rebuild found differences (exit ${rc}):\n${rebuilt}")
-endif()
-execute_process(COMMAND "${CIRCTL}" verify --data-dir "${WORK}/register"
-                OUTPUT_VARIABLE verify RESULT_VARIABLE rc)
-if(NOT rc EQUAL 0 OR NOT verify MATCHES "initiatives 6, events 65, outbox 0, timers 1\nregister OK")
-  message(FATAL_ERROR "circtl verify after rebuild failed (exit ${rc}):\n${verify}")
-endif()
-
-execute_process(COMMAND "${CIRCTL}" show --data-dir "${WORK}/register" FIRST-CONTACT
-                OUTPUT_VARIABLE show RESULT_VARIABLE rc)
-if(NOT rc EQUAL 0
-   OR NOT show MATCHES "action     crm  ACTION_STATUS_UNSPECIFIED  0%  not needed: target met")
-  message(FATAL_ERROR "circtl show FIRST-CONTACT does not name the action not needed:\n${show}")
-endif()
+expect_circtl(verify "register OK" "circtl verify failed")
+expect_circtl(rebuild "rebuilt projections: 0 differed from what was stored"
+              "circtl rebuild found differences")
+expect_circtl(verify "initiatives 6, events 65, outbox 0, timers 1\nregister OK"
+              "circtl verify after rebuild failed")
+expect_circtl(show "action     crm  ACTION_STATUS_UNSPECIFIED  0%  not needed: target met"
+              "circtl show FIRST-CONTACT does not name the action not needed" FIRST-CONTACT)
 execute_process(COMMAND "${CIRCTL}" show --data-dir "${WORK}/register" ONCALL-PAGES
                 OUTPUT_VARIABLE show RESULT_VARIABLE rc)
 if(NOT rc EQUAL 0 OR NOT show MATCHES "timer ALERT_KIND_LESSONS_NOT_RECORDED"

@@ -10,6 +10,7 @@
 #include "cir/v1/improvement.pb.h"
 #include "cir/model/flags.h"
 #include "offline.h"
+#include "temp_dir.h"
 
 namespace cir::services {
 namespace {
@@ -18,13 +19,6 @@ namespace fs = std::filesystem;
 
 class CirctlTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string pattern = (fs::temp_directory_path() / "circtl-test-XXXXXX").string();
-    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
   std::string Write(const std::string& name, const std::string& text) {
     const fs::path path = dir_ / name;
     std::ofstream(path) << text;
@@ -47,7 +41,8 @@ class CirctlTest : public ::testing::Test {
     return lines;
   }
 
-  fs::path dir_;
+  ::cir::testing::TempDir temp_{"circtl-test"};
+  const fs::path dir_ = temp_.path();
   std::ostringstream out_, err_;
 };
 

@@ -85,15 +85,27 @@ class DiskFullTest : public ::testing::Test {
   std::string mount_;
   bool mounted_ = false;
   FakeClock clock_;
+  // Opens (or reopens) the register in options_ into reg_; fails the test when it cannot.
+  void OpenReg() {
+    reg_.reset();
+    auto opened = Register::Open(options_);
+    ASSERT_TRUE(opened) << opened.error().ToString();
+    reg_ = std::move(*opened);
+  }
+  // reg_'s Verify finds nothing wrong.
+  void ExpectSound() {
+    auto report = reg_->Verify(projector_);
+    ASSERT_TRUE(report);
+    EXPECT_TRUE(report->problems.empty()) << report->problems.front();
+  }
+
   Options options_;
   TestProjector projector_;
   std::unique_ptr<Register> reg_;
 };
 
 TEST_F(DiskFullTest, AFailedWriteIsTypedChangesNothingAndSucceedsOnceSpaceReturns) {
-  auto opened = Register::Open(options_);
-  ASSERT_TRUE(opened) << opened.error().ToString();
-  reg_ = std::move(*opened);
+  ASSERT_NO_FATAL_FAILURE(OpenReg());
   ASSERT_TRUE(reg_->Append(Batch(0, 10), projector_));
   EXPECT_FALSE(reg_->Health().stalled);
 
@@ -133,10 +145,7 @@ TEST_F(DiskFullTest, AFailedWriteIsTypedChangesNothingAndSucceedsOnceSpaceReturn
   EXPECT_EQ(appended->duplicates, 0u);
 
   // Everything is there after a reopen, and the register is sound.
-  reg_.reset();
-  auto reopened = Register::Open(options_);
-  ASSERT_TRUE(reopened) << reopened.error().ToString();
-  reg_ = std::move(*reopened);
+  ASSERT_NO_FATAL_FAILURE(OpenReg());
   auto history = reg_->History(0, "init-1");
   ASSERT_TRUE(history);
   ASSERT_EQ(history->size(), static_cast<std::size_t>(next + 10));
@@ -145,15 +154,11 @@ TEST_F(DiskFullTest, AFailedWriteIsTypedChangesNothingAndSucceedsOnceSpaceReturn
     EXPECT_EQ((*history)[i].value_chain().id(), "e" + std::to_string(i));
   }
   EXPECT_EQ(reg_->Offset(0, "value-chain").value(), std::optional<std::int64_t>(next + 10));
-  auto report = reg_->Verify(projector_);
-  ASSERT_TRUE(report);
-  EXPECT_TRUE(report->problems.empty()) << report->problems.front();
+  ExpectSound();
 }
 
 TEST_F(DiskFullTest, ResumeAfterTheFilesystemGrowsAndWritesContinueAfterIt) {
-  auto opened = Register::Open(options_);
-  ASSERT_TRUE(opened) << opened.error().ToString();
-  reg_ = std::move(*opened);
+  ASSERT_NO_FATAL_FAILURE(OpenReg());
   ASSERT_TRUE(reg_->Append(Batch(0, 5), projector_));
   Fill();
   std::int64_t next = 5;
@@ -180,14 +185,9 @@ TEST_F(DiskFullTest, ResumeAfterTheFilesystemGrowsAndWritesContinueAfterIt) {
     EXPECT_EQ(appended->appended, 10u);
     next += 10;
   }
-  reg_.reset();
-  auto reopened = Register::Open(options_);
-  ASSERT_TRUE(reopened) << reopened.error().ToString();
-  reg_ = std::move(*reopened);
+  ASSERT_NO_FATAL_FAILURE(OpenReg());
   EXPECT_EQ(reg_->History(0, "init-1").value().size(), static_cast<std::size_t>(next));
-  auto report = reg_->Verify(projector_);
-  ASSERT_TRUE(report);
-  EXPECT_TRUE(report->problems.empty()) << report->problems.front();
+  ExpectSound();
 }
 
 TEST_F(DiskFullTest, OpeningOnAFullDiskIsATypedRetryableError) {

@@ -8,8 +8,7 @@
 #include "cir/storage/register.h"
 #include "cir/utf8.h"
 #include "raw_db.h"
-#include "test_projector.h"
-#include "test_util.h"
+#include "register_fixture.h"
 
 namespace cir::storage {
 namespace {
@@ -17,27 +16,18 @@ namespace {
 using testing::Event;
 using testing::Inbound;
 using testing::Ok;
-using testing::TestProjector;
 using testing::Value;
 using Status = EventOutcome::Status;
 
 const std::string kBad = "x\xff\xfe";
 
-class HostileRegisterTest : public ::testing::Test {
+class HostileRegisterTest : public testing::RegisterFixture {
  protected:
-  Options Opts() const {
-    return testing::TestOptions(dir_, clock_, /*sync=*/true, /*small=*/true);
-  }
-  std::unique_ptr<Register> Open() { return Value(Register::Open(Opts())); }
   AppendResult Append(Register& reg, std::vector<InboundEvent> events) {
     AppendRequest request;
     request.events = std::move(events);
     return Value(reg.Append(request, projector_));
   }
-
-  testing::TempDir dir_;
-  testing::FakeClock clock_;
-  TestProjector projector_;
 };
 
 TEST_F(HostileRegisterTest, TheSameIdWithOtherContentIsAConflictNotADuplicate) {

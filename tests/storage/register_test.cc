@@ -6,8 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "raw_db.h"
-#include "test_projector.h"
-#include "test_util.h"
+#include "register_fixture.h"
 
 namespace cir::storage {
 namespace {
@@ -19,17 +18,7 @@ using testing::TestProjector;
 using testing::Value;
 using Status = EventOutcome::Status;
 
-class RegisterTest : public ::testing::Test {
- protected:
-  Options Opts() const {
-    return testing::TestOptions(dir_, clock_, /*sync=*/true, /*small=*/true);
-  }
-  std::unique_ptr<Register> Open() { return Value(Register::Open(Opts())); }
-
-  testing::TempDir dir_;
-  testing::FakeClock clock_;
-  TestProjector projector_;  // a transition every 3rd applied event of an initiative
-};
+using RegisterTest = testing::RegisterFixture;
 
 TEST_F(RegisterTest, AppendStoresEventsProjectionsOffsetsAndOutboxDurably) {
   {

@@ -14,51 +14,116 @@
 namespace cir::model {
 namespace {
 
-void Ignore(Decision& d, std::string code, std::string reason) {
-  d.disposition = Decision::Disposition::kIgnored;
+// Ends `d` as refused (ignored or rejected): no outputs; the caller sets the state.
+Decision& Refuse(Decision& d, Decision::Disposition how, std::string code, std::string reason) {
+  d.disposition = how;
   d.reason_code = std::move(code);
   d.reason = std::move(reason);
   d.outputs.clear();
+  return d;
 }
+
+void Ignore(Decision& d, std::string code, std::string reason) {
+  Refuse(d, Decision::Disposition::kIgnored, std::move(code), std::move(reason));
+}
+
+Decision Reject(std::string code, std::string reason) {
+  Decision d;
+  return Refuse(d, Decision::Disposition::kRejected, std::move(code), std::move(reason));
+}
+
+Decision ApplyTimer(const Config& config, const v1::Initiative* current,
+                    const v1::StoredEvent& event) {
+  if (current == nullptr) {
+    return Reject("UNKNOWN_INITIATIVE", "timer for an initiative the register does not hold");
+  }
+  Decision d;
+  Fold f(*current, event, d);
+  f.state().set_revision(event.revision());
+  if (!OnTimer(f, event.timer())) {
+    Ignore(d, "STALE_TIMER", "the state no longer asks for this timer");
+    d.state = *current;
+    d.state.set_revision(event.revision());
+    return d;
+  }
+  ComputeTimers(config, f);
+  d.state = std::move(f.state());
+  return d;
+}
+
+void OnProposed(Fold& f, const std::string& id, const v1::InitiativeProposed& p) {
+  v1::Initiative& s = f.state();
+  s.set_initiative_id(id);
+  s.set_title(p.title());
+  s.set_vision(p.vision());
+  s.set_organisational_goal(p.organisational_goal());
+  s.set_owner(p.owner());
+  s.set_register_level(p.register_level());
+  *s.mutable_tags() = p.tags();
+  s.set_iteration(1);
+  *s.mutable_created_at() = f.now();
+  f.Evidence(v1::STEP_VISION);
+}
+
+// A closed initiative takes a new target (which reopens it), measurements (the erosion watch) and
+// lessons learned; false for anything else.
+bool AdmitWhenClosed(Fold& f, const v1::ValueChainEvent& e) {
+  const bool reopens = e.has_target_set();
+  const bool watches = e.has_kpi_measured();
+  const bool lessons = e.has_momentum_recorded() &&
+                       e.momentum_recorded().kind() == v1::MOMENTUM_KIND_LESSONS_LEARNED;
+  if (!reopens && !watches && !lessons) return false;
+  if (reopens) {
+    v1::Initiative& s = f.state();
+    s.clear_outcome();
+    s.clear_closed_at();
+    s.clear_momentum();
+    f.Resolve(v1::ALERT_KIND_BENEFIT_EROSION, "reopened with a new target");
+    f.Resolve(v1::ALERT_KIND_LESSONS_NOT_RECORDED, "reopened with a new target");
+    StartIteration(f, v1::STEP_TARGET_STATE);
+  }
+  return true;
+}
+
+// The payload's rule. False when the payload is a measurement of a KPI the initiative does not
+// track (the event is ignored); PAYLOAD_NOT_SET is handled by the caller.
+bool Dispatch(const Config& config, Fold& f, const v1::ValueChainEvent& e) {
+  using E = v1::ValueChainEvent;
+  // One line a payload: the table of which rule takes which event.
+  // clang-format off
+  switch (e.payload_case()) {
+    case E::kInitiativeProposed: OnProposed(f, e.initiative_id(), e.initiative_proposed()); break;
+    case E::kBaselineMeasured: OnBaseline(f, e.baseline_measured()); break;
+    case E::kTargetSet: OnTarget(f, e.target_set()); break;
+    case E::kPlanDefined: OnPlan(f, e.plan_defined()); break;
+    case E::kActionUpdated: OnAction(f, e.action_updated()); break;
+    case E::kKpiMeasured: return OnMeasurement(config, f, e.kpi_measured());
+    case E::kReviewConcluded: OnReview(f, e.review_concluded()); break;
+    case E::kMomentumRecorded: OnMomentum(f, e.momentum_recorded()); break;
+    case E::kInitiativeClosed: Close(f, e.initiative_closed().outcome()); break;
+    case E::kInitiativeWithdrawn: Close(f, v1::OUTCOME_WITHDRAWN); break;
+    case E::PAYLOAD_NOT_SET: break;
+  }
+  // clang-format on
+  return true;
+}
+
 }  // namespace
 
 Decision Apply(const Config& config, const v1::Initiative* current, const v1::StoredEvent& event) {
-  Decision d;
-  if (event.has_timer()) {
-    if (current == nullptr) {
-      d.disposition = Decision::Disposition::kRejected;
-      d.reason_code = "UNKNOWN_INITIATIVE";
-      d.reason = "timer for an initiative the register does not hold";
-      return d;
-    }
-    Fold f(*current, event, d);
-    f.state().set_revision(event.revision());
-    if (!OnTimer(f, event.timer())) {
-      Ignore(d, "STALE_TIMER", "the state no longer asks for this timer");
-      d.state = *current;
-      d.state.set_revision(event.revision());
-      return d;
-    }
-    ComputeTimers(config, f);
-    d.state = std::move(f.state());
-    return d;
-  }
+  if (event.has_timer()) return ApplyTimer(config, current, event);
 
   const v1::ValueChainEvent& e = event.value_chain();
   if (current == nullptr && !e.has_initiative_proposed()) {
-    d.disposition = Decision::Disposition::kRejected;
-    d.reason_code = "UNKNOWN_INITIATIVE";
-    d.reason = "initiative '" + e.initiative_id() +
-               "' has not been proposed; its first event must be InitiativeProposed";
-    return d;
+    return Reject("UNKNOWN_INITIATIVE",
+                  "initiative '" + e.initiative_id() +
+                      "' has not been proposed; its first event must be InitiativeProposed");
   }
   if (current != nullptr && e.has_initiative_proposed()) {
-    d.disposition = Decision::Disposition::kRejected;
-    d.reason_code = "ALREADY_PROPOSED";
-    d.reason = "initiative '" + e.initiative_id() + "' was already proposed";
-    return d;
+    return Reject("ALREADY_PROPOSED",
+                  "initiative '" + e.initiative_id() + "' was already proposed");
   }
-
+  Decision d;
   v1::Initiative start;
   if (current != nullptr) start = *current;
   Fold f(std::move(start), event, d);
@@ -71,77 +136,16 @@ Decision Apply(const Config& config, const v1::Initiative* current, const v1::St
     d.state.set_revision(event.revision());
     return d;
   };
-
-  if (s.step() == v1::STEP_CLOSED) {
-    const bool reopens = e.has_target_set();
-    const bool watches = e.has_kpi_measured();
-    const bool lessons = e.has_momentum_recorded() &&
-                         e.momentum_recorded().kind() == v1::MOMENTUM_KIND_LESSONS_LEARNED;
-    if (!reopens && !watches && !lessons) {
-      return ignore("INITIATIVE_CLOSED", "initiative is closed (" + v1::Outcome_Name(s.outcome()) +
-                                             "); only a new target reopens it");
-    }
-    if (reopens) {
-      s.clear_outcome();
-      s.clear_closed_at();
-      s.clear_momentum();
-      f.Resolve(v1::ALERT_KIND_BENEFIT_EROSION, "reopened with a new target");
-      f.Resolve(v1::ALERT_KIND_LESSONS_NOT_RECORDED, "reopened with a new target");
-      StartIteration(f, v1::STEP_TARGET_STATE);
-    }
+  if (s.step() == v1::STEP_CLOSED && !AdmitWhenClosed(f, e)) {
+    return ignore("INITIATIVE_CLOSED", "initiative is closed (" + v1::Outcome_Name(s.outcome()) +
+                                           "); only a new target reopens it");
   }
-
-  switch (e.payload_case()) {
-    case v1::ValueChainEvent::kInitiativeProposed: {
-      const auto& p = e.initiative_proposed();
-      s.set_initiative_id(e.initiative_id());
-      s.set_title(p.title());
-      s.set_vision(p.vision());
-      s.set_organisational_goal(p.organisational_goal());
-      s.set_owner(p.owner());
-      s.set_register_level(p.register_level());
-      *s.mutable_tags() = p.tags();
-      s.set_iteration(1);
-      *s.mutable_created_at() = f.now();
-      f.Evidence(v1::STEP_VISION);
-      break;
-    }
-    case v1::ValueChainEvent::kBaselineMeasured:
-      OnBaseline(f, e.baseline_measured());
-      break;
-    case v1::ValueChainEvent::kTargetSet:
-      OnTarget(f, e.target_set());
-      break;
-    case v1::ValueChainEvent::kPlanDefined:
-      OnPlan(f, e.plan_defined());
-      break;
-    case v1::ValueChainEvent::kActionUpdated:
-      OnAction(f, e.action_updated());
-      break;
-    case v1::ValueChainEvent::kKpiMeasured:
-      if (!OnMeasurement(config, f, e.kpi_measured())) {
-        return ignore("UNKNOWN_KPI", "KPI '" + e.kpi_measured().kpi() +
-                                         "' has no baseline or target in this initiative");
-      }
-      break;
-    case v1::ValueChainEvent::kReviewConcluded:
-      OnReview(f, e.review_concluded());
-      break;
-    case v1::ValueChainEvent::kMomentumRecorded:
-      OnMomentum(f, e.momentum_recorded());
-      break;
-    case v1::ValueChainEvent::kInitiativeClosed:
-      Close(f, e.initiative_closed().outcome());
-      break;
-    case v1::ValueChainEvent::kInitiativeWithdrawn:
-      Close(f, v1::OUTCOME_WITHDRAWN);
-      break;
-    case v1::ValueChainEvent::PAYLOAD_NOT_SET:
-      d.disposition = Decision::Disposition::kRejected;
-      d.reason_code = "NO_PAYLOAD";
-      d.reason = "event carries no payload";
-      d.outputs.clear();
-      return d;
+  if (e.payload_case() == v1::ValueChainEvent::PAYLOAD_NOT_SET) {
+    return Refuse(d, Decision::Disposition::kRejected, "NO_PAYLOAD", "event carries no payload");
+  }
+  if (!Dispatch(config, f, e)) {
+    return ignore("UNKNOWN_KPI", "KPI '" + e.kpi_measured().kpi() +
+                                     "' has no baseline or target in this initiative");
   }
   *s.mutable_updated_at() = f.now();
   if (std::find(s.activities().begin(), s.activities().end(), e.activity()) ==

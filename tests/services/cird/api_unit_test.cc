@@ -11,6 +11,7 @@
 #include "cir/storage/register.h"
 #include "event_builders.h"
 #include "http_server.h"
+#include "json_reply.h"
 #include "raw_http.h"
 #include "temp_dir.h"
 
@@ -18,21 +19,6 @@ namespace cir::testing {
 namespace {
 
 using nlohmann::json;
-
-json Body(const RawReply& r) {
-  json j = json::parse(r.body, nullptr, false);
-  EXPECT_FALSE(j.is_discarded()) << "not JSON: " << r.raw;
-  return j;
-}
-
-void ExpectError(const RawReply& r, int status, const std::string& message_has) {
-  EXPECT_EQ(r.status, status) << r.raw;
-  const json j = Body(r);
-  ASSERT_TRUE(j.is_object() && j.contains("error")) << r.raw;
-  EXPECT_EQ(j["error"]["code"], status) << r.raw;
-  EXPECT_NE(j["error"]["message"].get<std::string>().find(message_has), std::string::npos)
-      << r.raw;
-}
 
 class ApiUnitTest : public ::testing::Test {
  protected:
@@ -75,6 +61,12 @@ class ApiUnitTest : public ::testing::Test {
   RawReply Get(const std::string& target) {
     return Exchange(server_.port(), Request("GET", target));
   }
+  // GET `target`, which must answer 200; its JSON body.
+  json GetOk(const std::string& target) {
+    const RawReply r = Get(target);
+    EXPECT_EQ(r.status, 200) << r.raw;
+    return Body(r);
+  }
 
   TempDir dir_{"api-unit"};
   std::unique_ptr<storage::Register> reg_;
@@ -86,40 +78,35 @@ class ApiUnitTest : public ::testing::Test {
 TEST_F(ApiUnitTest, EveryRouteIs503UntilTheRegisterIsAttached) {
   for (const char* path : {"/v1/initiatives", "/v1/initiatives/A", "/v1/initiatives/A/events",
                            "/v1/alerts", "/v1/register/stats"}) {
-    ExpectError(Get(path), 503, "not open yet");
+    ExpectJsonError(Get(path), 503, "not open yet");
   }
 }
 
 TEST_F(ApiUnitTest, ListPagesWithOpaqueTokens) {
   Fill();
-  auto r = Get("/v1/initiatives?page_size=1");
-  ASSERT_EQ(r.status, 200) << r.raw;
-  json page = Body(r);
+  json page = GetOk("/v1/initiatives?page_size=1");
   ASSERT_EQ(page["initiatives"].size(), 1u);
   EXPECT_EQ(page["initiatives"][0]["initiative_id"], "A");
   EXPECT_EQ(page["total_matching"], 2);
   ASSERT_TRUE(page.contains("next_page_token"));
-  r = Get("/v1/initiatives?page_size=1&page_token=" + page["next_page_token"].get<std::string>());
-  ASSERT_EQ(r.status, 200) << r.raw;
-  page = Body(r);
+  page = GetOk("/v1/initiatives?page_size=1&page_token=" +
+               page["next_page_token"].get<std::string>());
   ASSERT_EQ(page["initiatives"].size(), 1u);
   EXPECT_EQ(page["initiatives"][0]["initiative_id"], "B");
   EXPECT_FALSE(page.contains("next_page_token"));
   // A token of another query is refused; so are unknown parameters and values.
   const std::string token =
       Body(Get("/v1/initiatives?page_size=1"))["next_page_token"].get<std::string>();
-  ExpectError(Get("/v1/initiatives?sort=step&page_size=1&page_token=" + token), 400,
+  ExpectJsonError(Get("/v1/initiatives?sort=step&page_size=1&page_token=" + token), 400,
               "page_token");
-  ExpectError(Get("/v1/initiatives?colour=red"), 400, "unknown query parameter 'colour'");
-  ExpectError(Get("/v1/initiatives?step=sideways"), 400, "is not a step");
-  ExpectError(Get("/v1/initiatives?page_size=0"), 400, "page_size");
+  ExpectJsonError(Get("/v1/initiatives?colour=red"), 400, "unknown query parameter 'colour'");
+  ExpectJsonError(Get("/v1/initiatives?step=sideways"), 400, "is not a step");
+  ExpectJsonError(Get("/v1/initiatives?page_size=0"), 400, "page_size");
 }
 
 TEST_F(ApiUnitTest, OneInitiativeWithItsTargetsProgress) {
   Fill();
-  auto r = Get("/v1/initiatives/A");
-  ASSERT_EQ(r.status, 200) << r.raw;
-  const json body = Body(r);
+  const json body = GetOk("/v1/initiatives/A");
   EXPECT_EQ(body["initiative"]["initiative_id"], "A");
   EXPECT_TRUE(body["principles"].is_array());
   ASSERT_EQ(body["targets"].size(), 1u);
@@ -131,56 +118,47 @@ TEST_F(ApiUnitTest, OneInitiativeWithItsTargetsProgress) {
   EXPECT_EQ(t["latest_value"], 25.0);
   EXPECT_EQ(t["met"], true);
   EXPECT_DOUBLE_EQ(t["progress"].get<double>(), 1.5);  // (25 - 10) / (20 - 10)
-  ExpectError(Get("/v1/initiatives/NOPE"), 404, "no initiative 'NOPE'");
-  ExpectError(Get("/v1/initiatives/A%00x"), 400, "initiative id");
-  ExpectError(Get("/v1/initiatives/A/bogus"), 404, "no such path");
-  ExpectError(Get("/v1/initiatives/A?page_size=1"), 400, "unknown query parameter");
+  ExpectJsonError(Get("/v1/initiatives/NOPE"), 404, "no initiative 'NOPE'");
+  ExpectJsonError(Get("/v1/initiatives/A%00x"), 400, "initiative id");
+  ExpectJsonError(Get("/v1/initiatives/A/bogus"), 404, "no such path");
+  ExpectJsonError(Get("/v1/initiatives/A?page_size=1"), 400, "unknown query parameter");
 }
 
 TEST_F(ApiUnitTest, EventsAndTransitionsArePaged) {
   Fill();
-  auto r = Get("/v1/initiatives/A/events?page_size=3");
-  ASSERT_EQ(r.status, 200) << r.raw;
-  json page = Body(r);
+  json page = GetOk("/v1/initiatives/A/events?page_size=3");
   EXPECT_EQ(page["total"], 4);
   ASSERT_EQ(page["events"].size(), 3u);
   ASSERT_TRUE(page.contains("next_page_token"));
-  r = Get("/v1/initiatives/A/events?page_size=3&page_token=" +
-          page["next_page_token"].get<std::string>());
-  ASSERT_EQ(r.status, 200) << r.raw;
-  page = Body(r);
+  page = GetOk("/v1/initiatives/A/events?page_size=3&page_token=" +
+               page["next_page_token"].get<std::string>());
   EXPECT_EQ(page["events"].size(), 1u);
   EXPECT_FALSE(page.contains("next_page_token"));
   // An events token does not page the transitions.
   const std::string token =
       Body(Get("/v1/initiatives/A/events?page_size=1"))["next_page_token"].get<std::string>();
-  ExpectError(Get("/v1/initiatives/A/transitions?page_size=1&page_token=" + token), 400,
+  ExpectJsonError(Get("/v1/initiatives/A/transitions?page_size=1&page_token=" + token), 400,
               "page_token");
 
-  r = Get("/v1/initiatives/A/transitions");
-  ASSERT_EQ(r.status, 200) << r.raw;
-  page = Body(r);
+  page = GetOk("/v1/initiatives/A/transitions");
   ASSERT_TRUE(page["transitions"].is_array());
   EXPECT_EQ(page["total"], page["transitions"].size());
   EXPECT_GE(page["transitions"].size(), 1u) << "a proposal moves the initiative to its first step";
-  ExpectError(Get("/v1/initiatives/NOPE/events"), 404, "no initiative 'NOPE'");
+  ExpectJsonError(Get("/v1/initiatives/NOPE/events"), 404, "no initiative 'NOPE'");
 }
 
 TEST_F(ApiUnitTest, AlertsAndStats) {
   Fill();
-  auto r = Get("/v1/alerts");
-  ASSERT_EQ(r.status, 200) << r.raw;
-  EXPECT_EQ(Body(r)["state"], "firing");
-  EXPECT_TRUE(Body(r)["alerts"].is_array());
-  ExpectError(Get("/v1/alerts?state=resolved"), 400, "only firing alerts");
-  ExpectError(Get("/v1/alerts?kind=nonsense"), 400, "is not an alert kind");
-  r = Get("/v1/register/stats");
-  ASSERT_EQ(r.status, 200) << r.raw;
-  const json stats = Body(r);
+  const json alerts = GetOk("/v1/alerts");
+  EXPECT_EQ(alerts["state"], "firing");
+  EXPECT_TRUE(alerts["alerts"].is_array());
+  ExpectJsonError(Get("/v1/alerts?state=resolved"), 400, "only firing alerts");
+  ExpectJsonError(Get("/v1/alerts?kind=nonsense"), 400, "is not an alert kind");
+  const json stats = GetOk("/v1/register/stats");
   EXPECT_EQ(stats["initiatives"], 2);
   EXPECT_EQ(stats["events_appended"], 5);
   EXPECT_TRUE(stats["by_step"].is_object());
-  ExpectError(Get("/v1/register/stats?x=1"), 400, "no query parameters");
+  ExpectJsonError(Get("/v1/register/stats?x=1"), 400, "no query parameters");
 }
 
 TEST_F(ApiUnitTest, PublishingIsOffWithoutAToken) {
@@ -188,7 +166,7 @@ TEST_F(ApiUnitTest, PublishingIsOffWithoutAToken) {
   const auto r = Exchange(server_.port(),
                           Request("POST", "/v1/events", "Content-Type: application/json\r\n",
                                   Proposed("C", "C-1", 0).id()));
-  ExpectError(r, 403, "publishing through the API is off");
+  ExpectJsonError(r, 403, "publishing through the API is off");
 }
 
 }  // namespace

@@ -15,6 +15,7 @@
 #include "api.h"
 #include "cir/model/projector.h"
 #include "http_server.h"
+#include "json_reply.h"
 #include "raw_http.h"
 
 namespace cir::testing {
@@ -26,25 +27,6 @@ using Clock = std::chrono::steady_clock;
 using cird::HttpRequest;
 using cird::HttpResponse;
 using cird::HttpServer;
-
-// Parses strictly (nlohmann rejects invalid UTF-8): a reply body that is not valid JSON text in
-// valid UTF-8 fails here.
-json Body(const RawReply& r) {
-  json j = json::parse(r.body, nullptr, false);
-  EXPECT_FALSE(j.is_discarded()) << "not JSON: " << r.raw;
-  return j;
-}
-
-void ExpectJsonError(const RawReply& r, int status, const std::string& message_has) {
-  EXPECT_EQ(r.status, status) << r.raw;
-  EXPECT_EQ(r.headers.count("content-type") ? r.headers.at("content-type") : "",
-            "application/json")
-      << r.raw;
-  const json j = Body(r);
-  ASSERT_TRUE(j.is_object() && j.contains("error")) << r.raw;
-  EXPECT_EQ(j["error"]["code"], status) << r.raw;
-  EXPECT_NE(j["error"]["message"].get<std::string>().find(message_has), std::string::npos) << r.raw;
-}
 
 class HttpServerTest : public ::testing::Test {
  protected:
