@@ -9,7 +9,7 @@
 #include <cctype>
 #include <nlohmann/json.hpp>
 
-#include "cir/utf8.h"
+#include "cir/base/utf8.h"
 
 namespace cir::events {
 namespace {

@@ -3,8 +3,8 @@
 #include <string>
 #include <string_view>
 
+#include "cir/base/utf8.h"
 #include "cir/events/cloudevents.h"
-#include "cir/utf8.h"
 
 namespace cir::events {
 namespace {

@@ -10,7 +10,7 @@
 #include <cctype>
 #include <cstring>
 
-#include "cir/log.h"
+#include "cir/base/log.h"
 #include "http_boundary.h"
 #include "http_watchdog.h"
 

@@ -36,7 +36,7 @@
 
 #include <nlohmann/json_fwd.hpp>
 
-#include "cir/error.h"
+#include "cir/base/error.h"
 
 struct mg_context;
 struct mg_connection;

@@ -5,8 +5,8 @@
 
 #include <algorithm>
 
+#include "cir/base/log.h"
 #include "cir/events/cloudevents.h"
-#include "cir/log.h"
 #include "cir/storage/stream_time.h"
 
 namespace cir::cird {

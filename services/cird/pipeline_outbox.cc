@@ -1,8 +1,8 @@
 // The outbox: produced to Kafka, delivery reports, acknowledgements, parking, resends.
 #include "pipeline.h"
 
+#include "cir/base/log.h"
 #include "cir/events/cloudevents.h"
-#include "cir/log.h"
 
 namespace cir::cird {
 namespace {

@@ -2,7 +2,7 @@
 // bodies. The metrics half is probe.cc.
 #include <algorithm>
 
-#include "cir/log.h"
+#include "cir/base/log.h"
 #include "probe.h"
 
 namespace cir::cird {

@@ -6,8 +6,8 @@
 #include <set>
 #include <utility>
 
-#include "cir/log.h"
-#include "cir/utf8.h"
+#include "cir/base/log.h"
+#include "cir/base/utf8.h"
 #include "timers.h"
 
 namespace cir::storage::internal {

@@ -1,8 +1,8 @@
 // The register on RocksDB: Open, Append, FireDueTimers and the reads. The fold-and-write path is
 // in batch.cc, firing timers in timers.cc, Verify and Rebuild in verify.cc, the key layout in
 // keys.cc.
+#include "cir/base/utf8.h"
 #include "cir/storage/register.h"
-#include "cir/utf8.h"
 
 #include <chrono>
 #include <limits>

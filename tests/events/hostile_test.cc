@@ -6,8 +6,8 @@
 #include <algorithm>
 #include <string>
 
+#include "cir/base/utf8.h"
 #include "cir/events/cloudevents.h"
-#include "cir/utf8.h"
 #include "event_builders.h"
 #include "records.h"
 

@@ -24,7 +24,7 @@
 
 #include <google/protobuf/timestamp.pb.h>
 
-#include "cir/error.h"
+#include "cir/base/error.h"
 #include "cir/storage/projector.h"
 #include "cir/v1/improvement.pb.h"
 #include "cir/v1/register.pb.h"
