@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "cir/base/enum_name.h"
 #include "process_collector.h"
 
 namespace cir::cird {
@@ -23,9 +24,6 @@ std::string Label(const std::string& enum_name, std::size_t prefix) {
 std::string StepLabel(v1::Step s) { return Label(v1::Step_Name(s), 5); }
 // The `from` of an initiative's first transition (its proposal): there was no step before it.
 std::string FromStepLabel(v1::Step s) { return s == v1::STEP_UNSPECIFIED ? "none" : StepLabel(s); }
-// Dead-letter and ignore reason codes ("DECODE_ERROR") as label values ("decode_error"): the one
-// place they are mapped, for the pre-created series and the counted ones alike.
-std::string ReasonLabel(const std::string& reason_code) { return Label(reason_code, 0); }
 // The label values of cir_register_write_stalled (storage::WriteHealth::reason, and
 // "unavailable" for a register that could not be opened or written for another passing reason).
 constexpr std::array<const char*, 4> kStallReasons{"no_space", "read_only", "io_error",
@@ -182,16 +180,12 @@ void Probe::PreCreateSeries(const std::string& version) {
     closed_.Add({{"outcome", OutcomeLabel(static_cast<v1::Outcome>(o))}});
   }
   for (const char* event : {"assigned", "revoked", "lost"}) rebalances_.Add({{"event", event}});
-  // Every reason a record can be dead-lettered or ignored for (services/cird/README.md,
-  // services/model/README.md), so that rates and alerts see a zero instead of nothing.
-  for (const char* reason :
-       {"NULL_VALUE", "OVERSIZED", "MISSING_ATTRIBUTE", "BAD_ATTRIBUTE", "UNSUPPORTED_CONTENT_TYPE",
-        "DECODE_ERROR", "ATTRIBUTE_MISMATCH", "INVALID_EVENT", "UNKNOWN_INITIATIVE",
-        "ALREADY_PROPOSED", "NO_PAYLOAD", "ID_CONFLICT"}) {
-    dead_letters_.Add({{"reason", ReasonLabel(reason)}});
+  // Every reason a record can be dead-lettered or ignored for: every value of the enums.
+  for (v1::DeadLetterReason r : base::EnumValues<v1::DeadLetterReason>()) {
+    dead_letters_.Add({{"reason", base::EnumLabel(r)}});
   }
-  for (const char* reason : {"UNKNOWN_KPI", "INITIATIVE_CLOSED", "STALE_TIMER"}) {
-    ignored_.Add({{"reason", ReasonLabel(reason)}});
+  for (v1::IgnoreReason r : base::EnumValues<v1::IgnoreReason>()) {
+    ignored_.Add({{"reason", base::EnumLabel(r)}});
   }
   static_assert(std::tuple_size_v<decltype(appended_by_activity_)> == v1::Activity_ARRAYSIZE);
   for (int a = v1::ACTIVITY_PLAN; a <= v1::Activity_MAX; ++a) {
@@ -210,12 +204,12 @@ void Probe::EventAppended(v1::Activity activity, double event_to_append_seconds)
   append_lag_.Observe(std::max(0.0, event_to_append_seconds));
 }
 
-void Probe::EventIgnored(const std::string& reason_code) {
-  ignored_.Add({{"reason", ReasonLabel(reason_code)}}).Increment();
+void Probe::EventIgnored(v1::IgnoreReason reason) {
+  ignored_.Add({{"reason", base::EnumLabel(reason)}}).Increment();
 }
 void Probe::Duplicate() { duplicates_.Increment(); }
-void Probe::DeadLetter(const std::string& reason_code) {
-  dead_letters_.Add({{"reason", ReasonLabel(reason_code)}}).Increment();
+void Probe::DeadLetter(v1::DeadLetterReason reason) {
+  dead_letters_.Add({{"reason", base::EnumLabel(reason)}}).Increment();
 }
 void Probe::BatchAppended(double seconds) { batch_seconds_.Observe(seconds); }
 void Probe::AppendFailed() { append_errors_.Increment(); }

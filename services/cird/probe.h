@@ -24,6 +24,7 @@
 
 #include "cir/storage/register.h"
 #include "cir/v1/improvement.pb.h"
+#include "cir/v1/register.pb.h"
 #include "cir/v1/value_chain.pb.h"
 
 namespace cir::cird {
@@ -37,11 +38,11 @@ class Probe {
   // ---- ingest (called by the pipeline) ----
   void RecordConsumed(const std::string& topic);
   void EventAppended(v1::Activity activity, double event_to_append_seconds);
-  // reason_code: the model's or the pipeline's code (UNKNOWN_KPI, DECODE_ERROR, …); the label
-  // value is its lower-case form (unknown_kpi), like every other label value.
-  void EventIgnored(const std::string& reason_code);
+  // The `reason` label is the value's base::EnumLabel (unknown_kpi, decode_error), like every
+  // label value that comes from an enum; every value's series exists from the start.
+  void EventIgnored(v1::IgnoreReason reason);
   void Duplicate();
-  void DeadLetter(const std::string& reason_code);
+  void DeadLetter(v1::DeadLetterReason reason);
   void BatchAppended(double seconds);
   void AppendFailed();
   void Output(const v1::Output& output);

@@ -29,9 +29,9 @@ std::map<std::string, double> Samples(const std::string& scrape) {
 
 TEST(Probe, ReasonLabelsAreLowerSnakeCaseFromTheStart) {
   Probe probe("test");
-  probe.DeadLetter("DECODE_ERROR");
-  probe.DeadLetter("DECODE_ERROR");
-  probe.EventIgnored("UNKNOWN_KPI");
+  probe.DeadLetter(v1::DEAD_LETTER_REASON_DECODE_ERROR);
+  probe.DeadLetter(v1::DEAD_LETTER_REASON_DECODE_ERROR);
+  probe.EventIgnored(v1::IGNORE_REASON_UNKNOWN_KPI);
   const auto samples = Samples(probe.Scrape());
   EXPECT_EQ(samples.at(R"(cir_dead_letters_total{reason="decode_error"})"), 2);
   EXPECT_EQ(samples.at(R"(cir_dead_letters_total{reason="oversized"})"), 0);  // pre-created

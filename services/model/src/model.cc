@@ -7,6 +7,7 @@
 #include <string>
 #include <utility>
 
+#include "cir/base/enum_name.h"
 #include "fold.h"
 #include "rules.h"
 #include "timers.h"
@@ -14,27 +15,42 @@
 namespace cir::model {
 namespace {
 
-void Ignore(Decision& d, std::string code, std::string reason) {
+void Ignore(Decision& d, v1::IgnoreReason code, std::string reason) {
   d.disposition = Decision::Disposition::kIgnored;
-  d.reason_code = std::move(code);
+  d.ignored_for = code;
   d.reason = std::move(reason);
   d.outputs.clear();
 }
+
+Decision Reject(v1::DeadLetterReason code, std::string reason) {
+  Decision d;
+  d.disposition = Decision::Disposition::kRejected;
+  d.rejected_for = code;
+  d.reason = std::move(reason);
+  return d;
+}
 }  // namespace
+
+std::string_view Decision::reason_code() const {
+  switch (disposition) {
+    case Disposition::kApplied: return {};
+    case Disposition::kIgnored: return base::EnumName(ignored_for);
+    case Disposition::kRejected: return base::EnumName(rejected_for);
+  }
+  return {};
+}
 
 Decision Apply(const Config& config, const v1::Initiative* current, const v1::StoredEvent& event) {
   Decision d;
   if (event.has_timer()) {
     if (current == nullptr) {
-      d.disposition = Decision::Disposition::kRejected;
-      d.reason_code = "UNKNOWN_INITIATIVE";
-      d.reason = "timer for an initiative the register does not hold";
-      return d;
+      return Reject(v1::DEAD_LETTER_REASON_UNKNOWN_INITIATIVE,
+                    "timer for an initiative the register does not hold");
     }
     Fold f(*current, event, d);
     f.state().set_revision(event.revision());
     if (!OnTimer(f, event.timer())) {
-      Ignore(d, "STALE_TIMER", "the state no longer asks for this timer");
+      Ignore(d, v1::IGNORE_REASON_STALE_TIMER, "the state no longer asks for this timer");
       d.state = *current;
       d.state.set_revision(event.revision());
       return d;
@@ -46,17 +62,13 @@ Decision Apply(const Config& config, const v1::Initiative* current, const v1::St
 
   const v1::ValueChainEvent& e = event.value_chain();
   if (current == nullptr && !e.has_initiative_proposed()) {
-    d.disposition = Decision::Disposition::kRejected;
-    d.reason_code = "UNKNOWN_INITIATIVE";
-    d.reason = "initiative '" + e.initiative_id() +
-               "' has not been proposed; its first event must be InitiativeProposed";
-    return d;
+    return Reject(v1::DEAD_LETTER_REASON_UNKNOWN_INITIATIVE,
+                  "initiative '" + e.initiative_id() +
+                      "' has not been proposed; its first event must be InitiativeProposed");
   }
   if (current != nullptr && e.has_initiative_proposed()) {
-    d.disposition = Decision::Disposition::kRejected;
-    d.reason_code = "ALREADY_PROPOSED";
-    d.reason = "initiative '" + e.initiative_id() + "' was already proposed";
-    return d;
+    return Reject(v1::DEAD_LETTER_REASON_ALREADY_PROPOSED,
+                  "initiative '" + e.initiative_id() + "' was already proposed");
   }
 
   v1::Initiative start;
@@ -65,8 +77,8 @@ Decision Apply(const Config& config, const v1::Initiative* current, const v1::St
   v1::Initiative& s = f.state();
   s.set_revision(event.revision());
 
-  auto ignore = [&](std::string code, std::string reason) {
-    Ignore(d, std::move(code), std::move(reason));
+  auto ignore = [&](v1::IgnoreReason code, std::string reason) {
+    Ignore(d, code, std::move(reason));
     d.state = *current;
     d.state.set_revision(event.revision());
     return d;
@@ -78,8 +90,9 @@ Decision Apply(const Config& config, const v1::Initiative* current, const v1::St
     const bool lessons = e.has_momentum_recorded() &&
                          e.momentum_recorded().kind() == v1::MOMENTUM_KIND_LESSONS_LEARNED;
     if (!reopens && !watches && !lessons) {
-      return ignore("INITIATIVE_CLOSED", "initiative is closed (" + v1::Outcome_Name(s.outcome()) +
-                                             "); only a new target reopens it");
+      return ignore(v1::IGNORE_REASON_INITIATIVE_CLOSED,
+                    "initiative is closed (" + v1::Outcome_Name(s.outcome()) +
+                        "); only a new target reopens it");
     }
     if (reopens) {
       s.clear_outcome();
@@ -120,8 +133,9 @@ Decision Apply(const Config& config, const v1::Initiative* current, const v1::St
       break;
     case v1::ValueChainEvent::kKpiMeasured:
       if (!OnMeasurement(config, f, e.kpi_measured())) {
-        return ignore("UNKNOWN_KPI", "KPI '" + e.kpi_measured().kpi() +
-                                         "' has no baseline or target in this initiative");
+        return ignore(v1::IGNORE_REASON_UNKNOWN_KPI,
+                      "KPI '" + e.kpi_measured().kpi() +
+                          "' has no baseline or target in this initiative");
       }
       break;
     case v1::ValueChainEvent::kReviewConcluded:
@@ -137,11 +151,7 @@ Decision Apply(const Config& config, const v1::Initiative* current, const v1::St
       Close(f, v1::OUTCOME_WITHDRAWN);
       break;
     case v1::ValueChainEvent::PAYLOAD_NOT_SET:
-      d.disposition = Decision::Disposition::kRejected;
-      d.reason_code = "NO_PAYLOAD";
-      d.reason = "event carries no payload";
-      d.outputs.clear();
-      return d;
+      return Reject(v1::DEAD_LETTER_REASON_NO_PAYLOAD, "event carries no payload");
   }
   *s.mutable_updated_at() = f.now();
   if (std::find(s.activities().begin(), s.activities().end(), e.activity()) ==
