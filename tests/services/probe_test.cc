@@ -43,6 +43,26 @@ TEST(Probe, ReasonLabelsAreLowerSnakeCaseFromTheStart) {
   }
 }
 
+TEST(Probe, EveryReasonAndRebalanceEventHasItsSeriesFromTheStart) {
+  Probe probe("test");
+  probe.Rebalance(RebalanceEvent::kLost, 3);
+  const auto samples = Samples(probe.Scrape());
+  for (const char* reason :
+       {"oversized", "null_value", "missing_attribute", "bad_attribute", "unsupported_content_type",
+        "decode_error", "attribute_mismatch", "invalid_event", "id_conflict", "unknown_initiative",
+        "already_proposed", "no_payload"}) {
+    EXPECT_EQ(samples.at(std::string("cir_dead_letters_total{reason=\"") + reason + "\"}"), 0)
+        << reason;
+  }
+  for (const char* reason : {"unknown_kpi", "initiative_closed", "stale_timer"}) {
+    EXPECT_EQ(samples.at(std::string("cir_events_ignored_total{reason=\"") + reason + "\"}"), 0)
+        << reason;
+  }
+  EXPECT_EQ(samples.at(R"(cir_rebalance_events_total{event="assigned"})"), 0);
+  EXPECT_EQ(samples.at(R"(cir_rebalance_events_total{event="revoked"})"), 0);
+  EXPECT_EQ(samples.at(R"(cir_rebalance_events_total{event="lost"})"), 3);
+}
+
 TEST(Probe, FirstTransitionComesFromNone) {
   Probe probe("test");
   v1::Output first;
