@@ -42,6 +42,23 @@ constexpr std::array<const char*, 3> kRebalanceLabels{"assigned", "revoked", "lo
 constexpr std::array<const char*, 4> kStallReasons{"no_space", "read_only", "io_error",
                                                    "unavailable"};
 
+// One series in `family` per value of E but _UNSPECIFIED, its `label` the value's EnumLabel.
+template <base::ProtoEnum E, class Family>
+void AddEveryValue(Family& family, const std::string& label) {
+  for (E value : base::EnumValues<E>()) family.Add({{label, base::EnumLabel(value)}});
+}
+
+// Sets the series of every value of E in `family` to its count in `counts` (0 when absent: a
+// step emptied since the last refresh).
+template <base::ProtoEnum E, class Counts>
+void SetEveryValue(pm::Family<pm::Gauge>& family, const std::string& label, const Counts& counts) {
+  for (E value : base::EnumValues<E>()) {
+    const auto it = counts.find(value);
+    family.Add({{label, base::EnumLabel(value)}})
+        .Set(it == counts.end() ? 0.0 : static_cast<double>(it->second));
+  }
+}
+
 }  // namespace
 
 // ---- the families and their series ------------------------------------------------------------
@@ -101,27 +118,19 @@ void Probe::Metrics::PreCreateSeries(const std::string& version) {
   for (const char* reason : kStallReasons) {
     Get(GaugeFamilyId::kWriteStalled).Add({{"reason", reason}});
   }
-  for (v1::Step s : base::EnumValues<v1::Step>()) {
-    Get(GaugeFamilyId::kInitiatives).Add({{"step", base::EnumLabel(s)}});
-  }
+  AddEveryValue<v1::Step>(Get(GaugeFamilyId::kInitiatives), "step");
+  AddEveryValue<v1::Outcome>(Get(GaugeFamilyId::kClosed), "outcome");
+  AddEveryValue<v1::AlertKind>(Get(GaugeFamilyId::kFiring), "kind");
+  AddEveryValue<v1::DeadLetterReason>(Get(CounterFamilyId::kDeadLetters), "reason");
+  AddEveryValue<v1::IgnoreReason>(Get(CounterFamilyId::kIgnored), "reason");
   for (v1::AlertKind k : base::EnumValues<v1::AlertKind>()) {
-    Get(GaugeFamilyId::kFiring).Add({{"kind", base::EnumLabel(k)}});
     for (v1::AlertState state : base::EnumValues<v1::AlertState>()) {
       Get(CounterFamilyId::kAlerts)
           .Add({{"kind", base::EnumLabel(k)}, {"state", base::EnumLabel(state)}});
     }
   }
-  for (v1::Outcome o : base::EnumValues<v1::Outcome>()) {
-    Get(GaugeFamilyId::kClosed).Add({{"outcome", base::EnumLabel(o)}});
-  }
   for (const char* event : kRebalanceLabels) {
     Get(CounterFamilyId::kRebalances).Add({{"event", event}});
-  }
-  for (v1::DeadLetterReason r : base::EnumValues<v1::DeadLetterReason>()) {
-    Get(CounterFamilyId::kDeadLetters).Add({{"reason", base::EnumLabel(r)}});
-  }
-  for (v1::IgnoreReason r : base::EnumValues<v1::IgnoreReason>()) {
-    Get(CounterFamilyId::kIgnored).Add({{"reason", base::EnumLabel(r)}});
   }
   for (v1::Activity a : base::EnumValues<v1::Activity>()) {
     appended_by_activity.at(static_cast<std::size_t>(a)) =
@@ -227,26 +236,9 @@ void Probe::ForgetPartition(const std::string& topic, std::int32_t partition) {
 }
 
 void Probe::SetSummary(const storage::Summary& summary) {
-  // Every value, 0 when the summary does not name it: a step emptied since the last refresh.
-  auto count = [](const auto& counts, auto key) {
-    auto it = counts.find(key);
-    return it == counts.end() ? 0.0 : static_cast<double>(it->second);
-  };
-  for (v1::Step s : base::EnumValues<v1::Step>()) {
-    metrics_->Get(GaugeFamilyId::kInitiatives)
-        .Add({{"step", base::EnumLabel(s)}})
-        .Set(count(summary.by_step, s));
-  }
-  for (v1::Outcome o : base::EnumValues<v1::Outcome>()) {
-    metrics_->Get(GaugeFamilyId::kClosed)
-        .Add({{"outcome", base::EnumLabel(o)}})
-        .Set(count(summary.by_outcome, o));
-  }
-  for (v1::AlertKind k : base::EnumValues<v1::AlertKind>()) {
-    metrics_->Get(GaugeFamilyId::kFiring)
-        .Add({{"kind", base::EnumLabel(k)}})
-        .Set(count(summary.firing, k));
-  }
+  SetEveryValue<v1::Step>(metrics_->Get(GaugeFamilyId::kInitiatives), "step", summary.by_step);
+  SetEveryValue<v1::Outcome>(metrics_->Get(GaugeFamilyId::kClosed), "outcome", summary.by_outcome);
+  SetEveryValue<v1::AlertKind>(metrics_->Get(GaugeFamilyId::kFiring), "kind", summary.firing);
 }
 
 void Probe::SetOutbox(std::uint64_t entries, double oldest_age_seconds) {
