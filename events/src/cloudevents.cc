@@ -9,7 +9,7 @@
 #include <cctype>
 #include <nlohmann/json.hpp>
 
-#include "cir/utf8.h"
+#include "cir/base/utf8.h"
 
 namespace cir::events {
 namespace {
@@ -17,10 +17,9 @@ namespace {
 using google::protobuf::util::TimeUtil;
 using Rejected = std::unexpected<Rejection>;
 
-Rejected Reject(std::string code, std::string reason) {
-  return Rejected(Rejection{std::move(code), std::move(reason)});
+Rejected Reject(v1::DeadLetterReason code, std::string reason) {
+  return Rejected(Rejection{code, std::move(reason)});
 }
-
 
 struct Attributes {
   std::string specversion, id, source, type, time, subject;
@@ -31,17 +30,18 @@ struct Attributes {
 std::expected<void, Rejection> Reconcile(v1::ValueChainEvent& event, const Attributes& ce,
                                          const std::optional<std::string>& key) {
   if (ce.specversion != kSpecVersion) {
-    return Reject("BAD_ATTRIBUTE", "specversion '" + utf8::Quote(ce.specversion) + "' is not 1.0");
+    return Reject(v1::DEAD_LETTER_REASON_BAD_ATTRIBUTE,
+                  "specversion '" + utf8::Quote(ce.specversion) + "' is not 1.0");
   }
-  auto fill = [](std::string* field, const std::string& attr, const char* name)
-      -> std::expected<void, Rejection> {
+  auto fill = [](std::string* field, const std::string& attr,
+                 const char* name) -> std::expected<void, Rejection> {
     if (attr.empty()) return {};
     if (field->empty()) {
       *field = attr;
     } else if (*field != attr) {
-      return Reject("ATTRIBUTE_MISMATCH", std::string(name) + " '" + utf8::Quote(attr) +
-                                              "' disagrees with the data's '" +
-                                              utf8::Quote(*field) + "'");
+      return Reject(v1::DEAD_LETTER_REASON_ATTRIBUTE_MISMATCH,
+                    std::string(name) + " '" + utf8::Quote(attr) + "' disagrees with the data's '" +
+                        utf8::Quote(*field) + "'");
     }
     return {};
   };
@@ -54,19 +54,21 @@ std::expected<void, Rejection> Reconcile(v1::ValueChainEvent& event, const Attri
   if (!ce.time.empty()) {
     google::protobuf::Timestamp t;
     if (!TimeUtil::FromString(ce.time, &t)) {
-      return Reject("BAD_ATTRIBUTE", "time '" + utf8::Quote(ce.time) + "' is not RFC 3339");
+      return Reject(v1::DEAD_LETTER_REASON_BAD_ATTRIBUTE,
+                    "time '" + utf8::Quote(ce.time) + "' is not RFC 3339");
     }
     if (!event.has_event_time()) {
       *event.mutable_event_time() = t;
     } else if (t.seconds() != event.event_time().seconds() ||
                t.nanos() != event.event_time().nanos()) {
-      return Reject("ATTRIBUTE_MISMATCH",
+      return Reject(v1::DEAD_LETTER_REASON_ATTRIBUTE_MISMATCH,
                     "time '" + utf8::Quote(ce.time) + "' disagrees with event_time");
     }
   }
   if (event.payload_case() != v1::ValueChainEvent::PAYLOAD_NOT_SET && ce.type != TypeOf(event)) {
-    return Reject("ATTRIBUTE_MISMATCH", "type '" + utf8::Quote(ce.type) +
-                                            "' does not match the payload (" + TypeOf(event) + ")");
+    return Reject(
+        v1::DEAD_LETTER_REASON_ATTRIBUTE_MISMATCH,
+        "type '" + utf8::Quote(ce.type) + "' does not match the payload (" + TypeOf(event) + ")");
   }
   return {};
 }
@@ -80,12 +82,12 @@ std::expected<v1::ValueChainEvent, Rejection> DecodeData(std::string_view media_
   } else if (media_type == "application/json") {
     parsed = ParseJson(data, limits);
   } else {
-    return Reject("UNSUPPORTED_CONTENT_TYPE",
+    return Reject(v1::DEAD_LETTER_REASON_UNSUPPORTED_CONTENT_TYPE,
                   "content-type '" + utf8::Quote(media_type) +
                       "' (use application/protobuf, application/json or "
                       "application/cloudevents+json)");
   }
-  if (!parsed) return Reject("DECODE_ERROR", parsed.error().message);
+  if (!parsed) return Reject(v1::DEAD_LETTER_REASON_DECODE_ERROR, parsed.error().message);
   return std::move(*parsed);
 }
 
@@ -93,18 +95,22 @@ std::expected<v1::ValueChainEvent, Rejection> DecodeStructured(const Record& rec
                                                                const Limits& limits) {
   // The envelope holds the data one level down: the data may nest as deep as binary mode allows.
   if (auto strict = CheckJson(*record.value, limits.max_json_depth + 1); !strict) {
-    return Reject("DECODE_ERROR", "structured-mode value: " + strict.error().message);
+    return Reject(v1::DEAD_LETTER_REASON_DECODE_ERROR,
+                  "structured-mode value: " + strict.error().message);
   }
-  const nlohmann::json doc = nlohmann::json::parse(*record.value, nullptr, /*allow_exceptions=*/false);
+  const nlohmann::json doc =
+      nlohmann::json::parse(*record.value, nullptr, /*allow_exceptions=*/false);
   if (doc.is_discarded() || !doc.is_object()) {
-    return Reject("DECODE_ERROR", "structured-mode value is not a JSON object");
+    return Reject(v1::DEAD_LETTER_REASON_DECODE_ERROR,
+                  "structured-mode value is not a JSON object");
   }
   Attributes ce;
   for (auto [name, field] : {std::pair{"specversion", &ce.specversion}, std::pair{"id", &ce.id},
                              std::pair{"source", &ce.source}, std::pair{"type", &ce.type}}) {
     auto it = doc.find(name);
     if (it == doc.end() || !it->is_string() || it->get<std::string>().empty()) {
-      return Reject("MISSING_ATTRIBUTE", std::string("structured event has no '") + name + "'");
+      return Reject(v1::DEAD_LETTER_REASON_MISSING_ATTRIBUTE,
+                    std::string("structured event has no '") + name + "'");
     }
     *field = it->get<std::string>();
   }
@@ -112,25 +118,27 @@ std::expected<v1::ValueChainEvent, Rejection> DecodeStructured(const Record& rec
     auto it = doc.find(name);
     if (it == doc.end()) continue;
     if (!it->is_string()) {
-      return Reject("BAD_ATTRIBUTE", std::string("structured event's '") + name +
-                                         "' is not a string");
+      return Reject(v1::DEAD_LETTER_REASON_BAD_ATTRIBUTE,
+                    std::string("structured event's '") + name + "' is not a string");
     }
     *field = it->get<std::string>();
   }
   if (ce.type.rfind(kTypePrefix, 0) != 0) {
-    return Reject("BAD_ATTRIBUTE", "type '" + utf8::Quote(ce.type) +
-                                       "' is not a cir event type (" + std::string(kTypePrefix) +
-                                       "…)");
+    return Reject(v1::DEAD_LETTER_REASON_BAD_ATTRIBUTE, "type '" + utf8::Quote(ce.type) +
+                                                            "' is not a cir event type (" +
+                                                            std::string(kTypePrefix) + "…)");
   }
   auto data = doc.find("data");
   if (data == doc.end() || !data->is_object()) {
-    return Reject("MISSING_ATTRIBUTE", "structured event has no JSON object 'data'");
+    return Reject(v1::DEAD_LETTER_REASON_MISSING_ATTRIBUTE,
+                  "structured event has no JSON object 'data'");
   }
   auto content = doc.find("datacontenttype");
   if (content != doc.end() &&
       (!content->is_string() ||
        ParseMediaType(content->get<std::string>()).value_or("") != "application/json")) {
-    return Reject("UNSUPPORTED_CONTENT_TYPE", "structured data must be application/json");
+    return Reject(v1::DEAD_LETTER_REASON_UNSUPPORTED_CONTENT_TYPE,
+                  "structured data must be application/json");
   }
   auto event = DecodeData("application/json", data->dump(), limits);
   if (!event) return event;
@@ -214,42 +222,48 @@ std::string TypeOf(const v1::Output& output) {
 std::expected<v1::ValueChainEvent, Rejection> DecodeRecord(const Record& record,
                                                            const Limits& limits) {
   if (!record.value) {
-    return Reject("NULL_VALUE", "record has a null value (tombstone); cir events always carry data");
+    return Reject(v1::DEAD_LETTER_REASON_NULL_VALUE,
+                  "record has a null value (tombstone); cir events always carry data");
   }
   std::size_t size = record.value->size() + (record.key ? record.key->size() : 0);
   for (const auto& [k, v] : record.headers) size += k.size() + v.size();
   if (size > limits.max_message_bytes) {
-    return Reject("OVERSIZED", "record is " + std::to_string(size) + " bytes, at most " +
-                                   std::to_string(limits.max_message_bytes) + " allowed");
+    return Reject(v1::DEAD_LETTER_REASON_OVERSIZED,
+                  "record is " + std::to_string(size) + " bytes, at most " +
+                      std::to_string(limits.max_message_bytes) + " allowed");
   }
   for (std::string_view name : kAttributeHeaders) {
     const auto count = std::count_if(record.headers.begin(), record.headers.end(),
                                       [&](const auto& h) { return h.first == name; });
     if (count > 1) {
-      return Reject("BAD_ATTRIBUTE", "header '" + std::string(name) + "' appears " +
-                                         std::to_string(count) + " times (at most once)");
+      return Reject(v1::DEAD_LETTER_REASON_BAD_ATTRIBUTE, "header '" + std::string(name) +
+                                                              "' appears " + std::to_string(count) +
+                                                              " times (at most once)");
     }
   }
   if (record.key && !utf8::Valid(*record.key)) {
-    return Reject("BAD_ATTRIBUTE", "the record key '" + utf8::Quote(*record.key) +
-                                       "' is not valid UTF-8 (it is the initiative id)");
+    return Reject(v1::DEAD_LETTER_REASON_BAD_ATTRIBUTE,
+                  "the record key '" + utf8::Quote(*record.key) +
+                      "' is not valid UTF-8 (it is the initiative id)");
   }
   const auto content_type = record.Header("content-type");
   std::string media;
   if (content_type) {
     auto parsed = ParseMediaType(*content_type);
     if (!parsed) {
-      return Reject("UNSUPPORTED_CONTENT_TYPE",
-                    "content-type '" + utf8::Quote(*content_type) +
-                        "' is not a media type cir reads (a charset other than utf-8, or malformed)");
+      return Reject(
+          v1::DEAD_LETTER_REASON_UNSUPPORTED_CONTENT_TYPE,
+          "content-type '" + utf8::Quote(*content_type) +
+              "' is not a media type cir reads (a charset other than utf-8, or malformed)");
     }
     media = std::move(*parsed);
   }
   std::expected<v1::ValueChainEvent, Rejection> event;
   if (media.rfind("application/cloudevents", 0) == 0) {
     if (media != "application/cloudevents+json") {
-      return Reject("UNSUPPORTED_CONTENT_TYPE",
-                    "structured mode '" + utf8::Quote(media) + "' (only application/cloudevents+json)");
+      return Reject(
+          v1::DEAD_LETTER_REASON_UNSUPPORTED_CONTENT_TYPE,
+          "structured mode '" + utf8::Quote(media) + "' (only application/cloudevents+json)");
     }
     event = DecodeStructured(record, limits);
   } else {
@@ -259,8 +273,8 @@ std::expected<v1::ValueChainEvent, Rejection> DecodeRecord(const Record& record,
                                std::pair{"ce_type", &ce.type}}) {
       auto value = record.Header(name);
       if (!value || value->empty()) {
-        return Reject("MISSING_ATTRIBUTE", std::string("binary-mode record has no '") + name +
-                                               "' header");
+        return Reject(v1::DEAD_LETTER_REASON_MISSING_ATTRIBUTE,
+                      std::string("binary-mode record has no '") + name + "' header");
       }
       *field = std::string(*value);
     }
@@ -270,17 +284,18 @@ std::expected<v1::ValueChainEvent, Rejection> DecodeRecord(const Record& record,
                                std::pair{"ce_type", &ce.type}, std::pair{"ce_time", &ce.time},
                                std::pair{"ce_subject", &ce.subject}}) {
       if (!utf8::Valid(*field)) {
-        return Reject("BAD_ATTRIBUTE", std::string(name) + " '" + utf8::Quote(*field) +
-                                           "' is not valid UTF-8");
+        return Reject(v1::DEAD_LETTER_REASON_BAD_ATTRIBUTE,
+                      std::string(name) + " '" + utf8::Quote(*field) + "' is not valid UTF-8");
       }
     }
     if (ce.type.rfind(kTypePrefix, 0) != 0) {
-      return Reject("BAD_ATTRIBUTE", "ce_type '" + utf8::Quote(ce.type) +
-                                         "' is not a cir event type (" +
-                                         std::string(kTypePrefix) + "…)");
+      return Reject(v1::DEAD_LETTER_REASON_BAD_ATTRIBUTE, "ce_type '" + utf8::Quote(ce.type) +
+                                                              "' is not a cir event type (" +
+                                                              std::string(kTypePrefix) + "…)");
     }
     if (media.empty()) {
-      return Reject("MISSING_ATTRIBUTE", "binary-mode record has no 'content-type' header");
+      return Reject(v1::DEAD_LETTER_REASON_MISSING_ATTRIBUTE,
+                    "binary-mode record has no 'content-type' header");
     }
     event = DecodeData(media, *record.value, limits);
     if (!event) return event;
@@ -288,7 +303,7 @@ std::expected<v1::ValueChainEvent, Rejection> DecodeRecord(const Record& record,
   }
   if (!event) return event;
   if (auto valid = Validate(*event, limits); !valid) {
-    return Reject("INVALID_EVENT", valid.error().message);
+    return Reject(v1::DEAD_LETTER_REASON_INVALID_EVENT, valid.error().message);
   }
   return event;
 }

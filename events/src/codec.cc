@@ -11,9 +11,9 @@
 #include <string>
 #include <vector>
 
-#include "cir/utf8.h"
+#include "cir/base/utf8.h"
 
-#include "cir/log.h"
+#include "cir/base/log.h"
 
 namespace cir::events {
 namespace {

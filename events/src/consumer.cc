@@ -7,8 +7,8 @@
 #include <cstring>
 #include <nlohmann/json.hpp>
 
+#include "cir/base/log.h"
 #include "cir/events/kafka.h"
-#include "cir/log.h"
 #include "kafka_internal.h"
 
 namespace cir::events {

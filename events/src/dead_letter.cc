@@ -3,8 +3,8 @@
 #include <string>
 #include <string_view>
 
+#include "cir/base/utf8.h"
 #include "cir/events/cloudevents.h"
-#include "cir/utf8.h"
 
 namespace cir::events {
 namespace {
@@ -22,7 +22,7 @@ void Cut(std::string& text, std::size_t max, std::string_view what, std::string&
 v1::DeadLetter MakeDeadLetter(const Record& record, const Rejection& rejection,
                               const Limits& limits) {
   v1::DeadLetter dl;
-  dl.set_reason_code(rejection.reason_code);
+  dl.set_reason_code(std::string(rejection.reason_code()));
   dl.set_reason(utf8::Escape(rejection.reason));
   dl.set_source_topic(record.topic);
   dl.set_source_partition(record.partition);

@@ -1,7 +1,7 @@
 // The librdkafka conversions and client set-up shared by the consumer, producer and topic reader.
 #include "kafka_internal.h"
 
-#include "cir/log.h"
+#include "cir/base/log.h"
 
 namespace cir::events::internal {
 

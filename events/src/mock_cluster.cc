@@ -7,7 +7,7 @@
 
 #include <charconv>
 
-#include "cir/log.h"
+#include "cir/base/log.h"
 
 namespace cir::events {
 namespace {

@@ -2,8 +2,8 @@
 // the given topics from the beginning, without joining a group or committing.
 #include <librdkafka/rdkafka.h>
 
+#include "cir/base/log.h"
 #include "cir/events/kafka.h"
-#include "cir/log.h"
 #include "kafka_internal.h"
 
 namespace cir::events {

@@ -6,7 +6,7 @@
 #include <map>
 #include <string>
 
-#include "cir/error.h"
+#include "cir/base/error.h"
 
 namespace cir::services {
 

@@ -5,7 +5,7 @@
 
 #include "api.h"
 #include "api_internal.h"
-#include "cir/log.h"
+#include "cir/base/log.h"
 
 namespace cir::cird {
 

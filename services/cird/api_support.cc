@@ -1,8 +1,8 @@
 // The handlers' shared helpers (api_internal.h).
 #include "api_internal.h"
 
+#include "cir/base/log.h"
 #include "cir/events/codec.h"
-#include "cir/log.h"
 
 namespace cir::cird::api_internal {
 

@@ -11,7 +11,7 @@
 
 #include <CLI/CLI.hpp>
 
-#include "cir/error.h"
+#include "cir/base/error.h"
 #include "cir/events/codec.h"
 #include "cir/model/config.h"
 #include "cir/model/flags.h"

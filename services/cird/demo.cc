@@ -8,9 +8,9 @@
 #include <iostream>
 #include <thread>
 
+#include "cir/base/log.h"
 #include "cir/events/cloudevents.h"
 #include "cir/events/kafka.h"
-#include "cir/log.h"
 
 namespace cir::cird {
 namespace {

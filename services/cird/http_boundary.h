@@ -7,7 +7,7 @@
 #include <exception>
 #include <string>
 
-#include "cir/log.h"
+#include "cir/base/log.h"
 #include "http_server.h"
 
 struct mg_callbacks;

@@ -2,7 +2,7 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
-#include "cir/utf8.h"
+#include "cir/base/utf8.h"
 #include "http_server.h"
 
 namespace cir::cird {
@@ -31,7 +31,7 @@ std::string Escape(const std::string& text, bool json) {
       ++i;
       continue;
     }
-    // A well-formed UTF-8 sequence (cir/utf8.h: RFC 3629) is copied; anything else becomes
+    // A well-formed UTF-8 sequence (cir/base/utf8.h: RFC 3629) is copied; anything else becomes
     // U+FFFD, one per bad byte.
     if (const std::size_t len = utf8::SequenceLength(text, i); len > 0) {
       out.append(text, i, len);

@@ -11,7 +11,7 @@
 #include <cstring>
 #include <mutex>
 
-#include "cir/log.h"
+#include "cir/base/log.h"
 #include "http_boundary.h"
 #include "http_watchdog.h"
 

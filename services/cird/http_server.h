@@ -35,8 +35,8 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "cir/base/error.h"
 #include "cir/base/thread_annotations.h"
-#include "cir/error.h"
 
 struct mg_context;
 struct mg_connection;
@@ -48,10 +48,10 @@ class BodyWatchdog;  // http_watchdog.h
 
 struct HttpRequest {
   std::string method;
-  std::string path;                                // segments joined by '/' (display, routing)
-  std::vector<std::string> segments;               // decoded path segments ("/a/b" → {"a","b"})
-  std::multimap<std::string, std::string> query;   // decoded
-  std::map<std::string, std::string> headers;      // names in lower case
+  std::string path;                               // segments joined by '/' (display, routing)
+  std::vector<std::string> segments;              // decoded path segments ("/a/b" → {"a","b"})
+  std::multimap<std::string, std::string> query;  // decoded
+  std::map<std::string, std::string> headers;     // names in lower case
   std::string body;
 
   // The first value of query parameter `name`, or "".

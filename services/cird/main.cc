@@ -17,7 +17,7 @@
 #include <optional>
 
 #include "api.h"
-#include "cir/log.h"
+#include "cir/base/log.h"
 #include "cir/model/projector.h"
 #include "cir/storage/register.h"
 #include "config.h"
@@ -67,10 +67,10 @@ std::optional<int> ParseFlags(int argc, char** argv, cird::Config& config,
   }
   demo_mode = demo_cmd->parsed();
   if (demo_mode) cird::ApplyDemoDefaults(app, config, demo);
-  log::MinLevel() = config.log_level == "debug"  ? log::Level::kDebug
-                    : config.log_level == "warn"  ? log::Level::kWarn
-                    : config.log_level == "error" ? log::Level::kError
-                                                  : log::Level::kInfo;
+  log::SetMinLevel(config.log_level == "debug"   ? log::Level::kDebug
+                   : config.log_level == "warn"  ? log::Level::kWarn
+                   : config.log_level == "error" ? log::Level::kError
+                                                 : log::Level::kInfo);
   if (auto ok = config.Validate(); !ok) {
     log::Error("bad configuration", {{"error", ok.error().message}});
     return kConfigError;

@@ -5,7 +5,7 @@
 
 #include <algorithm>
 
-#include "cir/log.h"
+#include "cir/base/log.h"
 
 namespace cir::cird {
 namespace {

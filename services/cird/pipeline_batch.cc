@@ -5,8 +5,8 @@
 
 #include <algorithm>
 
+#include "cir/base/log.h"
 #include "cir/events/cloudevents.h"
-#include "cir/log.h"
 #include "cir/storage/stream_time.h"
 
 namespace cir::cird {
@@ -90,7 +90,10 @@ Result<std::uint64_t> Pipeline::Commit(std::uint32_t partition,
           static_cast<double>(now.seconds() - event.event_time().seconds()) +
           static_cast<double>(now.nanos() - event.event_time().nanos()) / 1e9;
       probe_.EventAppended(event.activity(), lag);
-      if (outcome.status == Status::kIgnored) probe_.EventIgnored(outcome.reason_code);
+      if (outcome.status == Status::kIgnored) {
+        probe_.EventIgnored(base::ParseEnumName<v1::IgnoreReason>(outcome.reason_code)
+                                .value_or(v1::IGNORE_REASON_UNSPECIFIED));
+      }
     } else if (outcome.status == Status::kDuplicate) {
       probe_.Duplicate();
     }

@@ -1,8 +1,8 @@
 // The outbox: produced to Kafka, delivery reports, acknowledgements, parking, resends.
 #include "pipeline.h"
 
+#include "cir/base/log.h"
 #include "cir/events/cloudevents.h"
-#include "cir/log.h"
 
 namespace cir::cird {
 namespace {
@@ -82,7 +82,11 @@ void Pipeline::OnDelivery(std::uint64_t tag, std::optional<Error> error) {
     counters_.outputs_delivered.fetch_add(1, std::memory_order_relaxed);
     probe_.OutputDelivered();
     if (delivery.record.has_dead_letter()) {
-      probe_.DeadLetter(delivery.record.dead_letter().reason_code());
+      // The stored code back to its enum (a code this version does not know counts as
+      // unspecified: the label values stay the enum's).
+      probe_.DeadLetter(base::ParseEnumName<v1::DeadLetterReason>(
+                            delivery.record.dead_letter().reason_code())
+                            .value_or(v1::DEAD_LETTER_REASON_UNSPECIFIED));
     } else {
       probe_.Output(delivery.record.output());
     }

@@ -3,7 +3,7 @@
 
 #include <algorithm>
 
-#include "cir/log.h"
+#include "cir/base/log.h"
 
 namespace cir::cird {
 namespace {
@@ -32,7 +32,7 @@ void Pipeline::OnAssign(std::vector<events::TopicPartition>& partitions) {
                                      {"start_offset", tp.offset}});
   }
   probe_.GroupJoined();
-  probe_.Rebalance("assigned", partitions.size());
+  probe_.Rebalance(RebalanceEvent::kAssigned, partitions.size());
   PublishOwned();
 }
 
@@ -107,7 +107,7 @@ void Pipeline::OnRevoke(const std::vector<events::TopicPartition>& partitions, b
     std::erase_if(in_flight_, [&](const auto& kv) { return kv.second.partition == partition; });
     in_flight_seqs_.erase(partition);
   }
-  probe_.Rebalance(lost ? "lost" : "revoked", partitions.size());
+  probe_.Rebalance(lost ? RebalanceEvent::kLost : RebalanceEvent::kRevoked, partitions.size());
   PublishOwned();
 }
 

@@ -1,54 +1,57 @@
 // cird's metrics (prometheus-cpp) and health. One Probe per process: it registers every family
-// once and offers typed methods, so the pipeline never spells a metric name. Names follow
-// Prometheus conventions: prefix cir_, base units, _total counters; no initiative ids as labels.
-// The full list, with the meaning of each metric, is in README.md beside this file.
+// once and offers typed methods, so the pipeline never spells a metric name nor a label value.
+// prometheus-cpp stays in probe.cc (behind `Metrics`): no header of it reaches the files that
+// include this one. Names follow Prometheus conventions: prefix cir_, base units, _total
+// counters; no initiative ids as labels. The full list, with the meaning of each metric, is in
+// README.md beside this file.
 //
 // Thread-safety: every method may be called from any thread.
 #pragma once
 
-#include <prometheus/counter.h>
-#include <prometheus/family.h>
-#include <prometheus/gauge.h>
-#include <prometheus/histogram.h>
-#include <prometheus/registry.h>
-
-#include <array>
 #include <atomic>
 #include <chrono>
+#include <cstddef>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <set>
 #include <string>
-#include <vector>
+#include <utility>
 
 #include "cir/base/thread_annotations.h"
 #include "cir/storage/register.h"
 #include "cir/v1/improvement.pb.h"
+#include "cir/v1/register.pb.h"
 #include "cir/v1/value_chain.pb.h"
 
 namespace cir::cird {
 
-class ProcessCollector;  // process_collector.h
+// What a rebalance did to this replica's partitions: the `event` label of
+// cir_rebalance_events_total (assigned, revoked, lost).
+enum class RebalanceEvent { kAssigned, kRevoked, kLost };
 
 class Probe {
  public:
   explicit Probe(const std::string& version);
+  ~Probe();
+  Probe(const Probe&) = delete;
+  Probe& operator=(const Probe&) = delete;
 
   // ---- ingest (called by the pipeline) ----
   void RecordConsumed(const std::string& topic);
   void EventAppended(v1::Activity activity, double event_to_append_seconds);
-  // reason_code: the model's or the pipeline's code (UNKNOWN_KPI, DECODE_ERROR, …); the label
-  // value is its lower-case form (unknown_kpi), like every other label value.
-  void EventIgnored(const std::string& reason_code);
+  // The `reason` label is the value's base::EnumLabel (unknown_kpi, decode_error), like every
+  // label value that comes from an enum; every value's series exists from the start.
+  void EventIgnored(v1::IgnoreReason reason);
   void Duplicate();
-  void DeadLetter(const std::string& reason_code);
+  void DeadLetter(v1::DeadLetterReason reason);
   void BatchAppended(double seconds);
   void AppendFailed();
   void Output(const v1::Output& output);
   void TimersFired(std::uint64_t n);
   void OutputDelivered();
   void DeliveryFailed();
-  void Rebalance(const char* event, std::size_t partitions);  // assigned | revoked | lost
+  void Rebalance(RebalanceEvent event, std::size_t partitions);
   void ConsumerLag(const std::string& topic, std::int32_t partition, std::int64_t lag);
   void ForgetPartition(const std::string& topic, std::int32_t partition);
   void OutboxParked();  // an outbox record moved aside for good (a permanent produce error)
@@ -71,8 +74,8 @@ class Probe {
   void SetPartitionsAssigned(std::size_t n);
 
   // ---- health ----
-  void Heartbeat();            // the ingest loop is alive
-  void GroupJoined();          // the first assignment arrived (possibly empty)
+  void Heartbeat();    // the ingest loop is alive
+  void GroupJoined();  // the first assignment arrived (possibly empty)
   void ShuttingDown();
   struct Readiness {
     bool ready = false;
@@ -80,9 +83,9 @@ class Probe {
   };
   // The bounds Ready() applies (set once at start-up).
   void SetReadyBounds(std::int64_t max_lag, double max_outbox_age_seconds);
-  // Ready when register writes are not stalled, the group is joined, the consumer lag is known and within the lag bound, the
-  // oldest outbox entry is younger than its bound, and no shutdown is under way. Also sets
-  // cir_ready.
+  // Ready when register writes are not stalled, the group is joined, the consumer lag is known and
+  // within the lag bound, the oldest outbox entry is younger than its bound, and no shutdown is
+  // under way. Also sets cir_ready.
   [[nodiscard]] Readiness Ready() const;
   // Alive unless the ingest loop has not turned for `max_stall`.
   [[nodiscard]] Readiness Alive(std::chrono::seconds max_stall) const;
@@ -91,54 +94,11 @@ class Probe {
   [[nodiscard]] std::string Scrape() const;
 
  private:
-  void PreCreateSeries(const std::string& version);
+  struct Metrics;                        // probe.cc: the registry, the families and their series
+  void SetReadyGauge(bool ready) const;  // cir_ready, from Ready() (probe.cc)
 
-  std::shared_ptr<prometheus::Registry> registry_;
-  std::shared_ptr<ProcessCollector> process_;
-
-  prometheus::Family<prometheus::Counter>& consumed_;
-  prometheus::Family<prometheus::Counter>& appended_;
-  // appended_'s counter per cir.v1.Activity value, resolved once (EventAppended is per event).
-  std::array<prometheus::Counter*, 7> appended_by_activity_{};
-  prometheus::Family<prometheus::Counter>& ignored_;
-  prometheus::Counter& duplicates_;
-  prometheus::Family<prometheus::Counter>& dead_letters_;
-  prometheus::Histogram& batch_seconds_;
-  prometheus::Histogram& append_lag_;
-  prometheus::Counter& append_errors_;
-  prometheus::Family<prometheus::Counter>& transitions_;
-  prometheus::Family<prometheus::Counter>& alerts_;
-  prometheus::Counter& iterations_;
-  prometheus::Counter& timers_;
-  prometheus::Counter& delivered_;
-  prometheus::Counter& delivery_failures_;
-  prometheus::Family<prometheus::Counter>& rebalances_;
-  prometheus::Family<prometheus::Gauge>& lag_;
-  prometheus::Gauge& outbox_entries_;
-  prometheus::Gauge& outbox_age_;
-  prometheus::Family<prometheus::Gauge>& initiatives_;
-  prometheus::Family<prometheus::Gauge>& closed_;
-  prometheus::Family<prometheus::Gauge>& firing_;
-  prometheus::Gauge& partitions_;
-  // RocksDB: memory in use by kind (summable), the block cache's capacity apart from it, and the
-  // disk figures, which overlap (live data is part of the SST files) and so are not one family.
-  prometheus::Family<prometheus::Gauge>& rocksdb_memory_;
-  prometheus::Gauge& rocksdb_memtable_;     // in rocksdb_memory_ (declared after it)
-  prometheus::Gauge& rocksdb_block_cache_;  // in rocksdb_memory_
-  prometheus::Gauge& rocksdb_block_cache_capacity_;
-  prometheus::Gauge& rocksdb_sst_files_;
-  prometheus::Gauge& rocksdb_live_data_;
-  prometheus::Gauge& rocksdb_pending_compaction_;
-  prometheus::Gauge& ready_;
-  prometheus::Counter& parked_;
-  prometheus::Family<prometheus::Gauge>& gaps_;
-  prometheus::Counter& gaps_accepted_;
-  prometheus::Counter& stats_refresh_errors_;
-  prometheus::Family<prometheus::Gauge>& write_stalled_;
-  prometheus::Counter& write_stalls_;
-  prometheus::Gauge& data_dir_size_;
-  prometheus::Gauge& data_dir_free_;
-
+  std::unique_ptr<Metrics> metrics_;
+  std::atomic<std::size_t> partitions_assigned_{0};
   mutable Mutex mu_;
   std::map<std::pair<std::string, std::int32_t>, std::int64_t> lags_ GUARDED_BY(mu_);
   std::set<std::pair<std::string, std::int32_t>> paused_gaps_ GUARDED_BY(mu_);

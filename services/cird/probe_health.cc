@@ -2,7 +2,7 @@
 // bodies. The metrics half is probe.cc.
 #include <algorithm>
 
-#include "cir/log.h"
+#include "cir/base/log.h"
 #include "probe.h"
 
 namespace cir::cird {
@@ -49,7 +49,7 @@ Probe::Readiness Probe::Ready() const {
       gaps += (gaps.empty() ? "" : ", ") + topic + "/" + std::to_string(partition);
     }
     // Owning partitions without a statistics report yet: the lag is not known.
-    if (lags_.empty() && partitions_.Value() > 0) lag_known = false;
+    if (lags_.empty() && partitions_assigned_.load() > 0) lag_known = false;
     for (const auto& [key, lag] : lags_) {
       if (lag < 0) lag_known = false;
       total_lag += std::max<std::int64_t>(lag, 0);
@@ -88,7 +88,7 @@ Probe::Readiness Probe::Ready() const {
                                             : "paused on an offset gap: " + gaps +
                                                   " (see the CirOffsetGap runbook)") +
            ",\"shutdown\":" + check(!stopping, stopping ? "stopping" : "running") + "}}\n";
-  ready_.Set(r.ready ? 1 : 0);
+  SetReadyGauge(r.ready);
   return r;
 }
 

@@ -4,7 +4,7 @@
 #include <cstdlib>
 #include <filesystem>
 
-#include "cir/log.h"
+#include "cir/base/log.h"
 
 namespace cir::cird {
 

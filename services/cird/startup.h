@@ -5,7 +5,7 @@
 #include <memory>
 #include <string>
 
-#include "cir/error.h"
+#include "cir/base/error.h"
 #include "cir/events/kafka.h"
 #include "config.h"
 #include "http_server.h"

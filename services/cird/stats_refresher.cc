@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <optional>
 
-#include "cir/log.h"
+#include "cir/base/log.h"
 
 namespace cir::cird {
 

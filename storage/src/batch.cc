@@ -6,8 +6,9 @@
 #include <set>
 #include <utility>
 
-#include "cir/log.h"
-#include "cir/utf8.h"
+#include "cir/base/enum_name.h"
+#include "cir/base/log.h"
+#include "cir/base/utf8.h"
 #include "timers.h"
 
 namespace cir::storage::internal {
@@ -166,7 +167,7 @@ Result<EventOutcome> BatchBuilder::Fold(Candidate candidate) {
     auto same = SameContent(dedupe_key, *first, candidate.event.value_chain());
     if (!same) return std::unexpected(same.error());
     if (!*same) {
-      return Reject(id, "ID_CONFLICT",
+      return Reject(id, std::string(base::EnumName(v1::DEAD_LETTER_REASON_ID_CONFLICT)),
                     "source '" + utf8::Quote(candidate.dedupe_source) + "' id '" +
                         utf8::Quote(candidate.dedupe_id) + "' was appended before (initiative '" +
                         utf8::Quote(first->initiative_id()) + "', revision " +

@@ -18,7 +18,7 @@
 #include <rocksdb/sst_file_manager.h>
 #include <rocksdb/table.h>
 
-#include "cir/log.h"
+#include "cir/base/log.h"
 
 namespace cir::storage {
 

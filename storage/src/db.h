@@ -20,7 +20,7 @@
 #include <rocksdb/iterator.h>
 #include <rocksdb/write_batch.h>
 
-#include "cir/error.h"
+#include "cir/base/error.h"
 #include "cir/storage/register.h"
 #include "keys.h"
 

@@ -2,7 +2,6 @@
 // in batch.cc, firing timers in timers.cc, Verify and Rebuild in verify.cc, the key layout in
 // keys.cc.
 #include "cir/storage/register.h"
-#include "cir/utf8.h"
 
 #include <chrono>
 #include <limits>
@@ -10,6 +9,8 @@
 #include <mutex>
 
 #include "batch.h"
+#include "cir/base/enum_name.h"
+#include "cir/base/utf8.h"
 #include "db.h"
 #include "keys.h"
 #include "repair.h"
@@ -79,8 +80,10 @@ class RocksRegister final : public Register {
         original.set_value(internal::SerializeOrEmpty(event));
       }
       if (std::string problem = KeyProblem(event); !problem.empty()) {
-        batch.Reject(event.initiative_id(), "INVALID_EVENT", std::move(problem),
-                     inbound.source_topic, inbound.source_offset, std::move(original));
+        batch.Reject(event.initiative_id(),
+                     std::string(base::EnumName(v1::DEAD_LETTER_REASON_INVALID_EVENT)),
+                     std::move(problem), inbound.source_topic, inbound.source_offset,
+                     std::move(original));
         continue;
       }
       BatchBuilder::Candidate candidate;

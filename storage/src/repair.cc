@@ -13,7 +13,7 @@
 #include <map>
 #include <utility>
 
-#include "cir/utf8.h"
+#include "cir/base/utf8.h"
 #include "verify.h"
 
 namespace cir::storage::internal {

@@ -10,7 +10,7 @@
 #include <google/protobuf/timestamp.pb.h>
 
 #include "batch.h"
-#include "cir/error.h"
+#include "cir/base/error.h"
 #include "cir/v1/register.pb.h"
 #include "db.h"
 

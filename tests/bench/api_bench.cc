@@ -19,9 +19,9 @@
 #include <thread>
 
 #include "api.h"
+#include "cir/base/log.h"
 #include "cir/events/cloudevents.h"
 #include "cir/events/kafka.h"
-#include "cir/log.h"
 #include "cir/model/projector.h"
 #include "cir/storage/register.h"
 #include "http_client.h"
@@ -97,7 +97,7 @@ int main(int argc, char** argv) {
   app.add_option("--requests", requests, "GETs per measurement")->capture_default_str();
   app.add_option("--partitions", partitions, "input topic partitions")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
-  log::MinLevel() = log::Level::kError;
+  log::SetMinLevel(log::Level::kError);
 
   std::string pattern = (fs::temp_directory_path() / "api-bench-XXXXXX").string();
   if (mkdtemp(pattern.data()) == nullptr) Die("mkdtemp");

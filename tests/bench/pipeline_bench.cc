@@ -23,9 +23,9 @@
 #include <thread>
 #include <optional>
 
+#include "cir/base/log.h"
 #include "cir/events/cloudevents.h"
 #include "cir/events/kafka.h"
-#include "cir/log.h"
 #include "cir/model/projector.h"
 #include "event_builders.h"
 #include "cir/storage/register.h"
@@ -274,7 +274,7 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   n -= n % 9;
   latency_events -= latency_events % 9;
-  cir::log::MinLevel() = cir::log::Level::kWarn;
+  cir::log::SetMinLevel(cir::log::Level::kWarn);
 
   std::string pattern = (fs::temp_directory_path() / "pipeline-bench-XXXXXX").string();
   if (mkdtemp(pattern.data()) == nullptr) Die("mkdtemp");

@@ -72,7 +72,7 @@ TEST_P(CloudEventsRejects, WithTheReasonCode) {
   GetParam().spoil(record);
   auto event = DecodeRecord(record, Limits{});
   ASSERT_FALSE(event.has_value());
-  EXPECT_EQ(event.error().reason_code, GetParam().reason_code) << event.error().reason;
+  EXPECT_EQ(event.error().reason_code(), GetParam().reason_code) << event.error().reason;
   EXPECT_FALSE(event.error().reason.empty());
 }
 

@@ -6,8 +6,8 @@
 #include <algorithm>
 #include <string>
 
+#include "cir/base/utf8.h"
 #include "cir/events/cloudevents.h"
-#include "cir/utf8.h"
 #include "event_builders.h"
 #include "records.h"
 
@@ -66,7 +66,7 @@ TEST_P(HostileRecords, AreRejectedWithAReasonThatIsValidUtf8) {
   GetParam().mutate(record);
   auto decoded = DecodeRecord(record, Limits{});
   ASSERT_FALSE(decoded.has_value()) << GetParam().name;
-  EXPECT_EQ(decoded.error().reason_code, GetParam().reason_code) << decoded.error().reason;
+  EXPECT_EQ(decoded.error().reason_code(), GetParam().reason_code) << decoded.error().reason;
   EXPECT_TRUE(utf8::Valid(decoded.error().reason)) << decoded.error().reason;
   // The dead letter parses back after a round trip through its bytes (what the outbox does).
   v1::DeadLetter dl = MakeDeadLetter(record, decoded.error(), Limits{});
@@ -158,16 +158,16 @@ TEST(HostileRecords, StructuredModeDepthAndStrictnessToo) {
   record.value = envelope + "{\"x\":" + Nested(70) + "}}";
   auto deep = DecodeRecord(record, Limits{});
   ASSERT_FALSE(deep.has_value());
-  EXPECT_EQ(deep.error().reason_code, "DECODE_ERROR");
+  EXPECT_EQ(deep.error().reason_code(), "DECODE_ERROR");
   EXPECT_NE(deep.error().reason.find("nested deeper than"), std::string::npos);
   record.value = Nested(30000);
-  EXPECT_EQ(DecodeRecord(record, Limits{}).error().reason_code, "DECODE_ERROR");
+  EXPECT_EQ(DecodeRecord(record, Limits{}).error().reason_code(), "DECODE_ERROR");
   record.value = envelope + R"({"activity":"ACTIVITY_ENGAGE"},"id":"again"})";
-  EXPECT_EQ(DecodeRecord(record, Limits{}).error().reason_code, "DECODE_ERROR");
+  EXPECT_EQ(DecodeRecord(record, Limits{}).error().reason_code(), "DECODE_ERROR");
   // A non-string subject is an error, not silently ignored.
   record.value = R"({"specversion":"1.0","id":"s-1","source":"//surveys","type":"dev.cir.v1.KpiMeasured",)"
                  R"("subject":7,"data":{"activity":"ACTIVITY_ENGAGE","kpiMeasured":{"kpi":"c","value":1}}})";
-  EXPECT_EQ(DecodeRecord(record, Limits{}).error().reason_code, "BAD_ATTRIBUTE");
+  EXPECT_EQ(DecodeRecord(record, Limits{}).error().reason_code(), "BAD_ATTRIBUTE");
 }
 
 TEST(CheckJson, AcceptsRfc8259AndNothingElse) {
@@ -210,7 +210,7 @@ TEST(DeadLetters, AHugeKeyAndHeadersAreCutToFitAndSaySo) {
   for (int i = 0; i < 200; ++i) record.headers.emplace_back("h" + std::to_string(i), "x");
   auto decoded = DecodeRecord(record, Limits{});
   ASSERT_FALSE(decoded.has_value());
-  EXPECT_EQ(decoded.error().reason_code, "OVERSIZED");
+  EXPECT_EQ(decoded.error().reason_code(), "OVERSIZED");
   Limits limits;
   const v1::DeadLetter dl = MakeDeadLetter(record, decoded.error(), limits);
   EXPECT_LE(DeadLetterBytes(dl), limits.max_dead_letter_bytes);

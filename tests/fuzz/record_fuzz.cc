@@ -19,10 +19,10 @@
 #include <string>
 #include <unistd.h>
 
+#include "cir/base/utf8.h"
 #include "cir/events/cloudevents.h"
 #include "cir/model/projector.h"
 #include "cir/storage/register.h"
-#include "cir/utf8.h"
 
 namespace {
 

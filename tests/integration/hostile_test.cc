@@ -18,7 +18,7 @@
 #include <string>
 #include <vector>
 
-#include "cir/utf8.h"
+#include "cir/base/utf8.h"
 #include "event_builders.h"
 #include "harness.h"
 #include "http_client.h"

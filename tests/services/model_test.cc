@@ -292,7 +292,7 @@ TEST_P(ModelTable, OutputsAndState) {
   for (const auto& o : run.last.outputs) got.push_back(Describe(o));
   EXPECT_EQ(got, row.outputs);
   EXPECT_EQ(run.last.disposition, row.disposition);
-  EXPECT_EQ(run.last.reason_code, row.reason_code);
+  EXPECT_EQ(run.last.reason_code(), row.reason_code);
   if (row.disposition != Decision::Disposition::kRejected || run.exists) {
     EXPECT_EQ(v1::Step_Name(run.state.step()), v1::Step_Name(row.final_step));
     EXPECT_EQ(run.state.iteration(), row.iteration);
@@ -721,7 +721,7 @@ TEST(Model, StaleTimerIsIgnored) {
   *stale.mutable_timer()->mutable_fired_at() = Day(1);
   Decision d = Apply(config, &run.state, stale);
   EXPECT_EQ(d.disposition, Decision::Disposition::kIgnored);
-  EXPECT_EQ(d.reason_code, "STALE_TIMER");
+  EXPECT_EQ(d.reason_code(), "STALE_TIMER");
   EXPECT_TRUE(d.outputs.empty());
   EXPECT_EQ(d.state.revision(), 2u);
 }

@@ -29,9 +29,9 @@ std::map<std::string, double> Samples(const std::string& scrape) {
 
 TEST(Probe, ReasonLabelsAreLowerSnakeCaseFromTheStart) {
   Probe probe("test");
-  probe.DeadLetter("DECODE_ERROR");
-  probe.DeadLetter("DECODE_ERROR");
-  probe.EventIgnored("UNKNOWN_KPI");
+  probe.DeadLetter(v1::DEAD_LETTER_REASON_DECODE_ERROR);
+  probe.DeadLetter(v1::DEAD_LETTER_REASON_DECODE_ERROR);
+  probe.EventIgnored(v1::IGNORE_REASON_UNKNOWN_KPI);
   const auto samples = Samples(probe.Scrape());
   EXPECT_EQ(samples.at(R"(cir_dead_letters_total{reason="decode_error"})"), 2);
   EXPECT_EQ(samples.at(R"(cir_dead_letters_total{reason="oversized"})"), 0);  // pre-created
@@ -41,6 +41,26 @@ TEST(Probe, ReasonLabelsAreLowerSnakeCaseFromTheStart) {
     if (series.find("reason=") == std::string::npos) continue;
     EXPECT_TRUE(std::regex_search(series, std::regex(R"(reason="[a-z_]+")"))) << series;
   }
+}
+
+TEST(Probe, EveryReasonAndRebalanceEventHasItsSeriesFromTheStart) {
+  Probe probe("test");
+  probe.Rebalance(RebalanceEvent::kLost, 3);
+  const auto samples = Samples(probe.Scrape());
+  for (const char* reason :
+       {"oversized", "null_value", "missing_attribute", "bad_attribute", "unsupported_content_type",
+        "decode_error", "attribute_mismatch", "invalid_event", "id_conflict", "unknown_initiative",
+        "already_proposed", "no_payload"}) {
+    EXPECT_EQ(samples.at(std::string("cir_dead_letters_total{reason=\"") + reason + "\"}"), 0)
+        << reason;
+  }
+  for (const char* reason : {"unknown_kpi", "initiative_closed", "stale_timer"}) {
+    EXPECT_EQ(samples.at(std::string("cir_events_ignored_total{reason=\"") + reason + "\"}"), 0)
+        << reason;
+  }
+  EXPECT_EQ(samples.at(R"(cir_rebalance_events_total{event="assigned"})"), 0);
+  EXPECT_EQ(samples.at(R"(cir_rebalance_events_total{event="revoked"})"), 0);
+  EXPECT_EQ(samples.at(R"(cir_rebalance_events_total{event="lost"})"), 3);
 }
 
 TEST(Probe, FirstTransitionComesFromNone) {

@@ -5,8 +5,8 @@
 
 #include <algorithm>
 
+#include "cir/base/utf8.h"
 #include "cir/storage/register.h"
-#include "cir/utf8.h"
 #include "raw_db.h"
 #include "register_fixture.h"
 

@@ -33,8 +33,8 @@
 #include <string>
 #include <vector>
 
+#include "cir/base/log.h"
 #include "cir/events/mock_cluster.h"
-#include "cir/log.h"
 
 namespace {
 

@@ -7,6 +7,7 @@
 #include <string>
 #include <utility>
 
+#include "cir/base/enum_name.h"
 #include "fold.h"
 #include "rules.h"
 #include "timers.h"
@@ -14,34 +15,34 @@
 namespace cir::model {
 namespace {
 
-// Ends `d` as refused (ignored or rejected): no outputs; the caller sets the state.
-Decision& Refuse(Decision& d, Decision::Disposition how, std::string code, std::string reason) {
-  d.disposition = how;
-  d.reason_code = std::move(code);
+// Ends `d` as ignored: no outputs; the caller sets the state.
+Decision& Ignore(Decision& d, v1::IgnoreReason code, std::string reason) {
+  d.disposition = Decision::Disposition::kIgnored;
+  d.ignored_for = code;
   d.reason = std::move(reason);
   d.outputs.clear();
   return d;
 }
 
-void Ignore(Decision& d, std::string code, std::string reason) {
-  Refuse(d, Decision::Disposition::kIgnored, std::move(code), std::move(reason));
-}
-
-Decision Reject(std::string code, std::string reason) {
+Decision Reject(v1::DeadLetterReason code, std::string reason) {
   Decision d;
-  return Refuse(d, Decision::Disposition::kRejected, std::move(code), std::move(reason));
+  d.disposition = Decision::Disposition::kRejected;
+  d.rejected_for = code;
+  d.reason = std::move(reason);
+  return d;
 }
 
 Decision ApplyTimer(const Config& config, const v1::Initiative* current,
                     const v1::StoredEvent& event) {
   if (current == nullptr) {
-    return Reject("UNKNOWN_INITIATIVE", "timer for an initiative the register does not hold");
+    return Reject(v1::DEAD_LETTER_REASON_UNKNOWN_INITIATIVE,
+                  "timer for an initiative the register does not hold");
   }
   Decision d;
   Fold f(*current, event, d);
   f.state().set_revision(event.revision());
   if (!OnTimer(f, event.timer())) {
-    Ignore(d, "STALE_TIMER", "the state no longer asks for this timer");
+    Ignore(d, v1::IGNORE_REASON_STALE_TIMER, "the state no longer asks for this timer");
     d.state = *current;
     d.state.set_revision(event.revision());
     return d;
@@ -110,17 +111,29 @@ bool Dispatch(const Config& config, Fold& f, const v1::ValueChainEvent& e) {
 
 }  // namespace
 
+std::string_view Decision::reason_code() const {
+  switch (disposition) {
+    case Disposition::kApplied:
+      return {};
+    case Disposition::kIgnored:
+      return base::EnumName(ignored_for);
+    case Disposition::kRejected:
+      return base::EnumName(rejected_for);
+  }
+  return {};
+}
+
 Decision Apply(const Config& config, const v1::Initiative* current, const v1::StoredEvent& event) {
   if (event.has_timer()) return ApplyTimer(config, current, event);
 
   const v1::ValueChainEvent& e = event.value_chain();
   if (current == nullptr && !e.has_initiative_proposed()) {
-    return Reject("UNKNOWN_INITIATIVE",
+    return Reject(v1::DEAD_LETTER_REASON_UNKNOWN_INITIATIVE,
                   "initiative '" + e.initiative_id() +
                       "' has not been proposed; its first event must be InitiativeProposed");
   }
   if (current != nullptr && e.has_initiative_proposed()) {
-    return Reject("ALREADY_PROPOSED",
+    return Reject(v1::DEAD_LETTER_REASON_ALREADY_PROPOSED,
                   "initiative '" + e.initiative_id() + "' was already proposed");
   }
   Decision d;
@@ -130,22 +143,24 @@ Decision Apply(const Config& config, const v1::Initiative* current, const v1::St
   v1::Initiative& s = f.state();
   s.set_revision(event.revision());
 
-  auto ignore = [&](std::string code, std::string reason) {
-    Ignore(d, std::move(code), std::move(reason));
+  auto ignore = [&](v1::IgnoreReason code, std::string reason) {
+    Ignore(d, code, std::move(reason));
     d.state = *current;
     d.state.set_revision(event.revision());
     return d;
   };
   if (s.step() == v1::STEP_CLOSED && !AdmitWhenClosed(f, e)) {
-    return ignore("INITIATIVE_CLOSED", "initiative is closed (" + v1::Outcome_Name(s.outcome()) +
-                                           "); only a new target reopens it");
+    return ignore(v1::IGNORE_REASON_INITIATIVE_CLOSED, "initiative is closed (" +
+                                                           v1::Outcome_Name(s.outcome()) +
+                                                           "); only a new target reopens it");
   }
   if (e.payload_case() == v1::ValueChainEvent::PAYLOAD_NOT_SET) {
-    return Refuse(d, Decision::Disposition::kRejected, "NO_PAYLOAD", "event carries no payload");
+    return Reject(v1::DEAD_LETTER_REASON_NO_PAYLOAD, "event carries no payload");
   }
   if (!Dispatch(config, f, e)) {
-    return ignore("UNKNOWN_KPI", "KPI '" + e.kpi_measured().kpi() +
-                                     "' has no baseline or target in this initiative");
+    return ignore(
+        v1::IGNORE_REASON_UNKNOWN_KPI,
+        "KPI '" + e.kpi_measured().kpi() + "' has no baseline or target in this initiative");
   }
   *s.mutable_updated_at() = f.now();
   if (std::find(s.activities().begin(), s.activities().end(), e.activity()) ==

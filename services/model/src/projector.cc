@@ -26,7 +26,7 @@ class ModelProjector final : public storage::Projector {
         projection.disposition = storage::Projection::Disposition::kRejected;
         break;
     }
-    projection.reason_code = std::move(decision.reason_code);
+    projection.reason_code = std::string(decision.reason_code());
     projection.reason = std::move(decision.reason);
     projection.state = std::move(decision.state);
     projection.outputs = std::move(decision.outputs);

@@ -23,6 +23,7 @@
 #include <utility>
 #include <vector>
 
+#include "cir/base/enum_name.h"
 #include "cir/events/codec.h"
 #include "cir/v1/improvement.pb.h"
 #include "cir/v1/register.pb.h"
@@ -43,13 +44,15 @@ struct Record {
   [[nodiscard]] std::optional<std::string_view> Header(std::string_view name) const;
 };
 
-// Why an inbound record was not accepted. `reason_code` is one of:
-//   OVERSIZED, NULL_VALUE, MISSING_ATTRIBUTE, BAD_ATTRIBUTE, UNSUPPORTED_CONTENT_TYPE,
-//   DECODE_ERROR, ATTRIBUTE_MISMATCH, INVALID_EVENT. `reason` is valid UTF-8 (input it quotes is
-//   escaped and cut).
+// Why an inbound record was not accepted: `code` is one of the codec's DeadLetterReasons
+// (OVERSIZED … INVALID_EVENT; schemas/cir/v1/register.proto). `reason` is valid UTF-8 (input it
+// quotes is escaped and cut).
 struct Rejection {
-  std::string reason_code;
+  v1::DeadLetterReason code = v1::DEAD_LETTER_REASON_UNSPECIFIED;
   std::string reason;
+
+  // The code as the dead letter spells it ("DECODE_ERROR"; base::EnumName).
+  [[nodiscard]] std::string_view reason_code() const { return base::EnumName(code); }
 };
 
 enum class DataFormat { kProtobuf, kJson };

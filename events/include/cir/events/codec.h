@@ -9,7 +9,7 @@
 
 #include <google/protobuf/message.h>
 
-#include "cir/error.h"
+#include "cir/base/error.h"
 #include "cir/v1/value_chain.pb.h"
 
 namespace cir::events {

@@ -16,7 +16,7 @@
 #include <utility>
 #include <vector>
 
-#include "cir/error.h"
+#include "cir/base/error.h"
 #include "cir/events/cloudevents.h"
 #include "cir/events/mock_cluster.h"  // MockCluster, for the embedded default
 

@@ -14,7 +14,7 @@
 #include <utility>
 #include <vector>
 
-#include "cir/error.h"
+#include "cir/base/error.h"
 
 namespace cir::events {
 

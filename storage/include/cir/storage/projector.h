@@ -19,7 +19,10 @@ struct Projection {
     kRejected,  // do not append; the event becomes a dead letter with `reason_code`/`reason`
   };
   Disposition disposition = Disposition::kApplied;
-  std::string reason_code;  // e.g. "UNKNOWN_INITIATIVE"; empty when applied
+  // The code as stored and sent: the projector's text, which the register keeps as it is (the
+  // model gives a DeadLetterReason or IgnoreReason by its base::EnumName, "UNKNOWN_INITIATIVE");
+  // empty when applied.
+  std::string reason_code;
   std::string reason;       // human-readable
   // The initiative after the event. Its `timers` are the due-times the register must index.
   // Unused when rejected.

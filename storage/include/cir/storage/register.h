@@ -24,7 +24,7 @@
 
 #include <google/protobuf/timestamp.pb.h>
 
-#include "cir/error.h"
+#include "cir/base/error.h"
 #include "cir/storage/projector.h"
 #include "cir/v1/improvement.pb.h"
 #include "cir/v1/register.pb.h"
@@ -78,7 +78,9 @@ struct EventOutcome {
   Status status = Status::kAppended;
   std::string initiative_id;
   std::uint64_t revision = 0;  // appended/ignored: its revision; duplicate: the first copy's
-  std::string reason_code;     // ignored/rejected; "TIMER_NOT_CLEARED" (see FireDueTimers)
+  // Ignored/rejected: the projector's code, or the register's own DeadLetterReason (ID_CONFLICT,
+  // INVALID_EVENT) by its base::EnumName; "TIMER_NOT_CLEARED" (see FireDueTimers).
+  std::string reason_code;
   std::string reason;
 };
 

@@ -7,7 +7,7 @@
 
 #include <google/protobuf/timestamp.pb.h>
 
-#include "cir/error.h"
+#include "cir/base/error.h"
 #include "cir/storage/register.h"
 
 namespace cir::storage {

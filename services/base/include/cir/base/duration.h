@@ -10,7 +10,7 @@
 #include <chrono>
 #include <string_view>
 
-#include "cir/error.h"
+#include "cir/base/error.h"
 
 namespace cir::base {
 

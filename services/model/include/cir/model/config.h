@@ -6,7 +6,7 @@
 #include <chrono>
 #include <cstddef>
 
-#include "cir/error.h"
+#include "cir/base/error.h"
 
 namespace cir::model {
 

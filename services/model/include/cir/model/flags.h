@@ -8,7 +8,7 @@
 
 #include <CLI/CLI.hpp>
 
-#include "cir/error.h"
+#include "cir/base/error.h"
 #include "cir/model/config.h"
 
 namespace cir::model {

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "cir/model/config.h"
@@ -18,10 +19,17 @@ namespace cir::model {
 struct Decision {
   enum class Disposition { kApplied, kIgnored, kRejected };
   Disposition disposition = Disposition::kApplied;
-  std::string reason_code;  // UNKNOWN_INITIATIVE, ALREADY_PROPOSED, UNKNOWN_KPI, … (README)
+  // Why, when not applied (README): the reason of the disposition's kind is set, the other is
+  // _UNSPECIFIED.
+  v1::DeadLetterReason rejected_for = v1::DEAD_LETTER_REASON_UNSPECIFIED;  // UNKNOWN_INITIATIVE, …
+  v1::IgnoreReason ignored_for = v1::IGNORE_REASON_UNSPECIFIED;            // UNKNOWN_KPI, …
   std::string reason;
   v1::Initiative state;            // the next state (unchanged but for revision when ignored)
   std::vector<v1::Output> outputs;  // transitions and alerts, in the order they happened
+
+  // The reason's code as the register stores it and cird sends it ("UNKNOWN_INITIATIVE",
+  // "STALE_TIMER"; base::EnumName); "" when applied.
+  [[nodiscard]] std::string_view reason_code() const;
 };
 
 // Folds `event` (revision already assigned) into `current` (null: no such initiative yet).

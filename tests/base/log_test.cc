@@ -1,4 +1,4 @@
-// cir/log.h: lines are JSON objects whatever the message holds, and protobuf's own log lines come
+// cir/base/log.h: lines are JSON objects whatever the message holds, and protobuf's own log lines come
 // through the same writer once RouteProtobufLogs is installed.
 #include <google/protobuf/stubs/logging.h>
 #include <gtest/gtest.h>
@@ -7,7 +7,7 @@
 
 #include <string>
 
-#include "cir/log.h"
+#include "cir/base/log.h"
 
 namespace cir::log {
 namespace {
@@ -28,6 +28,18 @@ TEST(Log, EscapesWhatTheMessageAndFieldsHold) {
   EXPECT_EQ(line["key \"k\""], "v\n");
   EXPECT_EQ(line["n"], -42);
   EXPECT_TRUE(line["time"].is_string());
+}
+
+TEST(Log, LinesBelowTheThresholdAreNotWritten) {
+  ASSERT_EQ(MinLevel(), Level::kInfo);  // until set
+  SetMinLevel(Level::kWarn);
+  ::testing::internal::CaptureStderr();
+  Info("quiet");
+  Debug("quieter");
+  Warn("loud");
+  const std::string text = ::testing::internal::GetCapturedStderr();
+  SetMinLevel(Level::kInfo);
+  EXPECT_EQ(OnlyLine(text)["msg"], "loud");
 }
 
 TEST(Log, ProtobufLogLinesAreJsonLines) {

@@ -12,7 +12,7 @@
 #include <string>
 #include <string_view>
 
-#include "cir/error.h"
+#include "cir/base/error.h"
 
 namespace google::protobuf {
 class Message;

@@ -1,5 +1,5 @@
 // CheckMessage: the reflection walk behind utf8.h's promise that nothing unparsable is stored.
-#include "cir/utf8.h"
+#include "cir/base/utf8.h"
 
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/message.h>
