@@ -27,9 +27,9 @@
 #include "cir/events/kafka.h"
 #include "cir/log.h"
 #include "cir/model/projector.h"
-#include "event_builders.h"
 #include "cir/storage/register.h"
 #include "pipeline.h"
+#include "workload.h"
 
 namespace {
 
@@ -55,52 +55,9 @@ void Must(Result<void> r, const char* what) {
   if (!r) Die(std::string(what) + ": " + r.error().message);
 }
 
-// The j-th event: initiatives live nine events each (proposal → closure), producing eight
-// transitions, interleaved 1,000 initiatives at a time.
+// The j-th event of the workload (tests/bench/workload.h).
 v1::ValueChainEvent MakeEvent(std::uint64_t j, const std::string& run) {
-  constexpr std::uint64_t kWave = 1000;
-  const std::uint64_t wave = j / (kWave * 9), in_wave = j % (kWave * 9);
-  const std::uint64_t step = in_wave / kWave, initiative = wave * kWave + in_wave % kWave;
-  v1::ValueChainEvent e = testing::EventAt(
-      "B-" + std::to_string(initiative), run + "-" + std::to_string(j),
-      testing::kDayZeroSeconds + static_cast<std::int64_t>(step) * 86400, "//bench/pipeline");
-  switch (step) {
-    case 0:
-      e = testing::WithProposal(std::move(e), "Cut incident resolution time",
-                                "Incidents resolved before customers notice", "Customer trust",
-                                "sre");
-      break;
-    case 1:
-      e.mutable_baseline_measured()->set_kpi("mttr");
-      e.mutable_baseline_measured()->set_value(240);
-      e.mutable_baseline_measured()->set_method(v1::MEASUREMENT_METHOD_OPERATIONAL_STATISTICS);
-      break;
-    case 2:
-      e.mutable_target_set()->set_kpi("mttr");
-      e.mutable_target_set()->set_target_value(180);
-      e.mutable_target_set()->set_direction(v1::DIRECTION_DECREASE);
-      e.mutable_target_set()->mutable_deadline()->set_seconds(1767225600 + 400 * 86400);
-      break;
-    case 3:
-      e.mutable_plan_defined()->add_actions()->set_action_id("runbooks");
-      break;
-    case 4:
-    case 5:
-      e.mutable_action_updated()->set_action_id("runbooks");
-      e.mutable_action_updated()->set_status(step == 4 ? v1::ACTION_STATUS_STARTED
-                                                       : v1::ACTION_STATUS_DONE);
-      break;
-    case 6:
-      e.mutable_kpi_measured()->set_kpi("mttr");
-      e.mutable_kpi_measured()->set_value(170);
-      break;
-    case 7:
-      e.mutable_momentum_recorded()->set_kind(v1::MOMENTUM_KIND_TRAINING);
-      break;
-    default:
-      e.mutable_initiative_closed()->set_outcome(v1::OUTCOME_SUCCESSFUL);
-  }
-  return e;
+  return bench::MakeEvent(j, run, bench::Times{testing::kDayZeroSeconds, 86400, 0});
 }
 
 struct Cluster {
