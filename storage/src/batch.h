@@ -79,6 +79,9 @@ class BatchBuilder {
 
   [[nodiscard]] const v1::PartitionMeta& meta() const { return meta_; }
 
+  // Nothing staged yet (an empty timer tick): Commit would write only the unchanged meta.
+  [[nodiscard]] bool empty() const { return batch_.Count() == 0; }
+
   // The smallest due-time index key the batch puts, if any (see LiveFloors::TimerPut).
   [[nodiscard]] const std::optional<std::string>& lowest_timer_put() const {
     return lowest_timer_put_;

@@ -211,5 +211,22 @@ TEST_F(TimersTest, TicksDoNotWalkTheKeysOfFiredOrMovedTimers) {
   EXPECT_EQ(report.timers, 1u);
 }
 
+// A tick with nothing due writes nothing: no batch, so no fsync (an idle cird does no I/O), and
+// no bookkeeping for a partition that has no data.
+TEST_F(TimersTest, ATickWithNothingDueWritesNothing) {
+  Touch({{"a", 1000}}, projector_);
+  const DbFigures before = reg_->Figures();
+  EXPECT_GT(before.writes, 0u);
+  for (int i = 0; i < 10; ++i) {
+    EXPECT_TRUE(Value(reg_->FireDueTimers(0, Ts(1000 + i), 100, projector_)).events.empty());
+    EXPECT_TRUE(Value(reg_->FireDueTimers(7, Ts(1000 + i), 100, projector_)).events.empty());
+  }
+  EXPECT_EQ(reg_->Figures().writes, before.writes);
+  EXPECT_EQ(Value(reg_->Partitions()), std::vector<std::uint32_t>{0});
+  // Due: written.
+  EXPECT_EQ(Value(reg_->FireDueTimers(0, Ts(1000 + kHour), 100, projector_)).events.size(), 1u);
+  EXPECT_EQ(reg_->Figures().writes, before.writes + 1);
+}
+
 }  // namespace
 }  // namespace cir::storage
