@@ -50,6 +50,9 @@ void BatchBuilder::Put(Cf cf, std::string_view key, std::string_view value) {
                                             rocksdb::Slice(value.data(), value.size()));
   // WriteBatch::Put fails only past its 4 GiB size limit; a poll batch never gets there.
   if (!status.ok()) Fatal("WriteBatch::Put: " + status.ToString());
+  if (cf == Cf::kTimers && (!lowest_timer_put_ || key < *lowest_timer_put_)) {
+    lowest_timer_put_ = std::string(key);
+  }
 }
 
 void BatchBuilder::Delete(Cf cf, std::string_view key) {

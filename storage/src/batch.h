@@ -79,6 +79,14 @@ class BatchBuilder {
 
   [[nodiscard]] const v1::PartitionMeta& meta() const { return meta_; }
 
+  // Nothing staged yet (an empty timer tick): Commit would write only the unchanged meta.
+  [[nodiscard]] bool empty() const { return batch_.Count() == 0; }
+
+  // The smallest due-time index key the batch puts, if any (see LiveFloors::TimerPut).
+  [[nodiscard]] const std::optional<std::string>& lowest_timer_put() const {
+    return lowest_timer_put_;
+  }
+
  private:
   struct Cached {
     std::optional<v1::Initiative> state;
@@ -103,6 +111,7 @@ class BatchBuilder {
   std::unordered_map<std::string, Cached> projections_;
   std::unordered_map<std::string, v1::DedupeEntry> dedupe_;  // dedupe key -> staged entry
   std::unordered_map<std::string, std::string> staged_content_;  // dedupe key -> event bytes
+  std::optional<std::string> lowest_timer_put_;
   AppendResult result_;
 };
 

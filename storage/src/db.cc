@@ -343,6 +343,8 @@ Result<void> Db::Write(rocksdb::WriteBatch& batch, bool sync, std::string_view w
     return std::unexpected(FromStatus(status, std::string(what) + " in " + path_));
   }
   if (health_->stalled()) health_->Clear();  // a write went through: writable again
+  writes_.fetch_add(1, std::memory_order_relaxed);
+  if (sync) synced_writes_.fetch_add(1, std::memory_order_relaxed);
   return {};
 }
 

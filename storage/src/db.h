@@ -83,6 +83,11 @@ class Db {
   // lack of space or a read-only disk is kUnavailable and marks the register stalled (Health).
   [[nodiscard]] Result<void> Write(rocksdb::WriteBatch& batch, bool sync,
                                    std::string_view what) const;
+  // Successful Write calls since Open, and those with `sync`.
+  [[nodiscard]] std::uint64_t writes() const { return writes_.load(std::memory_order_relaxed); }
+  [[nodiscard]] std::uint64_t synced_writes() const {
+    return synced_writes_.load(std::memory_order_relaxed);
+  }
 
   // See Register::Health and Register::Resume.
   [[nodiscard]] WriteHealth Health() const;
@@ -96,6 +101,8 @@ class Db {
   std::array<rocksdb::ColumnFamilyHandle*, static_cast<std::size_t>(Cf::kCount)> handles_{};
   std::vector<rocksdb::ColumnFamilyHandle*> foreign_handles_;  // CFs keys.h does not know
   std::shared_ptr<HealthTracker> health_;  // also in the DB's listeners
+  mutable std::atomic<std::uint64_t> writes_{0};
+  mutable std::atomic<std::uint64_t> synced_writes_{0};
 };
 
 // Iterates the keys of one column family in [lower, upper) (upper nullopt: to the end).

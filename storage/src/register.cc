@@ -12,6 +12,7 @@
 #include "cir/base/enum_name.h"
 #include "cir/base/utf8.h"
 #include "db.h"
+#include "floors.h"
 #include "keys.h"
 #include "repair.h"
 #include "timers.h"
@@ -109,16 +110,29 @@ class RocksRegister final : public Register {
     auto meta = LoadMeta(partition);
     if (!meta) return std::unexpected(meta.error());
     BatchBuilder batch(*db_, partition, projector, clock_->Now(), std::move(*meta));
-    if (auto ok = internal::FireDue(*db_, batch, partition, now, limit); !ok) {
-      return std::unexpected(ok.error());
+    const internal::LiveFloors::Floor floor = floors_.Get(partition);
+    auto resume = internal::FireDue(*db_, batch, partition, now, limit, floor.timers);
+    if (!resume) return std::unexpected(resume.error());
+    // Nothing due (an idle tick): nothing to write, and no fsync.
+    if (batch.empty()) {
+      floors_.RaiseTimers(partition, std::move(*resume), floor.generation);
+      return AppendResult();
     }
-    return CommitAndCache(partition, batch, "firing timers of partition ");
+    return CommitAndCache(partition, batch, "firing timers of partition ", &*resume,
+                          floor.generation);
   }
 
   Result<std::optional<google::protobuf::Timestamp>> NextDue(std::uint32_t partition) override {
-    Scan scan = Scan::Prefix(*db_, Cf::kTimers, internal::PartitionPrefix(partition));
+    // From the first live key (floors_), not the partition's start: fired and moved timers leave
+    // tombstones there that a seek would walk one by one.
+    const internal::LiveFloors::Floor floor = floors_.Get(partition);
+    Scan scan(*db_, Cf::kTimers, floor.timers,
+              internal::PrefixSuccessor(internal::PartitionPrefix(partition)));
     if (!scan.Valid()) {
       if (auto ok = scan.status(); !ok) return std::unexpected(ok.error());
+      if (auto end = internal::PrefixSuccessor(internal::PartitionPrefix(partition))) {
+        floors_.RaiseTimers(partition, std::move(*end), floor.generation);
+      }
       return std::optional<google::protobuf::Timestamp>();
     }
     auto parts = internal::ParseTimerKey(scan.key());
@@ -126,6 +140,7 @@ class RocksRegister final : public Register {
       return Fail(ErrorCode::kCorruption,
                   "malformed due-time index key " + internal::Printable(scan.key()));
     }
+    floors_.RaiseTimers(partition, std::string(scan.key()), floor.generation);
     return std::optional(internal::FromMillis(parts->due_ms));
   }
 
@@ -192,7 +207,10 @@ class RocksRegister final : public Register {
                                                    std::size_t limit) override {
     std::vector<v1::OutboxRecord> records;
     if (after_seq == std::numeric_limits<std::uint64_t>::max() || limit == 0) return records;
-    auto scanned = ForEach(Scan(*db_, Cf::kOutbox, internal::OutboxKey(partition, after_seq + 1),
+    // From the first live record at the earliest (floors_): acknowledged ones leave tombstones.
+    const std::uint64_t floor = floors_.Get(partition).outbox;
+    const std::uint64_t from = std::max(after_seq + 1, floor);
+    auto scanned = ForEach(Scan(*db_, Cf::kOutbox, internal::OutboxKey(partition, from),
                                 internal::PrefixSuccessor(internal::PartitionPrefix(partition))),
                            [&](std::string_view key, std::string_view value) -> Result<bool> {
                              auto record = Db::Parse<v1::OutboxRecord>(Cf::kOutbox, key, value);
@@ -215,6 +233,10 @@ class RocksRegister final : public Register {
                              return records.size() < limit;
                            });
     if (!scanned) return std::unexpected(scanned.error());
+    // Begun at the floor, the scan found the first live record.
+    if (from == floor && !records.empty() && records.front().seq() >= from) {
+      floors_.RaiseOutbox(partition, records.front().seq());
+    }
     return records;
   }
 
@@ -227,19 +249,28 @@ class RocksRegister final : public Register {
         return std::unexpected(internal::FromStatus(status, "acknowledging outbox records"));
       }
     }
-    return db_->Write(batch, sync_,
-                      "acknowledging outbox records of partition " + std::to_string(partition));
+    // Never synced: a lost acknowledgement (power loss) only resends outputs with the ids they
+    // had, which consumers dedupe; syncing cost an fsync per produce round.
+    auto written = db_->Write(batch, /*sync=*/false,
+                              "acknowledging outbox records of partition " +
+                                  std::to_string(partition));
+    if (written) floors_.OutboxDeleted(partition, seqs);
+    return written;
   }
 
   Result<void> ParkOutbox(std::uint32_t partition, std::uint64_t seq,
                           const std::string& reason) override {
-    return internal::ParkOutboxEntry(*db_, partition, seq, reason, clock_->Now(), sync_);
+    auto parked = internal::ParkOutboxEntry(*db_, partition, seq, reason, clock_->Now(), sync_);
+    if (parked) floors_.OutboxDeleted(partition, {seq});
+    return parked;
   }
 
   Result<std::vector<v1::ParkedRecord>> Parked() override { return internal::ReadParked(*db_); }
 
   Result<RepairReport> Repair(const Projector& projector) override {
-    return internal::RepairDb(*db_, projector, clock_->Now(), sync_);
+    auto report = internal::RepairDb(*db_, projector, clock_->Now(), sync_);
+    floors_.Reset();
+    return report;
   }
 
   Result<VerifyReport> Verify(const Projector& projector) override {
@@ -247,7 +278,9 @@ class RocksRegister final : public Register {
   }
 
   Result<std::uint64_t> Rebuild(const Projector& projector) override {
-    return internal::RebuildDb(*db_, projector, sync_);
+    auto differed = internal::RebuildDb(*db_, projector, sync_);
+    floors_.Reset();
+    return differed;
   }
 
   Result<Stats> GetStats() override {
@@ -302,9 +335,14 @@ class RocksRegister final : public Register {
 
   Result<OutboxBacklog> Backlog(std::uint32_t partition) override {
     OutboxBacklog backlog;
-    auto scanned = ForEach(Scan::Prefix(*db_, Cf::kOutbox, internal::PartitionPrefix(partition)),
+    const std::uint64_t floor = floors_.Get(partition).outbox;
+    auto scanned = ForEach(Scan(*db_, Cf::kOutbox, internal::OutboxKey(partition, floor),
+                                internal::PrefixSuccessor(internal::PartitionPrefix(partition))),
                            [&](std::string_view key, std::string_view value) -> Result<void> {
                              if (backlog.entries++ == 0) {
+                               if (auto seq = internal::ParseOutboxKey(key)) {
+                                 floors_.RaiseOutbox(partition, *seq);
+                               }
                                auto record = Db::Parse<v1::OutboxRecord>(Cf::kOutbox, key, value);
                                if (!record) return std::unexpected(record.error());
                                if (record->has_recorded_at())
@@ -332,6 +370,8 @@ class RocksRegister final : public Register {
     figures.pending_compaction_bytes = sum("rocksdb.estimate-pending-compaction-bytes");
     figures.memtable_bytes = sum("rocksdb.cur-size-all-mem-tables");
     figures.sst_files_bytes = sum("rocksdb.total-sst-files-size");
+    figures.writes = db_->writes();
+    figures.synced_writes = db_->synced_writes();
     // One block cache is shared by every column family: read it once.
     std::uint64_t value = 0;
     if (db_->raw()->GetIntProperty(db_->cf(Cf::kProjections), "rocksdb.block-cache-usage",
@@ -362,10 +402,16 @@ class RocksRegister final : public Register {
     return stored->value_or(v1::PartitionMeta());
   }
 
+  // `timers_resume` (FireDueTimers): where FireDue's scan stopped, begun at `generation`.
   Result<AppendResult> CommitAndCache(std::uint32_t partition, BatchBuilder& batch,
-                                      const std::string& what) {
+                                      const std::string& what,
+                                      const std::string* timers_resume = nullptr,
+                                      std::uint64_t generation = 0) {
     auto result = batch.Commit(sync_, what + std::to_string(partition));
     if (!result) return result;  // the cache keeps the meta as of the last successful write
+    // The keys the scan passed are gone now; then the keys the batch put (maybe below them).
+    if (timers_resume) floors_.RaiseTimers(partition, *timers_resume, generation);
+    if (const auto& lowest = batch.lowest_timer_put()) floors_.TimerPut(partition, *lowest);
     std::lock_guard lock(meta_mu_);
     meta_[partition] = batch.meta();
     return result;
@@ -376,6 +422,7 @@ class RocksRegister final : public Register {
   const Clock* clock_;
   std::mutex meta_mu_;
   std::map<std::uint32_t, v1::PartitionMeta> meta_;  // GUARDED_BY(meta_mu_)
+  internal::LiveFloors floors_;  // where each partition's live outbox and timer keys begin
 };
 
 }  // namespace

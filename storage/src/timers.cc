@@ -19,11 +19,14 @@ std::set<std::string> TimerKeys(std::uint32_t partition, const v1::Initiative& s
   return keys;
 }
 
-Result<void> FireDue(const Db& db, BatchBuilder& batch, std::uint32_t partition,
-                     const google::protobuf::Timestamp& now, std::size_t limit) {
-  // Only keys due at or before `now`: the scan stops at the first later one, so the cost is
-  // the number of due timers, whatever the size of the register.
-  Scan scan(db, Cf::kTimers, PartitionPrefix(partition), TimerBound(partition, NowMillis(now)));
+Result<std::string> FireDue(const Db& db, BatchBuilder& batch, std::uint32_t partition,
+                            const google::protobuf::Timestamp& now, std::size_t limit,
+                            std::string from) {
+  // Only keys due at or before `now`: the scan stops at the first later one, and starts at the
+  // first live one (`from`), so the cost is the number of due timers, whatever the size of the
+  // register and however many keys were deleted before.
+  std::string bound = TimerBound(partition, NowMillis(now));
+  Scan scan(db, Cf::kTimers, std::move(from), bound);
   std::size_t fired = 0;
   for (; scan.Valid() && fired < limit; scan.Next()) {
     const std::string key(scan.key());
@@ -70,7 +73,9 @@ Result<void> FireDue(const Db& db, BatchBuilder& batch, std::uint32_t partition,
     }
     ++fired;
   }
-  return scan.status();
+  if (auto ok = scan.status(); !ok) return std::unexpected(ok.error());
+  // Every key the scan passed is deleted in the batch (fired or stale).
+  return scan.Valid() ? std::string(scan.key()) : bound;
 }
 
 }  // namespace internal

@@ -21,9 +21,14 @@ namespace cir::storage::internal {
 
 // Folds a TimerElapsed into `batch` for each of the first `limit` timers of `partition` due at or
 // before `now` that the projection still lists (stale index keys are deleted instead). Reads
-// only keys due by `now`, so the cost is the number of due timers. kCorruption on a malformed
-// index key. REQUIRES: `batch` is of `partition`; the caller is its only writer.
-[[nodiscard]] Result<void> FireDue(const Db& db, BatchBuilder& batch, std::uint32_t partition,
-                                   const google::protobuf::Timestamp& now, std::size_t limit);
+// only keys from `from` (no live key of the partition sorts before it: LiveFloors) to those due
+// by `now`, so the cost is the number of due timers. Returns the key where the next scan may
+// start once the batch is written (every key before it that this scan saw is deleted in
+// `batch`). kCorruption on a malformed index key. REQUIRES: `batch` is of `partition`; the caller
+// is its only writer.
+[[nodiscard]] Result<std::string> FireDue(const Db& db, BatchBuilder& batch,
+                                          std::uint32_t partition,
+                                          const google::protobuf::Timestamp& now,
+                                          std::size_t limit, std::string from);
 
 }  // namespace cir::storage::internal

@@ -1,7 +1,8 @@
 // pipeline_bench: the full pipeline — producer → librdkafka mock broker → cird's Pipeline →
 // output topic — beside a bare librdkafka consumer on the same broker, in the same run.
 //
-//   pipeline_bench [--events N] [--partitions N] [--latency-events N] [--no-sync]
+//   pipeline_bench [--events N] [--partitions N] [--latency-events N] [--latency-rate R]
+//                  [--idle-seconds S] [--no-sync]
 //
 // Phases (each on fresh topics of the same 3-broker mock cluster):
 //   1. baseline: N records of the workload's size produced to a topic, then read by a bare
@@ -9,9 +10,14 @@
 //   2. throughput: N value-chain events produced up front, then cird's Pipeline (wall time, the
 //      production configuration) consumes, appends and publishes; events/s from its first record
 //      to the last output read back from the output topic;
-//   3. latency: events produced at half the rate measured in phase 2, timing each transition from
-//      the moment its causing event was produced to the moment it was read from the output topic:
-//      p50/p99. Every client runs with fetch.wait.max.ms=10 (see main).
+//   3. latency: events produced at --latency-rate (default: half the rate measured in phase 2),
+//      timing each transition from the moment its causing event was produced to the moment it was
+//      read from the output topic: p50/p99. Every client runs with fetch.wait.max.ms=10 (see main);
+//   4. idle: a pipeline of 4 partitions, caught up, left alone for --idle-seconds: the register's
+//      synced writes (each an fsync of the WAL) per second.
+// Event times are the current time (the last event about now, one second between an initiative's
+// steps), so no time-based alert is due during the run, as in production; January dates made
+// every stall timer due at once and the latency figures meaningless.
 // The mock keeps ~5 MiB per partition, so phases 1–2 use enough partitions to hold everything.
 #include <CLI/CLI.hpp>
 
@@ -19,6 +25,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <ctime>
 #include <filesystem>
 #include <thread>
 #include <optional>
@@ -27,9 +34,9 @@
 #include "cir/events/cloudevents.h"
 #include "cir/events/kafka.h"
 #include "cir/model/projector.h"
-#include "event_builders.h"
 #include "cir/storage/register.h"
 #include "pipeline.h"
+#include "workload.h"
 
 namespace {
 
@@ -55,52 +62,12 @@ void Must(Result<void> r, const char* what) {
   if (!r) Die(std::string(what) + ": " + r.error().message);
 }
 
-// The j-th event: initiatives live nine events each (proposal → closure), producing eight
-// transitions, interleaved 1,000 initiatives at a time.
+// Where the workload's events sit in time (set in main: ending about now).
+bench::Times g_times;
+
+// The j-th event of the workload (tests/bench/workload.h).
 v1::ValueChainEvent MakeEvent(std::uint64_t j, const std::string& run) {
-  constexpr std::uint64_t kWave = 1000;
-  const std::uint64_t wave = j / (kWave * 9), in_wave = j % (kWave * 9);
-  const std::uint64_t step = in_wave / kWave, initiative = wave * kWave + in_wave % kWave;
-  v1::ValueChainEvent e = testing::EventAt(
-      "B-" + std::to_string(initiative), run + "-" + std::to_string(j),
-      testing::kDayZeroSeconds + static_cast<std::int64_t>(step) * 86400, "//bench/pipeline");
-  switch (step) {
-    case 0:
-      e = testing::WithProposal(std::move(e), "Cut incident resolution time",
-                                "Incidents resolved before customers notice", "Customer trust",
-                                "sre");
-      break;
-    case 1:
-      e.mutable_baseline_measured()->set_kpi("mttr");
-      e.mutable_baseline_measured()->set_value(240);
-      e.mutable_baseline_measured()->set_method(v1::MEASUREMENT_METHOD_OPERATIONAL_STATISTICS);
-      break;
-    case 2:
-      e.mutable_target_set()->set_kpi("mttr");
-      e.mutable_target_set()->set_target_value(180);
-      e.mutable_target_set()->set_direction(v1::DIRECTION_DECREASE);
-      e.mutable_target_set()->mutable_deadline()->set_seconds(1767225600 + 400 * 86400);
-      break;
-    case 3:
-      e.mutable_plan_defined()->add_actions()->set_action_id("runbooks");
-      break;
-    case 4:
-    case 5:
-      e.mutable_action_updated()->set_action_id("runbooks");
-      e.mutable_action_updated()->set_status(step == 4 ? v1::ACTION_STATUS_STARTED
-                                                       : v1::ACTION_STATUS_DONE);
-      break;
-    case 6:
-      e.mutable_kpi_measured()->set_kpi("mttr");
-      e.mutable_kpi_measured()->set_value(170);
-      break;
-    case 7:
-      e.mutable_momentum_recorded()->set_kind(v1::MOMENTUM_KIND_TRAINING);
-      break;
-    default:
-      e.mutable_initiative_closed()->set_outcome(v1::OUTCOME_SUCCESSFUL);
-  }
-  return e;
+  return bench::MakeEvent(j, run, g_times);
 }
 
 struct Cluster {
@@ -152,13 +119,16 @@ double BareConsumer(const Cluster& cluster, std::uint64_t n, int partitions) {
 struct PipelineRun {
   double events_per_s = 0;
   std::vector<double> latencies_ms;
+  double idle_synced_writes_per_s = 0;  // idle_seconds > 0
 };
 
 // Phases 2 and 3: one Pipeline on fresh topics. `rate` 0: everything is produced up front and
 // the result is throughput; otherwise events are produced at `rate` per second and the result
 // carries each transition's produce-to-read latency.
+// `idle_seconds` > 0: afterwards the pipeline is left idle that long, counting synced writes.
 PipelineRun RunPipeline(const Cluster& cluster, std::uint64_t n, int partitions, double rate,
-                        bool sync, const std::string& run, const fs::path& dir) {
+                        bool sync, const std::string& run, const fs::path& dir,
+                        double idle_seconds = 0) {
   cird::Config config;
   config.brokers = cluster.settings.brokers;
   config.input_topics = {run + ".in"};
@@ -241,6 +211,18 @@ PipelineRun RunPipeline(const Cluster& cluster, std::uint64_t n, int partitions,
       }
     }
   }
+  if (idle_seconds > 0 && outputs == expected_outputs) {
+    // Caught up: every output is out. Let the acknowledgements land, then count.
+    const auto settle = Clock::now() + std::chrono::seconds(2);
+    while (Clock::now() < settle) (void)reader->Poll(milliseconds(50));
+    const std::uint64_t before = reg->Figures().synced_writes;
+    const auto start = Clock::now();
+    const auto until = start + std::chrono::duration_cast<Clock::duration>(
+                                   std::chrono::duration<double>(idle_seconds));
+    while (Clock::now() < until) (void)reader->Poll(milliseconds(50));
+    result.idle_synced_writes_per_s =
+        static_cast<double>(reg->Figures().synced_writes - before) / Seconds(Clock::now() - start);
+  }
   pipeline.Stop();
   ingest.join();
   if (producer_thread.joinable()) producer_thread.join();
@@ -263,6 +245,8 @@ int main(int argc, char** argv) {
   std::uint64_t n = 1'000'000;
   int partitions = 64;
   std::uint64_t latency_events = 90'000;
+  double latency_rate = 0;
+  double idle_seconds = 5;
   bool no_sync = false;
   CLI::App app{"pipeline_bench: cird's full pipeline beside a bare librdkafka consumer"};
   app.add_option("--events", n, "events through the pipeline (and records for the baseline)")
@@ -270,11 +254,20 @@ int main(int argc, char** argv) {
   app.add_option("--partitions", partitions, "partitions of each topic")->capture_default_str();
   app.add_option("--latency-events", latency_events, "events in the latency phase")
       ->capture_default_str();
+  app.add_option("--latency-rate", latency_rate,
+                 "events/s in the latency phase (0: half the throughput measured)")
+      ->capture_default_str();
+  app.add_option("--idle-seconds", idle_seconds, "length of the idle phase (0: skip it)")
+      ->capture_default_str();
   app.add_flag("--no-sync", no_sync, "do not fsync the register on every batch");
   CLI11_PARSE(app, argc, argv);
   n -= n % 9;
   latency_events -= latency_events % 9;
   cir::log::SetMinLevel(cir::log::Level::kWarn);
+  // The last wave ends about now: every event time is in the last n/1000 seconds or so.
+  const std::int64_t waves =
+      static_cast<std::int64_t>(std::max(n, latency_events) / (9 * bench::kWave)) + 1;
+  g_times = bench::Times{static_cast<std::int64_t>(std::time(nullptr)) - waves * 9, 1, 9};
 
   std::string pattern = (fs::temp_directory_path() / "pipeline-bench-XXXXXX").string();
   if (mkdtemp(pattern.data()) == nullptr) Die("mkdtemp");
@@ -295,13 +288,22 @@ int main(int argc, char** argv) {
   std::printf("  cird end to end (in -> out)     %10.0f events/s   (%.3f x the bare consumer)\n",
               full.events_per_s, full.events_per_s / bare);
   std::fflush(stdout);
-  const double rate = full.events_per_s / 2;
+  const double rate = latency_rate > 0 ? latency_rate : full.events_per_s / 2;
   const PipelineRun timed =
       RunPipeline(cluster, latency_events, std::min(partitions, 16), rate, !no_sync, "lat", dir);
-  std::printf("  event -> output latency at %.0f events/s (half the maximum), %zu transitions:\n"
+  std::printf("  event -> output latency at %.0f events/s (%.2f x the maximum), %zu transitions:\n"
               "    p50 %.2f ms   p99 %.2f ms   max %.2f ms\n",
-              rate, timed.latencies_ms.size(), Percentile(timed.latencies_ms, 0.50),
-              Percentile(timed.latencies_ms, 0.99), Percentile(timed.latencies_ms, 1.0));
+              rate, rate / full.events_per_s, timed.latencies_ms.size(),
+              Percentile(timed.latencies_ms, 0.50), Percentile(timed.latencies_ms, 0.99),
+              Percentile(timed.latencies_ms, 1.0));
+  std::fflush(stdout);
+  if (idle_seconds > 0) {
+    const PipelineRun idle =
+        RunPipeline(cluster, 9 * bench::kWave, 4, 0, !no_sync, "idle", dir, idle_seconds);
+    std::printf("  idle and caught up, 4 partitions, %.0f s: %.2f synced register writes/s "
+                "(fsyncs; goal 0)\n",
+                idle_seconds, idle.idle_synced_writes_per_s);
+  }
   fs::remove_all(dir);
   return 0;
 }

@@ -147,6 +147,9 @@ struct DbFigures {
   std::uint64_t block_cache_usage_bytes = 0;    // rocksdb.block-cache-usage
   std::uint64_t block_cache_capacity_bytes = 0;
   std::uint64_t sst_files_bytes = 0;            // rocksdb.total-sst-files-size
+  // The register's own: write batches applied since Open, and those that fsynced the WAL.
+  std::uint64_t writes = 0;
+  std::uint64_t synced_writes = 0;
 };
 
 // Whether the register can write, as RocksDB's background-error handler sees it. A write that
@@ -207,7 +210,8 @@ class Register {
   // same due-time after its alert resolved fires again. A fired timer leaves the index even if the projector keeps it (its outcome then
   // has reason_code "TIMER_NOT_CLEARED"). Index keys the projection no longer lists are dropped
   // without firing. Due-times have millisecond resolution: never early, at most 1 ms late.
-  // Cost grows with the timers due, not with the size of the register.
+  // Cost grows with the timers due, not with the size of the register. Nothing due (and no
+  // stale key to drop): nothing is written, so an idle tick costs no fsync.
   // REQUIRES: the caller is the only writer of `partition`.
   [[nodiscard]] virtual Result<AppendResult> FireDueTimers(std::uint32_t partition,
                                                            const google::protobuf::Timestamp& now,
@@ -249,7 +253,9 @@ class Register {
   [[nodiscard]] virtual Result<std::vector<v1::OutboxRecord>> ReadOutbox(
       std::uint32_t partition, std::uint64_t after_seq, std::size_t limit) = 0;
 
-  // Deletes delivered outbox records. Deleting an absent seq is not an error.
+  // Deletes delivered outbox records. Deleting an absent seq is not an error. Never fsynced
+  // (whatever Options::sync says; the next synced batch makes it durable): after a power loss an
+  // acknowledgement may be lost, and the record is sent again with the same id.
   [[nodiscard]] virtual Result<void> AckOutbox(std::uint32_t partition,
                                                const std::vector<std::uint64_t>& seqs) = 0;
 
