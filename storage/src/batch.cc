@@ -147,15 +147,10 @@ void BatchBuilder::PutOffset(const std::string& topic, std::int64_t offset) {
 
 void BatchBuilder::DeleteTimerKey(std::string_view key) { Delete(Cf::kTimers, key); }
 
-Result<EventOutcome> BatchBuilder::Fold(Candidate candidate) {
-  const std::string& id = candidate.initiative_id;
+Result<std::optional<EventOutcome>> BatchBuilder::Dedupe(Candidate& candidate,
+                                                         const std::string& dedupe_key) {
   const bool is_timer = !candidate.fired_timer_key.empty();
-  // A fired timer leaves the index whatever happens next, so that it cannot fire in a loop.
-  if (is_timer) Delete(Cf::kTimers, candidate.fired_timer_key);
-
-  // 1. Dedupe: against this batch first, then the database.
-  const std::string dedupe_key =
-      DedupeKey(partition_, candidate.dedupe_source, candidate.dedupe_id);
+  // Against this batch first, then the database.
   std::optional<v1::DedupeEntry> first;
   if (auto it = dedupe_.find(dedupe_key); it != dedupe_.end()) {
     first = it->second;
@@ -164,13 +159,15 @@ Result<EventOutcome> BatchBuilder::Fold(Candidate candidate) {
     if (!stored) return std::unexpected(stored.error());
     first = std::move(*stored);
   }
-  if (first && !is_timer) {
+  if (!first) return std::nullopt;
+  if (!is_timer) {
     // The same (source, id) must mean the same event: a different one is a producer's bug that
     // a silent drop would hide. Byte-identical repeats (redeliveries, replays) stay duplicates.
     auto same = SameContent(dedupe_key, *first, candidate.event.value_chain());
     if (!same) return std::unexpected(same.error());
     if (!*same) {
-      return Reject(id, std::string(base::EnumName(v1::DEAD_LETTER_REASON_ID_CONFLICT)),
+      return Reject(candidate.initiative_id,
+                    std::string(base::EnumName(v1::DEAD_LETTER_REASON_ID_CONFLICT)),
                     "source '" + utf8::Quote(candidate.dedupe_source) + "' id '" +
                         utf8::Quote(candidate.dedupe_id) + "' was appended before (initiative '" +
                         utf8::Quote(first->initiative_id()) + "', revision " +
@@ -179,16 +176,79 @@ Result<EventOutcome> BatchBuilder::Fold(Candidate candidate) {
                     std::move(candidate.dead_letter));
     }
   }
-  if (first) {
-    meta_.set_duplicates_skipped(meta_.duplicates_skipped() + 1);
-    ++result_.duplicates;
-    EventOutcome outcome;
-    outcome.status = EventOutcome::Status::kDuplicate;
-    outcome.initiative_id = first->initiative_id();
-    outcome.revision = first->revision();
-    result_.events.push_back(outcome);
-    return outcome;
+  meta_.set_duplicates_skipped(meta_.duplicates_skipped() + 1);
+  ++result_.duplicates;
+  EventOutcome outcome;
+  outcome.status = EventOutcome::Status::kDuplicate;
+  outcome.initiative_id = first->initiative_id();
+  outcome.revision = first->revision();
+  result_.events.push_back(outcome);
+  return outcome;
+}
+
+EventOutcome BatchBuilder::StageEvent(v1::StoredEvent& event, const Projection& projection,
+                                      const std::string& dedupe_key, bool is_timer) {
+  const std::string& id = projection.state.initiative_id();
+  const bool ignored = projection.disposition == Projection::Disposition::kIgnored;
+  EventOutcome outcome;
+  outcome.status = ignored ? EventOutcome::Status::kIgnored : EventOutcome::Status::kAppended;
+  outcome.initiative_id = id;
+  outcome.revision = event.revision();
+  if (ignored) {
+    event.set_disposition(v1::DISPOSITION_IGNORED);
+    event.set_note(projection.reason_code + ": " + projection.reason);
+    outcome.reason_code = projection.reason_code;
+    outcome.reason = projection.reason;
+    ++result_.ignored;
+  } else {
+    event.set_disposition(v1::DISPOSITION_APPLIED);
+    ++result_.appended;
   }
+  Put(Cf::kEvents, EventKey(partition_, id, event.revision()), Serialize(event));
+  if (!is_timer) staged_content_.emplace(dedupe_key, event.value_chain().SerializeAsString());
+  v1::DedupeEntry entry;
+  entry.set_initiative_id(id);
+  entry.set_revision(event.revision());
+  Put(Cf::kDedupe, dedupe_key, Serialize(entry));
+  dedupe_.emplace(dedupe_key, std::move(entry));
+  if (is_timer) {
+    meta_.set_timers_fired(meta_.timers_fired() + 1);
+  } else {
+    meta_.set_events_appended(meta_.events_appended() + 1);
+  }
+  return outcome;
+}
+
+void BatchBuilder::Reindex(const v1::Initiative* before, const v1::Initiative& after,
+                           const std::string& fired_timer_key, EventOutcome& outcome) {
+  const std::set<std::string> old_keys =
+      before != nullptr ? TimerKeys(partition_, *before) : std::set<std::string>();
+  const std::set<std::string> new_keys = TimerKeys(partition_, after);
+  for (const auto& key : old_keys) {
+    if (!new_keys.contains(key)) Delete(Cf::kTimers, key);
+  }
+  for (const auto& key : new_keys) {
+    if (!old_keys.contains(key)) Put(Cf::kTimers, key, {});
+  }
+  if (!fired_timer_key.empty() && new_keys.contains(fired_timer_key)) {
+    Delete(Cf::kTimers, fired_timer_key);  // after the Put above, if any: it wins
+    outcome.reason_code = std::string(kTimerNotCleared);
+    outcome.reason = "the projector kept the fired timer; its index key was dropped";
+  }
+}
+
+Result<EventOutcome> BatchBuilder::Fold(Candidate candidate) {
+  const std::string& id = candidate.initiative_id;
+  const bool is_timer = !candidate.fired_timer_key.empty();
+  // A fired timer leaves the index whatever happens next, so that it cannot fire in a loop.
+  if (is_timer) Delete(Cf::kTimers, candidate.fired_timer_key);
+
+  // 1. Dedupe: a duplicate, or an id conflict, ends here.
+  const std::string dedupe_key =
+      DedupeKey(partition_, candidate.dedupe_source, candidate.dedupe_id);
+  auto duplicate = Dedupe(candidate, dedupe_key);
+  if (!duplicate) return std::unexpected(duplicate.error());
+  if (*duplicate) return std::move(**duplicate);
 
   // 2. Fold through the projector, on top of the events staged so far.
   auto current = Current(id);
@@ -214,50 +274,10 @@ Result<EventOutcome> BatchBuilder::Fold(Candidate candidate) {
           "' for an event of initiative '" + id + "'");
   }
 
-  // 3. Stage the event and its dedupe entry.
-  const bool ignored = projection.disposition == Projection::Disposition::kIgnored;
-  EventOutcome outcome;
-  outcome.status = ignored ? EventOutcome::Status::kIgnored : EventOutcome::Status::kAppended;
-  outcome.initiative_id = id;
-  outcome.revision = stored.revision();
-  if (ignored) {
-    stored.set_disposition(v1::DISPOSITION_IGNORED);
-    stored.set_note(projection.reason_code + ": " + projection.reason);
-    outcome.reason_code = projection.reason_code;
-    outcome.reason = projection.reason;
-    ++result_.ignored;
-  } else {
-    stored.set_disposition(v1::DISPOSITION_APPLIED);
-    ++result_.appended;
-  }
-  Put(Cf::kEvents, EventKey(partition_, id, stored.revision()), Serialize(stored));
-  if (!is_timer) staged_content_.emplace(dedupe_key, stored.value_chain().SerializeAsString());
-  v1::DedupeEntry entry;
-  entry.set_initiative_id(id);
-  entry.set_revision(stored.revision());
-  Put(Cf::kDedupe, dedupe_key, Serialize(entry));
-  dedupe_.emplace(dedupe_key, std::move(entry));
-  if (is_timer) {
-    meta_.set_timers_fired(meta_.timers_fired() + 1);
-  } else {
-    meta_.set_events_appended(meta_.events_appended() + 1);
-  }
-
-  // 4. Re-index the timers: drop what the fold removed, add what it scheduled.
-  const std::set<std::string> old_keys =
-      before != nullptr ? TimerKeys(partition_, *before) : std::set<std::string>();
-  const std::set<std::string> new_keys = TimerKeys(partition_, projection.state);
-  for (const auto& key : old_keys) {
-    if (!new_keys.contains(key)) Delete(Cf::kTimers, key);
-  }
-  for (const auto& key : new_keys) {
-    if (!old_keys.contains(key)) Put(Cf::kTimers, key, {});
-  }
-  if (is_timer && new_keys.contains(candidate.fired_timer_key)) {
-    Delete(Cf::kTimers, candidate.fired_timer_key);  // after the Put above, if any: it wins
-    outcome.reason_code = std::string(kTimerNotCleared);
-    outcome.reason = "the projector kept the fired timer; its index key was dropped";
-  }
+  // 3. Stage the event and its dedupe entry; 4. re-index the timers: drop what the fold
+  // removed, add what it scheduled.
+  EventOutcome outcome = StageEvent(stored, projection, dedupe_key, is_timer);
+  Reindex(before, projection.state, candidate.fired_timer_key, outcome);
 
   // 5. The projection (written once per initiative at Commit) and the outputs.
   Cached& cached = projections_[id];

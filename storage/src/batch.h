@@ -99,6 +99,17 @@ class BatchBuilder {
   [[nodiscard]] Result<bool> SameContent(const std::string& dedupe_key,
                                          const v1::DedupeEntry& first,
                                          const v1::ValueChainEvent& event);
+  // Fold's steps. A duplicate (counted, its outcome recorded) or an id conflict (rejected);
+  // nullopt for an event not seen before.
+  [[nodiscard]] Result<std::optional<EventOutcome>> Dedupe(Candidate& candidate,
+                                                           const std::string& dedupe_key);
+  // Puts the event (with its disposition) and its dedupe entry; counts it.
+  EventOutcome StageEvent(v1::StoredEvent& event, const Projection& projection,
+                          const std::string& dedupe_key, bool is_timer);
+  // The due-time index from `before`'s timers to `after`'s; a fired timer the fold kept is
+  // dropped anyway and noted in `outcome`.
+  void Reindex(const v1::Initiative* before, const v1::Initiative& after,
+               const std::string& fired_timer_key, EventOutcome& outcome);
   void Put(Cf cf, std::string_view key, std::string_view value);
   void Delete(Cf cf, std::string_view key);
 
@@ -109,7 +120,7 @@ class BatchBuilder {
   v1::PartitionMeta meta_;
   rocksdb::WriteBatch batch_;
   std::unordered_map<std::string, Cached> projections_;
-  std::unordered_map<std::string, v1::DedupeEntry> dedupe_;  // dedupe key -> staged entry
+  std::unordered_map<std::string, v1::DedupeEntry> dedupe_;      // dedupe key -> staged entry
   std::unordered_map<std::string, std::string> staged_content_;  // dedupe key -> event bytes
   std::optional<std::string> lowest_timer_put_;
   AppendResult result_;
