@@ -745,7 +745,7 @@ TEST_F(DiskFullTest, StartingOnAReadOnlyDiskWaitsAndOpensOnceItIsWritable) {
       << Get(port, "/readyz").body;
   EXPECT_EQ(Metric(port, "cir_register_write_stalled{reason=\"read_only\"}"), 0);
   EXPECT_EQ(LogLines("cannot open the register for now"), 1);
-  EXPECT_EQ(LogLines("register opened: the disk has room again"), 1);
+  EXPECT_EQ(LogLines("register opened: the disk is writable again"), 1);
   ASSERT_EQ(cird_->Terminate(), 0);
   ExpectEveryLifeOnceIn(data_ / "register", circtl, "W-", kInitiatives);
 }
