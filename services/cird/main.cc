@@ -86,6 +86,7 @@ Result<std::unique_ptr<storage::Register>> OpenWaiting(const storage::Options& o
   using namespace std::chrono;
   milliseconds backoff(100);
   bool waiting = false;
+  std::string waited_for;  // the stall reason of the first failed open
   while (true) {
     probe.Heartbeat();
     if (auto space = storage::DiskSpaceOf(options.path)) probe.SetDataDirSpace(*space);
@@ -93,18 +94,22 @@ Result<std::unique_ptr<storage::Register>> OpenWaiting(const storage::Options& o
     if (reg || !storage::IsDiskStall(reg.error())) {
       if (waiting && reg) {
         probe.WriteResumed();
-        log::Info("register opened: the disk has room again", {{"data_dir", options.path}});
+        log::Info(waited_for == "read_only" ? "register opened: the disk is writable again"
+                                            : "register opened: the disk has room again",
+                  {{"data_dir", options.path}, {"reason", waited_for}});
       }
       return reg;
     }
     log::Debug("register open failed; retrying", {{"error", reg.error().message}});
     if (!waiting) {
       waiting = true;
-      const std::string reason = storage::DiskStallReason(reg.error());
-      probe.WriteStalled(reason, reg.error().message);
+      waited_for = storage::DiskStallReason(reg.error());
+      probe.WriteStalled(waited_for, reg.error().message);
       log::Error("cannot open the register for now; waiting for the disk and trying again "
                  "(see the CirRegisterDiskFull runbook)",
-                 {{"reason", reason}, {"error", reg.error().message}, {"data_dir", options.path}});
+                 {{"reason", waited_for},
+                  {"error", reg.error().message},
+                  {"data_dir", options.path}});
     }
     const auto until = steady_clock::now() + backoff;
     while (steady_clock::now() < until) {

@@ -125,6 +125,18 @@ bool ReadOnly(const rocksdb::Status& status) {
   return status.IsIOError() && status.ToString().find("Read-only file system") != std::string::npos;
 }
 
+// An I/O error on a filesystem now mounted read-only is that read-only state, whatever errno
+// the failed call saw: after a disk error, ext4 with errors=remount-ro fails the calls in flight
+// with EIO and only the later ones with EROFS. Everything else is returned as it is.
+rocksdb::Status OnReadOnlyFilesystem(const rocksdb::Status& status, const std::string& path) {
+  struct statvfs st {};
+  if (!status.IsIOError() || ReadOnly(status) || statvfs(path.c_str(), &st) != 0 ||
+      (st.f_flag & ST_RDONLY) == 0) {
+    return status;
+  }
+  return rocksdb::Status::IOError("Read-only file system", status.ToString());
+}
+
 bool DiskStall(const rocksdb::Status& status) {
   return status.IsNoSpace() || (status.IsIOError() && status.subcode() == rocksdb::Status::kSpaceLimit) || ReadOnly(status);
 }
@@ -335,7 +347,7 @@ Result<void> Db::Write(rocksdb::WriteBatch& batch, bool sync, std::string_view w
   rocksdb::WriteOptions write_options;
   write_options.sync = sync;
   write_options.disableWAL = false;
-  const rocksdb::Status status = db_->Write(write_options, &batch);
+  const rocksdb::Status status = OnReadOnlyFilesystem(db_->Write(write_options, &batch), path_);
   if (!status.ok()) {
     // The listener hears of it too (as a background error), unless RocksDB was stopped already;
     // marking it here as well keeps Health() true to the write the caller just saw fail.
@@ -355,7 +367,7 @@ Result<void> Db::Resume() const {
   // Ok at once when RocksDB has no background error (it recovered by itself meanwhile); Busy
   // while its own recovery is under way; otherwise it flushes the memtables, which fails again
   // while the disk is still full.
-  const rocksdb::Status status = db_->Resume();
+  const rocksdb::Status status = OnReadOnlyFilesystem(db_->Resume(), path_);
   if (!status.ok()) {
     Error error = FromStatus(status, "resuming writes to the register in " + path_);
     if (status.IsBusy()) error.code = ErrorCode::kUnavailable;

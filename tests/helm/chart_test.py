@@ -214,6 +214,7 @@ class Defaults(unittest.TestCase):
             "CIR_DATA_DIR": "/var/lib/cir/register",
             "CIRD_SYNC": "true",
             "CIRD_BLOCK_CACHE_MB": "64",
+            "CIRD_WRITE_BUFFER_MB": "32",
             "CIRD_MAX_BATCH": "500",
             "CIRD_SHUTDOWN_GRACE": "10s",
             "CIRD_LOG_LEVEL": "info",
@@ -342,6 +343,7 @@ class AllFeatures(unittest.TestCase):
         self.assertEqual(data["CIRD_GROUP_ID"], "cird-prod")
         self.assertEqual(data["CIRD_INPUT_TOPICS"], "cir.value-chain,cir.value-chain-legacy")
         self.assertEqual(data["CIRD_SYNC"], "false")
+        self.assertEqual(data["CIRD_WRITE_BUFFER_MB"], "16")
         self.assertEqual(data["CIRD_SHUTDOWN_GRACE"], "20s")
         self.assertEqual(data["CIRD_LOG_LEVEL"], "debug")
         self.assertEqual(data["CIR_STALL_LIMITS"], "action=60d,plan=30d")
@@ -617,6 +619,8 @@ class SchemaRejects(unittest.TestCase):
         self.assert_rejected("/kafka/sessionTimeoutMs", "--set", "kafka.sessionTimeoutMs=3000")
         self.assert_rejected("/kafka/sessionTimeoutMs", "--set-string", "kafka.sessionTimeoutMs=60s")
         self.assert_rejected("/config/readyMaxLag", "--set", "config.readyMaxLag=-1")
+        self.assert_rejected("/config/writeBufferMB", "--set", "config.writeBufferMB=0")
+        self.assert_rejected("/config/writeBufferMB", "--set-string", "config.writeBufferMB=32Mi")
         self.assert_rejected("/config/readyMaxOutboxAgeSeconds",
                              "--set", "config.readyMaxOutboxAgeSeconds=0")
         self.assert_rejected("session.timeout.ms",

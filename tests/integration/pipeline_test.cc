@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 
@@ -410,9 +411,71 @@ class DiskFullTest : public PipelineTest {
     return n;
   }
 
+  // Starts cird on the register in `dir` with 1 MiB memtables, waits for its first output when
+  // `first_output` (the input has some), and returns its HTTP port (0: it logged none).
+  int StartOn(const fs::path& dir, bool first_output) {
+    fs::remove(dir_ / "cird.log");  // HttpPort reads the port from the log
+    cird_ = std::make_unique<CirdProcess>(mock_->Bootstraps(), dir, dir_ / "cird.log",
+                                          std::vector<std::string>{"--write-buffer-mb", "1"});
+    const int port = HttpPort();
+    if (first_output && port > 0) {
+      EXPECT_TRUE(WaitFor([&] { return !Read(kTransitions, 1, milliseconds(1000)).empty(); },
+                          milliseconds(30000)));
+    }
+    return port;
+  }
+  // The input: the Life() of initiatives `prefix`0 … `prefix`(count - 1), none published yet;
+  // returns what `circtl replay` emits for it (eight outputs a life).
+  std::map<std::string, v1::Output> Lives(const std::string& prefix, int count) {
+    lives_.clear();
+    published_ = 0;
+    for (int i = 0; i < count; ++i) {
+      for (auto& e : Life(prefix + std::to_string(i), 0)) lives_.push_back(std::move(e));
+    }
+    auto expected = CirctlRunner(CIR_CIRCTL_BINARY, dir_).Replay(lives_);
+    EXPECT_EQ(expected.size(), 8u * count);
+    return expected;
+  }
+  // Publishes the input up to its first `numerator`/`denominator`.
+  void PublishLives(std::size_t numerator, std::size_t denominator) {
+    PublishUpTo(lives_, lives_.size() * numerator / denominator, published_);
+  }
+  // Whether /readyz turns 503 naming a write stall for `reason` within `timeout`.
+  bool StallsFor(int port, const std::string& reason, milliseconds timeout) {
+    return WaitFor(
+        [&] {
+          const auto ready = Get(port, "/readyz");
+          return ready.status == 503 &&
+                 ready.body.find("writes stalled (" + reason + ")") != std::string::npos;
+        },
+        timeout);
+  }
+  // Paused, not dead: cird runs, live and not ready, for `how_long` on end.
+  void StaysPaused(int port, milliseconds how_long) {
+    const auto until = std::chrono::steady_clock::now() + how_long;
+    while (std::chrono::steady_clock::now() < until) {
+      ASSERT_EQ(waitpid(cird_->pid(), nullptr, WNOHANG), 0) << "cird exited on a stalled disk";
+      ASSERT_EQ(Get(port, "/livez").status, 200);
+      ASSERT_EQ(Get(port, "/readyz").status, 503);
+      std::this_thread::sleep_for(milliseconds(100));
+    }
+  }
+  // The register cird left in `dir` (stopped): `circtl verify` clean, every life appended once.
+  void ExpectEveryLifeOnceIn(const fs::path& dir, const CirctlRunner& circtl,
+                             const std::string& prefix, int count) {
+    std::string report;
+    EXPECT_TRUE(circtl.Verify(dir, &report)) << report;
+    auto reg = OpenRegister(dir);
+    ASSERT_NE(reg, nullptr);
+    ASSERT_NO_FATAL_FAILURE(ExpectEveryLifeOnce(*reg, prefix, count));
+    EXPECT_EQ(reg->GetStats().value().events_appended, 9u * count);
+  }
+
   fs::path data_;
   bool mounted_ = false;
   std::unique_ptr<CirdProcess> cird_;
+  std::vector<v1::ValueChainEvent> lives_;  // the input of Lives()
+  std::size_t published_ = 0;               // how much of it is published
 };
 
 TEST_F(DiskFullTest, AFullDiskPausesCirdAndItResumesByItselfOnceSpaceReturns) {
@@ -452,28 +515,14 @@ TEST_F(DiskFullTest, AFullDiskPausesCirdAndItResumesByItselfOnceSpaceReturns) {
   // The disk fills while the other two thirds arrive.
   Fill();
   publish_upto(all.size());
-  ASSERT_TRUE(WaitFor(
-      [&] {
-        const auto ready = Get(port, "/readyz");
-        return ready.status == 503 &&
-               ready.body.find("writes stalled (no_space)") != std::string::npos;
-      },
-      milliseconds(30000)))
-      << Get(port, "/readyz").body;
+  ASSERT_TRUE(StallsFor(port, "no_space", milliseconds(30000))) << Get(port, "/readyz").body;
   EXPECT_EQ(Metric(port, "cir_register_write_stalled{reason=\"no_space\"}"), 1);
   EXPECT_TRUE(WaitFor([&] {
     const double free_bytes = Metric(port, "cir_data_dir_free_bytes");
     return free_bytes >= 0 && free_bytes < 1 << 20;
   }, milliseconds(5000)));
   EXPECT_EQ(Metric(port, "cir_data_dir_size_bytes"), 64 << 20);
-  // Paused, not dead: alive and not ready for two seconds on end.
-  const auto until = std::chrono::steady_clock::now() + milliseconds(2000);
-  while (std::chrono::steady_clock::now() < until) {
-    ASSERT_EQ(waitpid(cird_->pid(), nullptr, WNOHANG), 0) << "cird exited on a full disk";
-    ASSERT_EQ(Get(port, "/livez").status, 200);
-    ASSERT_EQ(Get(port, "/readyz").status, 503);
-    std::this_thread::sleep_for(milliseconds(100));
-  }
+  ASSERT_NO_FATAL_FAILURE(StaysPaused(port, milliseconds(2000)));
   EXPECT_EQ(LogLines("register writes stalled"), 1) << "logged per retry, not per state change";
 
   // Space returns: cird resumes by itself, every output arrives, none twice.
@@ -489,13 +538,7 @@ TEST_F(DiskFullTest, AFullDiskPausesCirdAndItResumesByItselfOnceSpaceReturns) {
   EXPECT_GE(stalls, 1);
   EXPECT_EQ(LogLines("register writes possible again"), static_cast<int>(stalls));
   ASSERT_EQ(cird_->Terminate(), 0);
-
-  std::string report;
-  EXPECT_TRUE(circtl.Verify(data_ / "register", &report)) << report;
-  auto reg = OpenRegister(data_ / "register");
-  ASSERT_NE(reg, nullptr);
-  ASSERT_NO_FATAL_FAILURE(ExpectEveryLifeOnce(*reg, "D-", kInitiatives));
-  EXPECT_EQ(reg->GetStats().value().events_appended, all.size());
+  ExpectEveryLifeOnceIn(data_ / "register", circtl, "D-", kInitiatives);
 }
 
 TEST_F(DiskFullTest, StartingOnAFullDiskWaitsLiveButNotReadyAndOpensOnceSpaceReturns) {
@@ -505,15 +548,7 @@ TEST_F(DiskFullTest, StartingOnAFullDiskWaitsLiveButNotReadyAndOpensOnceSpaceRet
                                           dir_ / "cird.log",
                                           std::vector<std::string>{"--write-buffer-mb", "1"});
   };
-  auto waiting = [&](int port) {
-    return WaitFor(
-        [&] {
-          const auto ready = Get(port, "/readyz");
-          return ready.status == 503 &&
-                 ready.body.find("writes stalled (no_space)") != std::string::npos;
-        },
-        milliseconds(20000));
-  };
+  auto waiting = [&](int port) { return StallsFor(port, "no_space", milliseconds(20000)); };
 
   // A register exists (cird ran once), then its disk fills while cird is down.
   start();
@@ -579,6 +614,140 @@ TEST_F(DiskFullTest, StartingOnAFullDiskWaitsLiveButNotReadyAndOpensOnceSpaceRet
   EXPECT_EQ(LogLines("cannot open the register for now"), 1);
   EXPECT_EQ(LogLines("register opened: the disk has room again"), 1);
   EXPECT_EQ(cird_->Terminate(), 0);
+}
+
+// ---- a read-only disk ----------------------------------------------------------------------------
+
+// `mount -o remount,ro` is refused (EBUSY) while cird holds its WAL open for writing, so a data
+// directory turns read-only under a running cird only when the kernel forces it: a filesystem
+// error on a disk mounted errors=remount-ro. Here an ext4 image (on the fixture's tmpfs) is
+// loop-mounted that way and ext4's trigger_fs_error raises such an error; the filesystem then
+// stays read-only until it is unmounted and checked (e2fsck), as after a real disk error.
+class ReadOnlyDiskTest : public DiskFullTest {
+ protected:
+  void SetUp() override {
+    DiskFullTest::SetUp();
+    if (HasFatalFailure() || IsSkipped()) return;
+    image_ = data_ / "ext4.img";
+    ext_ = dir_ / "ext4";
+    fs::create_directory(ext_);
+    if (Shell("truncate -s 48M " + image_.string() + " && mkfs.ext4 -q -F " + image_.string()) !=
+        0) {
+      GTEST_SKIP() << "mkfs.ext4 is missing or failed: an ext4 image needs e2fsprogs";
+    }
+    if (!MountExt4()) GTEST_SKIP() << "cannot loop-mount an ext4 image (no loop devices?)";
+    std::ifstream mounts("/proc/mounts");
+    for (std::string source, target, rest;
+         mounts >> source >> target && std::getline(mounts, rest);) {
+      if (target == ext_.string()) {
+        trigger_ = fs::path("/sys/fs/ext4") / fs::path(source).filename() / "trigger_fs_error";
+      }
+    }
+    if (trigger_.empty() || !fs::exists(trigger_)) {
+      GTEST_SKIP() << "no ext4 trigger_fs_error for " << ext_ << " in /sys/fs/ext4";
+    }
+  }
+  void TearDown() override {
+    cird_.reset();
+    if (ext_mounted_) ::umount2(ext_.c_str(), 0);  // the loop device goes with it (autoclear)
+    DiskFullTest::TearDown();
+  }
+
+  static int Shell(const std::string& command) {
+    const int status = std::system((command + " >/dev/null 2>&1").c_str());
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  }
+  bool MountExt4() {
+    ext_mounted_ = Shell("mount -o loop,errors=remount-ro " + image_.string() + " " +
+                         ext_.string()) == 0;
+    return ext_mounted_;
+  }
+  // What a disk error does: ext4 remounts itself read-only (the "emergency_ro" mount option).
+  void FailTheDisk() {
+    std::ofstream trigger(trigger_);
+    ASSERT_TRUE(trigger << "cir ReadOnlyDiskTest" << std::flush) << "cannot write " << trigger_;
+  }
+  // The repair an operator does: unmount, check, mount again (read-write).
+  void RepairTheDisk() {
+    ASSERT_EQ(::umount2(ext_.c_str(), 0), 0) << std::strerror(errno);
+    ext_mounted_ = false;
+    const int fsck = Shell("e2fsck -fy " + image_.string());
+    ASSERT_TRUE(fsck == 0 || fsck == 1) << "e2fsck exited " << fsck;  // 1: errors corrected
+    ASSERT_TRUE(MountExt4());
+  }
+
+  fs::path image_;
+  fs::path ext_;
+  fs::path trigger_;  // the mounted image's /sys/fs/ext4/<loop device>/trigger_fs_error
+  bool ext_mounted_ = false;
+};
+
+TEST_F(ReadOnlyDiskTest, ADiskTurningReadOnlyPausesCirdLiveAndItCarriesOnOnceRepaired) {
+  constexpr int kInitiatives = 60;
+  const auto expected = Lives("R-", kInitiatives);
+  const CirctlRunner circtl(CIR_CIRCTL_BINARY, dir_);
+  const fs::path register_dir = ext_ / "register";
+
+  PublishLives(1, 3);
+  int port = StartOn(register_dir, true);
+  ASSERT_GT(port, 0);
+
+  // The disk fails while the rest arrives: a pause, not an exit.
+  ASSERT_NO_FATAL_FAILURE(FailTheDisk());
+  PublishLives(1, 1);
+  ASSERT_TRUE(StallsFor(port, "read_only", milliseconds(30000))) << Get(port, "/readyz").body;
+  EXPECT_EQ(Metric(port, "cir_register_write_stalled{reason=\"read_only\"}"), 1);
+  EXPECT_EQ(Metric(port, "cir_register_write_stalled{reason=\"no_space\"}"), 0);
+  ASSERT_NO_FATAL_FAILURE(StaysPaused(port, milliseconds(2000)));
+  EXPECT_EQ(LogLines("register writes stalled"), 1) << "logged per retry, not per state change";
+  // Stopping it for the repair is a clean stop: nothing it could not append is committed.
+  EXPECT_EQ(cird_->Terminate(), 0);
+
+  // Repaired (unmounted, checked, mounted again): started again, it carries on from what the
+  // register holds, and every output of the replay arrives, none with other content.
+  ASSERT_NO_FATAL_FAILURE(RepairTheDisk());
+  port = StartOn(register_dir, false);
+  ASSERT_GT(port, 0);
+  ExpectSameOutputs(Outputs(expected.size(), milliseconds(60000)), expected);
+  EXPECT_TRUE(WaitFor([&] { return Get(port, "/readyz").status == 200; }, milliseconds(30000)))
+      << Get(port, "/readyz").body;
+  EXPECT_EQ(Metric(port, "cir_register_write_stalled{reason=\"read_only\"}"), 0);
+  ASSERT_EQ(cird_->Terminate(), 0);
+  ExpectEveryLifeOnceIn(register_dir, circtl, "R-", kInitiatives);
+}
+
+// A data directory that is read-only when cird starts (here the tmpfs remounted read-only while
+// cird is down): it waits, live and not ready, and opens the register by itself once the
+// filesystem is writable again (remounted read-write), without a restart.
+TEST_F(DiskFullTest, StartingOnAReadOnlyDiskWaitsAndOpensOnceItIsWritable) {
+  constexpr int kInitiatives = 40;
+  const auto expected = Lives("W-", kInitiatives);
+  const CirctlRunner circtl(CIR_CIRCTL_BINARY, dir_);
+  PublishLives(1, 2);
+  int port = StartOn(data_ / "register", true);
+  ASSERT_GT(port, 0);
+  ASSERT_EQ(cird_->Terminate(), 0);
+  ASSERT_EQ(::mount(nullptr, data_.c_str(), nullptr, MS_REMOUNT | MS_RDONLY, nullptr), 0)
+      << std::strerror(errno);
+  PublishLives(1, 1);
+
+  port = StartOn(data_ / "register", false);
+  ASSERT_GT(port, 0);
+  ASSERT_TRUE(StallsFor(port, "read_only", milliseconds(20000))) << Get(port, "/readyz").body;
+  EXPECT_EQ(Get(port, "/livez").status, 200);
+  EXPECT_EQ(Metric(port, "cir_register_write_stalled{reason=\"read_only\"}"), 1);
+  EXPECT_EQ(waitpid(cird_->pid(), nullptr, WNOHANG), 0) << "cird exited on a read-only disk";
+
+  ASSERT_EQ(::mount(nullptr, data_.c_str(), nullptr, MS_REMOUNT, nullptr), 0)
+      << std::strerror(errno);
+  ExpectSameOutputs(Outputs(expected.size(), milliseconds(60000)), expected);
+  EXPECT_TRUE(WaitFor([&] { return Get(port, "/readyz").status == 200; }, milliseconds(30000)))
+      << Get(port, "/readyz").body;
+  EXPECT_EQ(Metric(port, "cir_register_write_stalled{reason=\"read_only\"}"), 0);
+  EXPECT_EQ(LogLines("cannot open the register for now"), 1);
+  EXPECT_EQ(LogLines("register opened: the disk is writable again"), 1);
+  ASSERT_EQ(cird_->Terminate(), 0);
+  ExpectEveryLifeOnceIn(data_ / "register", circtl, "W-", kInitiatives);
 }
 
 }  // namespace
