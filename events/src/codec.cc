@@ -106,56 +106,67 @@ class Checker {
   std::string error_;
 };
 
+void CheckProposed(Checker& c, const v1::InitiativeProposed& p) {
+  const Limits& l = c.limits();
+  c.Required("initiative_proposed.title", p.title(), l.max_text_bytes, Checker::Kind::kFreeText);
+  c.Required("initiative_proposed.vision", p.vision(), l.max_text_bytes, Checker::Kind::kFreeText);
+  c.Required("initiative_proposed.organisational_goal", p.organisational_goal(), l.max_text_bytes,
+             Checker::Kind::kFreeText);
+  c.Name("initiative_proposed.owner", p.owner());
+  c.Enum("initiative_proposed.register_level", p.register_level(),
+         v1::RegisterLevel_IsValid(p.register_level()));
+  c.Count("initiative_proposed.tags", p.tags_size(), l.max_tags);
+  for (int i = 0; i < p.tags_size(); ++i) {
+    c.Name("initiative_proposed.tags[" + std::to_string(i) + "]", p.tags(i));
+  }
+}
+
+void CheckBaseline(Checker& c, const v1::BaselineMeasured& p) {
+  const Limits& l = c.limits();
+  c.Name("baseline_measured.kpi", p.kpi());
+  c.Finite("baseline_measured.value", p.value());
+  c.Text("baseline_measured.unit", p.unit(), l.max_name_bytes, Checker::Kind::kLine);
+  c.Enum("baseline_measured.method", p.method(), v1::MeasurementMethod_IsValid(p.method()));
+  if (p.has_measured_at()) c.Time("baseline_measured.measured_at", true, p.measured_at());
+}
+
+void CheckTarget(Checker& c, const v1::TargetSet& p) {
+  const Limits& l = c.limits();
+  c.Name("target_set.kpi", p.kpi());
+  c.Finite("target_set.target_value", p.target_value());
+  c.Enum("target_set.direction", p.direction(), v1::Direction_IsValid(p.direction()));
+  c.Time("target_set.deadline", p.has_deadline(), p.deadline());
+  c.Text("target_set.critical_success_factor", p.critical_success_factor(), l.max_text_bytes);
+}
+
+void CheckPlan(Checker& c, const v1::PlanDefined& p) {
+  const Limits& l = c.limits();
+  c.Count("plan_defined.actions", p.actions_size(), l.max_actions);
+  if (p.actions_size() == 0) c.Fail("plan_defined.actions: at least one action is required");
+  for (int i = 0; i < p.actions_size(); ++i) {
+    const std::string path = "plan_defined.actions[" + std::to_string(i) + "]";
+    c.Name(path + ".action_id", p.actions(i).action_id());
+    c.Text(path + ".description", p.actions(i).description(), l.max_text_bytes);
+  }
+  c.Text("plan_defined.summary", p.summary(), l.max_text_bytes);
+}
+
+// The payload's fields, by payload; a missing payload is an error too.
 void CheckPayload(Checker& c, const v1::ValueChainEvent& e) {
   const Limits& l = c.limits();
   switch (e.payload_case()) {
-    case v1::ValueChainEvent::kInitiativeProposed: {
-      const auto& p = e.initiative_proposed();
-      c.Required("initiative_proposed.title", p.title(), l.max_text_bytes, Checker::Kind::kFreeText);
-      c.Required("initiative_proposed.vision", p.vision(), l.max_text_bytes,
-                 Checker::Kind::kFreeText);
-      c.Required("initiative_proposed.organisational_goal", p.organisational_goal(),
-                 l.max_text_bytes, Checker::Kind::kFreeText);
-      c.Name("initiative_proposed.owner", p.owner());
-      c.Enum("initiative_proposed.register_level", p.register_level(),
-             v1::RegisterLevel_IsValid(p.register_level()));
-      c.Count("initiative_proposed.tags", p.tags_size(), l.max_tags);
-      for (int i = 0; i < p.tags_size(); ++i) {
-        c.Name("initiative_proposed.tags[" + std::to_string(i) + "]", p.tags(i));
-      }
+    case v1::ValueChainEvent::kInitiativeProposed:
+      CheckProposed(c, e.initiative_proposed());
       break;
-    }
-    case v1::ValueChainEvent::kBaselineMeasured: {
-      const auto& p = e.baseline_measured();
-      c.Name("baseline_measured.kpi", p.kpi());
-      c.Finite("baseline_measured.value", p.value());
-      c.Text("baseline_measured.unit", p.unit(), l.max_name_bytes, Checker::Kind::kLine);
-      c.Enum("baseline_measured.method", p.method(), v1::MeasurementMethod_IsValid(p.method()));
-      if (p.has_measured_at()) c.Time("baseline_measured.measured_at", true, p.measured_at());
+    case v1::ValueChainEvent::kBaselineMeasured:
+      CheckBaseline(c, e.baseline_measured());
       break;
-    }
-    case v1::ValueChainEvent::kTargetSet: {
-      const auto& p = e.target_set();
-      c.Name("target_set.kpi", p.kpi());
-      c.Finite("target_set.target_value", p.target_value());
-      c.Enum("target_set.direction", p.direction(), v1::Direction_IsValid(p.direction()));
-      c.Time("target_set.deadline", p.has_deadline(), p.deadline());
-      c.Text("target_set.critical_success_factor", p.critical_success_factor(),
-             l.max_text_bytes);
+    case v1::ValueChainEvent::kTargetSet:
+      CheckTarget(c, e.target_set());
       break;
-    }
-    case v1::ValueChainEvent::kPlanDefined: {
-      const auto& p = e.plan_defined();
-      c.Count("plan_defined.actions", p.actions_size(), l.max_actions);
-      if (p.actions_size() == 0) c.Fail("plan_defined.actions: at least one action is required");
-      for (int i = 0; i < p.actions_size(); ++i) {
-        const std::string path = "plan_defined.actions[" + std::to_string(i) + "]";
-        c.Name(path + ".action_id", p.actions(i).action_id());
-        c.Text(path + ".description", p.actions(i).description(), l.max_text_bytes);
-      }
-      c.Text("plan_defined.summary", p.summary(), l.max_text_bytes);
+    case v1::ValueChainEvent::kPlanDefined:
+      CheckPlan(c, e.plan_defined());
       break;
-    }
     case v1::ValueChainEvent::kActionUpdated: {
       const auto& p = e.action_updated();
       c.Name("action_updated.action_id", p.action_id());
@@ -194,9 +205,10 @@ void CheckPayload(Checker& c, const v1::ValueChainEvent& e) {
       c.Text("initiative_withdrawn.reason", e.initiative_withdrawn().reason(), l.max_text_bytes);
       break;
     case v1::ValueChainEvent::PAYLOAD_NOT_SET:
-      c.Fail("payload: required (one of initiative_proposed, baseline_measured, target_set, "
-             "plan_defined, action_updated, kpi_measured, review_concluded, momentum_recorded, "
-             "initiative_closed, initiative_withdrawn)");
+      c.Fail(
+          "payload: required (one of initiative_proposed, baseline_measured, target_set, "
+          "plan_defined, action_updated, kpi_measured, review_concluded, momentum_recorded, "
+          "initiative_closed, initiative_withdrawn)");
       break;
   }
 }
@@ -209,7 +221,6 @@ Result<void> CheckSize(std::string_view bytes, const Limits& limits) {
   }
   return {};
 }
-
 
 // The SAX handler behind CheckJson: nlohmann's SAX parser is iterative, so depth costs no stack;
 // the handler counts depth and remembers the keys of every open object.
@@ -292,8 +303,8 @@ Result<void> CheckJson(std::string_view json, std::size_t max_depth) {
                                             /*strict=*/true, /*ignore_comments=*/false);
   if (!ok) {
     return Fail(ErrorCode::kInvalidArgument,
-                "not strict JSON: " + (handler.error().empty() ? std::string("malformed")
-                                                               : handler.error()));
+                "not strict JSON: " +
+                    (handler.error().empty() ? std::string("malformed") : handler.error()));
   }
   return {};
 }

@@ -2,8 +2,6 @@
 // the reasoning for operators).
 #include "db.h"
 
-#include <sys/statvfs.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <cstdarg>
@@ -19,81 +17,9 @@
 #include <rocksdb/table.h>
 
 #include "cir/base/log.h"
-
-namespace cir::storage {
-
-Result<DiskSpace> DiskSpaceOf(const std::string& path) {
-  struct statvfs st {};
-  if (statvfs(path.c_str(), &st) != 0) {
-    return Fail(ErrorCode::kIo, "statvfs " + path + ": " + std::strerror(errno));
-  }
-  DiskSpace space;
-  space.size_bytes = static_cast<std::uint64_t>(st.f_blocks) * st.f_frsize;
-  space.free_bytes = static_cast<std::uint64_t>(st.f_bavail) * st.f_frsize;
-  return space;
-}
-
-bool IsDiskStall(const Error& error) { return error.code == ErrorCode::kUnavailable; }
-
-std::string DiskStallReason(const Error& error) {
-  // The message ends in rocksdb::Status::ToString() (see internal::FromStatus).
-  if (error.message.find("No space left on device") != std::string::npos ||
-      error.message.find("NoSpace") != std::string::npos ||
-      error.message.find("Max allowed space") != std::string::npos) {
-    return "no_space";
-  }
-  if (error.message.find("Read-only file system") != std::string::npos) return "read_only";
-  return "unavailable";
-}
-
-}  // namespace cir::storage
+#include "health.h"
 
 namespace cir::storage::internal {
-
-// RocksDB calls these from its own threads (a flush, the SstFileManager's recovery thread) or
-// from the writer's, without its DB mutex held.
-class HealthTracker final : public rocksdb::EventListener {
- public:
-  void OnBackgroundError(rocksdb::BackgroundErrorReason /*reason*/,
-                         rocksdb::Status* error) override {
-    // A soft error (a compaction out of space) leaves writes possible: not a stall.
-    if (error != nullptr && !error->ok() &&
-        error->severity() >= rocksdb::Status::Severity::kHardError) {
-      Stall(*error);
-    }
-  }
-  void OnErrorRecoveryEnd(const rocksdb::BackgroundErrorRecoveryInfo& info) override {
-    if (info.new_bg_error.ok()) Clear();
-  }
-
-  void Stall(const rocksdb::Status& status) {
-    std::lock_guard lock(mu_);
-    if (!health_.stalled) ++health_.stalls;
-    health_.stalled = true;
-    health_.reason = StallReason(status);
-    health_.detail = status.ToString();
-    stalled_hint_.store(true, std::memory_order_relaxed);
-  }
-  void Clear() {
-    std::lock_guard lock(mu_);
-    if (health_.stalled) ++health_.recoveries;
-    health_.stalled = false;
-    health_.reason.clear();
-    health_.detail.clear();
-    stalled_hint_.store(false, std::memory_order_relaxed);
-  }
-  [[nodiscard]] bool stalled() const { return stalled_hint_.load(std::memory_order_relaxed); }
-  [[nodiscard]] WriteHealth Get() const {
-    std::lock_guard lock(mu_);
-    return health_;
-  }
-
- private:
-  mutable std::mutex mu_;
-  WriteHealth health_;  // GUARDED_BY(mu_)
-  std::atomic<bool> stalled_hint_{false};  // health_.stalled, read without the lock
-};
-
 namespace {
 
 // RocksDB's info log, sent to cird's log (debug level) instead of a LOG file in the data
@@ -114,46 +40,32 @@ class ForwardingLogger final : public rocksdb::Logger {
     if (n < 0) return;
     static constexpr const char* kNames[] = {"debug", "info", "warn", "error", "fatal", "header"};
     const auto index = static_cast<std::size_t>(level);
-    log::Debug("rocksdb", {{"rocksdb_level", index < std::size(kNames) ? kNames[index] : "?"},
-                           {"text", std::string_view(buffer, std::min<std::size_t>(
-                                                                static_cast<std::size_t>(n),
-                                                                sizeof buffer - 1))}});
+    log::Debug("rocksdb",
+               {{"rocksdb_level", index < std::size(kNames) ? kNames[index] : "?"},
+                {"text", std::string_view(buffer, std::min<std::size_t>(static_cast<std::size_t>(n),
+                                                                        sizeof buffer - 1))}});
   }
 };
-
-bool ReadOnly(const rocksdb::Status& status) {
-  return status.IsIOError() && status.ToString().find("Read-only file system") != std::string::npos;
-}
-
-// An I/O error on a filesystem now mounted read-only is that read-only state, whatever errno
-// the failed call saw: after a disk error, ext4 with errors=remount-ro fails the calls in flight
-// with EIO and only the later ones with EROFS. Everything else is returned as it is.
-rocksdb::Status OnReadOnlyFilesystem(const rocksdb::Status& status, const std::string& path) {
-  struct statvfs st {};
-  if (!status.IsIOError() || ReadOnly(status) || statvfs(path.c_str(), &st) != 0 ||
-      (st.f_flag & ST_RDONLY) == 0) {
-    return status;
-  }
-  return rocksdb::Status::IOError("Read-only file system", status.ToString());
-}
-
-bool DiskStall(const rocksdb::Status& status) {
-  return status.IsNoSpace() || (status.IsIOError() && status.subcode() == rocksdb::Status::kSpaceLimit) || ReadOnly(status);
-}
 
 ErrorCode CodeOf(const rocksdb::Status& status) {
   if (DiskStall(status)) return ErrorCode::kUnavailable;
   switch (status.code()) {
-    case rocksdb::Status::kNotFound: return ErrorCode::kNotFound;
-    case rocksdb::Status::kCorruption: return ErrorCode::kCorruption;
+    case rocksdb::Status::kNotFound:
+      return ErrorCode::kNotFound;
+    case rocksdb::Status::kCorruption:
+      return ErrorCode::kCorruption;
     case rocksdb::Status::kInvalidArgument:
-    case rocksdb::Status::kNotSupported: return ErrorCode::kInvalidArgument;
-    case rocksdb::Status::kIOError: return ErrorCode::kIo;
+    case rocksdb::Status::kNotSupported:
+      return ErrorCode::kInvalidArgument;
+    case rocksdb::Status::kIOError:
+      return ErrorCode::kIo;
     case rocksdb::Status::kBusy:
     case rocksdb::Status::kTimedOut:
     case rocksdb::Status::kTryAgain:
-    case rocksdb::Status::kIncomplete: return ErrorCode::kUnavailable;
-    default: return ErrorCode::kInternal;
+    case rocksdb::Status::kIncomplete:
+      return ErrorCode::kUnavailable;
+    default:
+      return ErrorCode::kInternal;
   }
 }
 
@@ -227,16 +139,12 @@ Error FromStatus(const rocksdb::Status& status, std::string_view context) {
   return Error{CodeOf(status), std::string(context) + ": " + status.ToString()};
 }
 
-std::string StallReason(const rocksdb::Status& status) {
-  if (status.IsNoSpace() || (status.IsIOError() && status.subcode() == rocksdb::Status::kSpaceLimit)) return "no_space";
-  if (ReadOnly(status)) return "read_only";
-  return "io_error";
-}
+namespace {
 
-Result<std::unique_ptr<Db>> Db::Open(const Options& options) {
-  if (options.path.empty()) return Fail(ErrorCode::kInvalidArgument, "register path is empty");
-  const std::string context = "opening register at " + options.path;
-
+// The database-wide options: durability, resources, and the full-disk pause (`health` follows it).
+Result<rocksdb::DBOptions> MakeDbOptions(const Options& options,
+                                         const std::shared_ptr<HealthTracker>& health,
+                                         const std::string& context) {
   rocksdb::DBOptions db_options;
   db_options.create_if_missing = options.create_if_missing;
   db_options.create_missing_column_families = true;
@@ -261,23 +169,22 @@ Result<std::unique_ptr<Db>> Db::Open(const Options& options) {
   // memtables, starts a new WAL). The tracker follows that state for Health(), and
   // Register::Resume is the manual way out (a read-only disk remounted read-write).
   db_options.info_log = std::make_shared<ForwardingLogger>();
-  auto health = std::make_shared<HealthTracker>();
   db_options.listeners.push_back(health);
   {
     rocksdb::Status sfm_status;
-    std::shared_ptr<rocksdb::SstFileManager> sfm(rocksdb::NewSstFileManager(
-        rocksdb::Env::Default(), nullptr, "", 0, true, &sfm_status));
+    std::shared_ptr<rocksdb::SstFileManager> sfm(
+        rocksdb::NewSstFileManager(rocksdb::Env::Default(), nullptr, "", 0, true, &sfm_status));
     if (!sfm_status.ok()) return std::unexpected(FromStatus(sfm_status, context));
     db_options.sst_file_manager = std::move(sfm);
   }
 
-  // Half of the cache is reserved for index and filter blocks (high priority), so a scan of cold
-  // data blocks cannot evict the blocks every lookup needs.
-  rocksdb::LRUCacheOptions cache_options;
-  cache_options.capacity = options.block_cache_bytes;
-  cache_options.high_pri_pool_ratio = 0.5;
-  auto cache = rocksdb::NewLRUCache(cache_options);
+  return db_options;
+}
 
+// One descriptor per column family the register knows, plus any other the directory has (RocksDB
+// refuses to open without them all).
+std::vector<rocksdb::ColumnFamilyDescriptor> Descriptors(
+    const Options& options, const std::shared_ptr<rocksdb::Cache>& cache) {
   std::vector<std::string> existing;
   {
     const rocksdb::Status listed =
@@ -294,10 +201,30 @@ Result<std::unique_ptr<Db>> Db::Open(const Options& options) {
     if (!known.contains(name)) descriptors.emplace_back(name, rocksdb::ColumnFamilyOptions());
   }
 
+  return descriptors;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Db>> Db::Open(const Options& options) {
+  if (options.path.empty()) return Fail(ErrorCode::kInvalidArgument, "register path is empty");
+  const std::string context = "opening register at " + options.path;
+
+  auto health = std::make_shared<HealthTracker>();
+  auto db_options = MakeDbOptions(options, health, context);
+  if (!db_options) return std::unexpected(db_options.error());
+  // Half of the cache is reserved for index and filter blocks (high priority), so a scan of cold
+  // data blocks cannot evict the blocks every lookup needs.
+  rocksdb::LRUCacheOptions cache_options;
+  cache_options.capacity = options.block_cache_bytes;
+  cache_options.high_pri_pool_ratio = 0.5;
+  auto cache = rocksdb::NewLRUCache(cache_options);
+
+  const auto descriptors = Descriptors(options, cache);
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;
   const rocksdb::Status status =
-      rocksdb::DB::Open(db_options, options.path, descriptors, &handles, &raw);
+      rocksdb::DB::Open(*db_options, options.path, descriptors, &handles, &raw);
   if (!status.ok()) {
     Error error = FromStatus(status, context);
     // RocksDB says InvalidArgument for "does not exist" and IOError for a bad path alike.

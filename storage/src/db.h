@@ -30,11 +30,8 @@ namespace cir::storage::internal {
 // kUnavailable (the write may succeed later), see IsDiskStall.
 [[nodiscard]] Error FromStatus(const rocksdb::Status& status, std::string_view context);
 
-// "no_space", "read_only" or "io_error": the WriteHealth::reason of a failed write's status.
-[[nodiscard]] std::string StallReason(const rocksdb::Status& status);
-
-// Follows RocksDB's background-error state through its EventListener callbacks (defined in
-// db.cc). Thread-safety: any thread.
+// Follows RocksDB's background-error state through its EventListener callbacks (health.h).
+// Thread-safety: any thread.
 class HealthTracker;
 
 class Db {
