@@ -6,12 +6,13 @@
 #include <chrono>
 #include <limits>
 #include <map>
-#include <mutex>
 
 #include "batch.h"
 #include "cir/base/enum_name.h"
+#include "cir/base/thread_annotations.h"
 #include "cir/base/utf8.h"
 #include "db.h"
+#include "figures.h"
 #include "floors.h"
 #include "keys.h"
 #include "repair.h"
@@ -251,9 +252,9 @@ class RocksRegister final : public Register {
     }
     // Never synced: a lost acknowledgement (power loss) only resends outputs with the ids they
     // had, which consumers dedupe; syncing cost an fsync per produce round.
-    auto written = db_->Write(batch, /*sync=*/false,
-                              "acknowledging outbox records of partition " +
-                                  std::to_string(partition));
+    auto written =
+        db_->Write(batch, /*sync=*/false,
+                   "acknowledging outbox records of partition " + std::to_string(partition));
     if (written) floors_.OutboxDeleted(partition, seqs);
     return written;
   }
@@ -283,21 +284,7 @@ class RocksRegister final : public Register {
     return differed;
   }
 
-  Result<Stats> GetStats() override {
-    Stats stats;
-    auto scanned =
-        ForEach(*db_, Cf::kMeta, [&](std::string_view key, std::string_view value) -> Result<void> {
-          auto meta = Db::Parse<v1::PartitionMeta>(Cf::kMeta, key, value);
-          if (!meta) return std::unexpected(meta.error());
-          stats.events_appended += meta->events_appended();
-          stats.duplicates_skipped += meta->duplicates_skipped();
-          stats.events_rejected += meta->events_rejected();
-          stats.timers_fired += meta->timers_fired();
-          return {};
-        });
-    if (!scanned) return std::unexpected(scanned.error());
-    return stats;
-  }
+  Result<Stats> GetStats() override { return internal::ReadStats(*db_); }
 
   Result<void> ScanInitiatives(const std::vector<std::uint32_t>& partitions,
                                const std::function<bool(const v1::Initiative&)>& visit) override {
@@ -354,36 +341,7 @@ class RocksRegister final : public Register {
     return backlog;
   }
 
-  DbFigures Figures() override {
-    DbFigures figures;
-    auto sum = [&](const char* property) {
-      std::uint64_t total = 0;
-      for (std::size_t i = 0; i < static_cast<std::size_t>(Cf::kCount); ++i) {
-        std::uint64_t value = 0;
-        if (db_->raw()->GetIntProperty(db_->cf(static_cast<Cf>(i)), property, &value)) {
-          total += value;
-        }
-      }
-      return total;
-    };
-    figures.live_data_bytes = sum("rocksdb.estimate-live-data-size");
-    figures.pending_compaction_bytes = sum("rocksdb.estimate-pending-compaction-bytes");
-    figures.memtable_bytes = sum("rocksdb.cur-size-all-mem-tables");
-    figures.sst_files_bytes = sum("rocksdb.total-sst-files-size");
-    figures.writes = db_->writes();
-    figures.synced_writes = db_->synced_writes();
-    // One block cache is shared by every column family: read it once.
-    std::uint64_t value = 0;
-    if (db_->raw()->GetIntProperty(db_->cf(Cf::kProjections), "rocksdb.block-cache-usage",
-                                   &value)) {
-      figures.block_cache_usage_bytes = value;
-    }
-    if (db_->raw()->GetIntProperty(db_->cf(Cf::kProjections), "rocksdb.block-cache-capacity",
-                                   &value)) {
-      figures.block_cache_capacity_bytes = value;
-    }
-    return figures;
-  }
+  DbFigures Figures() override { return internal::ReadFigures(*db_); }
 
   WriteHealth Health() const override { return db_->Health(); }
   Result<void> Resume() override { return db_->Resume(); }
@@ -394,7 +352,7 @@ class RocksRegister final : public Register {
   // writer), else from the database.
   Result<v1::PartitionMeta> LoadMeta(std::uint32_t partition) {
     {
-      std::lock_guard lock(meta_mu_);
+      MutexLock lock(meta_mu_);
       if (auto it = meta_.find(partition); it != meta_.end()) return it->second;
     }
     auto stored = db_->GetProto<v1::PartitionMeta>(Cf::kMeta, internal::MetaKey(partition));
@@ -412,7 +370,7 @@ class RocksRegister final : public Register {
     // The keys the scan passed are gone now; then the keys the batch put (maybe below them).
     if (timers_resume) floors_.RaiseTimers(partition, *timers_resume, generation);
     if (const auto& lowest = batch.lowest_timer_put()) floors_.TimerPut(partition, *lowest);
-    std::lock_guard lock(meta_mu_);
+    MutexLock lock(meta_mu_);
     meta_[partition] = batch.meta();
     return result;
   }
@@ -420,8 +378,8 @@ class RocksRegister final : public Register {
   std::unique_ptr<Db> db_;
   const bool sync_;
   const Clock* clock_;
-  std::mutex meta_mu_;
-  std::map<std::uint32_t, v1::PartitionMeta> meta_;  // GUARDED_BY(meta_mu_)
+  Mutex meta_mu_;
+  std::map<std::uint32_t, v1::PartitionMeta> meta_ GUARDED_BY(meta_mu_);
   internal::LiveFloors floors_;  // where each partition's live outbox and timer keys begin
 };
 
