@@ -58,6 +58,9 @@ Result<void> Pipeline::RetryStalled() {
   stall_backoff_ = std::min(stall_backoff_ * 2, kStallMaxRetry);
   stall_next_try_ = Clock::now() + stall_backoff_;
   if (auto resumed = reg_.Resume(); !resumed) {
+    // Still full or read-only: the next try after the back-off. Anything else (an I/O error on
+    // a writable disk) is not a pause: cird stops on it, as it does on a failed append.
+    if (!storage::IsDiskStall(resumed.error())) return resumed;
     log::Debug("register still cannot write", {{"error", resumed.error().message}});
     return {};
   }

@@ -1,10 +1,14 @@
 // A full or read-only disk (health.h), and the public DiskSpaceOf / IsDiskStall / DiskStallReason.
 #include "health.h"
 
+#include <fcntl.h>
 #include <sys/statvfs.h>
+#include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
+#include <thread>
 
 #include "db.h"
 
@@ -51,13 +55,49 @@ bool DiskStall(const rocksdb::Status& status) {
          ReadOnly(status);
 }
 
-rocksdb::Status OnReadOnlyFilesystem(const rocksdb::Status& status, const std::string& path) {
+namespace {
+
+enum class Writability { kWritable, kReadOnly, kUnknown };
+
+// Whether a file can be made in `dir` now. statvfs alone is not enough: since Linux 6.6 ext4 with
+// errors=remount-ro marks itself "emergency_ro" after a disk error without setting SB_RDONLY, so
+// statvfs still says read-write while every new write fails with EROFS.
+Writability WritabilityOf(const std::string& dir) {
   struct statvfs st {};
-  if (!status.IsIOError() || ReadOnly(status) || statvfs(path.c_str(), &st) != 0 ||
-      (st.f_flag & ST_RDONLY) == 0) {
-    return status;
+  if (statvfs(dir.c_str(), &st) == 0 && (st.f_flag & ST_RDONLY) != 0) {
+    return Writability::kReadOnly;
   }
-  return rocksdb::Status::IOError("Read-only file system", status.ToString());
+  const std::string probe = dir + "/.cir-write-probe";
+  const int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd >= 0) {
+    ::close(fd);
+    ::unlink(probe.c_str());
+    return Writability::kWritable;
+  }
+  return errno == EROFS ? Writability::kReadOnly : Writability::kUnknown;
+}
+
+}  // namespace
+
+rocksdb::Status OnReadOnlyFilesystem(const rocksdb::Status& status, const std::string& path) {
+  if (!status.IsIOError() || DiskStall(status)) return status;
+  // The calls in flight when ext4 aborts its journal fail with EIO; it turns read-only a few
+  // milliseconds later. Only a failed write waits here, for at most kSettle.
+  constexpr auto kSettle = std::chrono::milliseconds(500);
+  constexpr auto kPoll = std::chrono::milliseconds(10);
+  const auto deadline = std::chrono::steady_clock::now() + kSettle;
+  for (;;) {
+    switch (WritabilityOf(path)) {
+      case Writability::kReadOnly:
+        return rocksdb::Status::IOError("Read-only file system", status.ToString());
+      case Writability::kWritable:
+        return status;
+      case Writability::kUnknown:
+        break;
+    }
+    if (std::chrono::steady_clock::now() >= deadline) return status;
+    std::this_thread::sleep_for(kPoll);
+  }
 }
 
 std::string StallReason(const rocksdb::Status& status) {

@@ -22,10 +22,12 @@ namespace cir::storage::internal {
 // succeed later.
 [[nodiscard]] bool DiskStall(const rocksdb::Status& status);
 
-// An I/O error on a filesystem now mounted read-only (statvfs of `path`) is that read-only
-// state, whatever errno the failed call saw: after a disk error, ext4 with errors=remount-ro
-// fails the calls in flight with EIO and only the later ones with EROFS. Anything else is
-// returned as it is.
+// An I/O error on a filesystem that is read-only now is that read-only state, whatever errno
+// the failed call saw: after a disk error, ext4 with errors=remount-ro fails the calls in flight
+// with EIO and only the later ones with EROFS, and since Linux 6.6 statvfs does not show it
+// ("emergency_ro"), so `path` (the register's directory) is probed by creating a file in it,
+// for up to 500 ms while that fails with another errno. A full disk, or an I/O error on a
+// writable filesystem, is returned as it is.
 [[nodiscard]] rocksdb::Status OnReadOnlyFilesystem(const rocksdb::Status& status,
                                                    const std::string& path);
 

@@ -12,12 +12,14 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <optional>
 
 #include "cir/model/projector.h"
 #include "cir/storage/register.h"
 #include "cir/storage/stream_time.h"
 #include "circtl_runner.h"
 #include "event_builders.h"
+#include "ext4_image.h"
 #include "harness.h"
 #include "http_client.h"
 #include "lives.h"
@@ -303,72 +305,30 @@ class ReadOnlyDiskTest : public DiskFullTest {
   void SetUp() override {
     DiskFullTest::SetUp();
     if (HasFatalFailure() || IsSkipped()) return;
-    image_ = data_ / "ext4.img";
-    ext_ = dir_ / "ext4";
-    fs::create_directory(ext_);
-    if (Shell("truncate -s 48M " + image_.string() + " && mkfs.ext4 -q -F " + image_.string()) !=
-        0) {
-      GTEST_SKIP() << "mkfs.ext4 is missing or failed: an ext4 image needs e2fsprogs";
-    }
-    if (!MountExt4()) GTEST_SKIP() << "cannot loop-mount an ext4 image (no loop devices?)";
-    std::ifstream mounts("/proc/mounts");
-    for (std::string source, target, rest;
-         mounts >> source >> target && std::getline(mounts, rest);) {
-      if (target == ext_.string()) {
-        trigger_ = fs::path("/sys/fs/ext4") / fs::path(source).filename() / "trigger_fs_error";
-      }
-    }
-    if (trigger_.empty() || !fs::exists(trigger_)) {
-      GTEST_SKIP() << "no ext4 trigger_fs_error for " << ext_ << " in /sys/fs/ext4";
-    }
+    ext4_.emplace(data_ / "ext4.img", dir_ / "ext4");
+    if (auto why_not = ext4_->Make()) GTEST_SKIP() << *why_not;
   }
   void TearDown() override {
     cird_.reset();
-    if (ext_mounted_) ::umount2(ext_.c_str(), 0);  // the loop device goes with it (autoclear)
+    ext4_.reset();
     DiskFullTest::TearDown();
   }
 
-  static int Shell(const std::string& command) {
-    const int status = std::system((command + " >/dev/null 2>&1").c_str());
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  }
-  bool MountExt4() {
-    ext_mounted_ =
-        Shell("mount -o loop,errors=remount-ro " + image_.string() + " " + ext_.string()) == 0;
-    return ext_mounted_;
-  }
-  // What a disk error does: ext4 remounts itself read-only (the "emergency_ro" mount option).
-  void FailTheDisk() {
-    std::ofstream trigger(trigger_);
-    ASSERT_TRUE(trigger << "cir ReadOnlyDiskTest" << std::flush) << "cannot write " << trigger_;
-  }
-  // The repair an operator does: unmount, check, mount again (read-write).
-  void RepairTheDisk() {
-    ASSERT_EQ(::umount2(ext_.c_str(), 0), 0) << std::strerror(errno);
-    ext_mounted_ = false;
-    const int fsck = Shell("e2fsck -fy " + image_.string());
-    ASSERT_TRUE(fsck == 0 || fsck == 1) << "e2fsck exited " << fsck;  // 1: errors corrected
-    ASSERT_TRUE(MountExt4());
-  }
-
-  fs::path image_;
-  fs::path ext_;
-  fs::path trigger_;  // the mounted image's /sys/fs/ext4/<loop device>/trigger_fs_error
-  bool ext_mounted_ = false;
+  std::optional<cir::testing::Ext4Image> ext4_;
 };
 
 TEST_F(ReadOnlyDiskTest, ADiskTurningReadOnlyPausesCirdLiveAndItCarriesOnOnceRepaired) {
   constexpr int kInitiatives = 60;
   const auto expected = Lives("R-", kInitiatives);
   const CirctlRunner circtl(CIR_CIRCTL_BINARY, dir_);
-  const fs::path register_dir = ext_ / "register";
+  const fs::path register_dir = ext4_->mount_point() / "register";
 
   PublishLives(1, 3);
   int port = StartOn(register_dir, true);
   ASSERT_GT(port, 0);
 
   // The disk fails while the rest arrives: a pause, not an exit.
-  ASSERT_NO_FATAL_FAILURE(FailTheDisk());
+  ASSERT_TRUE(ext4_->Fail()) << "cannot write ext4's trigger_fs_error";
   PublishLives(1, 1);
   ASSERT_TRUE(StallsFor(port, "read_only", milliseconds(30000))) << Get(port, "/readyz").body;
   EXPECT_EQ(Metric(port, "cir_register_write_stalled{reason=\"read_only\"}"), 1);
@@ -380,7 +340,8 @@ TEST_F(ReadOnlyDiskTest, ADiskTurningReadOnlyPausesCirdLiveAndItCarriesOnOnceRep
 
   // Repaired (unmounted, checked, mounted again): started again, it carries on from what the
   // register holds, and every output of the replay arrives, none with other content.
-  ASSERT_NO_FATAL_FAILURE(RepairTheDisk());
+  const auto repair_failed = ext4_->Repair();
+  ASSERT_FALSE(repair_failed) << *repair_failed;
   port = StartOn(register_dir, false);
   ASSERT_GT(port, 0);
   ExpectSameOutputs(Outputs(expected.size(), milliseconds(60000)), expected);

@@ -20,9 +20,8 @@
 namespace cir::storage {
 namespace {
 
-using testing::Event;
+using testing::Batch;
 using testing::FakeClock;
-using testing::Inbound;
 using testing::TempDir;
 using testing::TestProjector;
 
@@ -67,18 +66,6 @@ class DiskFullTest : public ::testing::Test {
     }
     ADD_FAILURE() << "the disk never filled";
     return Error{ErrorCode::kInternal, "never full"};
-  }
-
-  AppendRequest Batch(std::int64_t first_offset, int n) {
-    AppendRequest request;
-    request.partition = 0;
-    for (int i = 0; i < n; ++i) {
-      const std::int64_t offset = first_offset + i;
-      request.events.push_back(Inbound(
-          Event("e" + std::to_string(offset), "init-1", 1'700'000'000 + offset), offset));
-    }
-    request.offsets.emplace_back("value-chain", first_offset + n);
-    return request;
   }
 
   TempDir dir_;

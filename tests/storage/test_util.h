@@ -77,4 +77,19 @@ inline InboundEvent Inbound(v1::ValueChainEvent event, std::int64_t offset,
   return in;
 }
 
+// A request appending `n` events of initiative "init-1" to partition 0, at offsets first_offset..
+// first_offset+n-1 of topic "value-chain" (event "e<offset>" at second 1'700'000'000 + offset),
+// committing offset first_offset+n.
+inline AppendRequest Batch(std::int64_t first_offset, int n) {
+  AppendRequest request;
+  request.partition = 0;
+  for (int i = 0; i < n; ++i) {
+    const std::int64_t offset = first_offset + i;
+    request.events.push_back(
+        Inbound(Event("e" + std::to_string(offset), "init-1", 1'700'000'000 + offset), offset));
+  }
+  request.offsets.emplace_back("value-chain", first_offset + n);
+  return request;
+}
+
 }  // namespace cir::storage::testing
