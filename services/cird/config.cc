@@ -100,7 +100,8 @@ void Config::RegisterPipeline(CLI::App& app) {
                  "register directory (RocksDB); with --embedded-kafka a temp directory by default")
       ->envname("CIRD_DATA_DIR");
   const Setting rows[] = {
-      {"--sync", "CIRD_SYNC", &sync, "fsync the register's WAL on every batch (true|false)"},
+      {"--sync", "CIRD_SYNC", &sync,
+       "fsync the register's WAL once per flush, before its outputs are produced (true|false)"},
       {"--block-cache-mb", "CIRD_BLOCK_CACHE_MB", &block_cache_mb,
        "RocksDB block cache size in MiB"},
       {"--write-buffer-mb", "CIRD_WRITE_BUFFER_MB", &write_buffer_mb,

@@ -129,7 +129,8 @@ int RunRegister(const cird::Config& config, const storage::Projector& projector,
                 std::vector<cird::HttpServer*> servers, int http_port) {
   storage::Options options;
   options.path = config.data_dir;
-  options.sync = config.sync;
+  // Appends are written unsynced; the pipeline syncs once per flush (group commit, --sync).
+  options.sync = false;
   options.block_cache_bytes = config.block_cache_mb << 20;
   options.write_buffer_bytes = config.write_buffer_mb << 20;
   auto reg = OpenWaiting(options, probe);

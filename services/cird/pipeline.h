@@ -56,6 +56,8 @@ class Pipeline final : public events::RebalanceHandler {
  public:
   // `reg`, `projector`, `clock` and `probe` are not owned and must outlive the pipeline.
   // `kafka` makes the clients in Start (the clients it returns are owned by the pipeline).
+  // `reg` is opened with storage::Options::sync off: the pipeline fsyncs once per flush itself
+  // (group commit, config.sync); with it on every append fsyncs as well.
   Pipeline(const Config& config, storage::Register& reg, const storage::Projector& projector,
            const storage::Clock& clock, Probe& probe, KafkaClients kafka = KafkaClients::Real());
   ~Pipeline() override;
@@ -109,8 +111,16 @@ class Pipeline final : public events::RebalanceHandler {
   // the register to resume, appends the kept batch, and on success restarts consumption.
   [[nodiscard]] Result<void> RetryStalled();
   void Add(events::Record record);
+  // Appends every partition's pending records, then syncs once (SyncAppended).
   [[nodiscard]] Result<void> Flush();
+  // Appends one partition's pending records, unsynced; its outputs and offsets wait for
+  // SyncAppended.
   [[nodiscard]] Result<void> FlushPartition(std::uint32_t partition, Pending& pending);
+  // Group commit: one WAL fsync (Register::Sync; none with --sync=false) for everything appended
+  // since the last one, in every partition; only then are the outputs those appends made
+  // produced (the partitions move from unsynced_ to dirty_) and their offsets stored in Kafka.
+  // A no-op when nothing was appended since.
+  [[nodiscard]] Result<void> SyncAppended();
   // FlushPartition's two ways: one append per record, timers fired up to each event's time first
   // (event time), or the whole batch in one append (wall time). On failure what was not
   // appended is back in `pending`.
@@ -159,6 +169,11 @@ class Pipeline final : public events::RebalanceHandler {
   std::map<std::uint64_t, Delivery> in_flight_;           // producer tag → outbox entry
   std::map<std::uint32_t, std::vector<std::uint64_t>> delivered_;  // to ack in the register
   std::set<std::uint32_t> resend_;                        // partitions with a failed delivery
+  // Partitions with outbox records appended but not synced yet (see SyncAppended), and the
+  // offsets those appends stored, for Kafka once synced.
+  std::set<std::uint32_t> unsynced_;
+  std::vector<events::TopicPartition> unsynced_offsets_;
+  bool appended_unsynced_ = false;
   std::set<std::uint32_t> dirty_;                         // partitions whose outbox has unsent
   std::optional<google::protobuf::Timestamp> watermark_;  // newest event time (event mode)
   std::uint64_t next_tag_ = 1;

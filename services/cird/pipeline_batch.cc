@@ -61,10 +61,36 @@ void Pipeline::Add(events::Record record) {
 Result<void> Pipeline::Flush() {
   for (auto& [partition, pending] : pending_) {
     if (pending.records == 0) continue;
+    // What the partitions before a failed one appended stays unsynced, its outputs unsent,
+    // until the next SyncAppended (after the stall, or never: cird stops on other errors).
+    // Syncing right after a failed write is what RocksDB 7.8 does not allow (an assertion).
     if (auto ok = FlushPartition(partition, pending); !ok) return ok;
   }
   pending_.clear();
   pending_records_ = 0;
+  return SyncAppended();
+}
+
+Result<void> Pipeline::SyncAppended() {
+  if (!appended_unsynced_) return {};
+  if (config_.sync) {
+    const auto started = Clock::now();
+    if (auto synced = reg_.Sync(); !synced) {
+      probe_.AppendFailed();
+      return Fail(synced.error().code, "register sync failed: " + synced.error().message);
+    }
+    probe_.RegisterSynced(std::chrono::duration<double>(Clock::now() - started).count());
+  }
+  appended_unsynced_ = false;
+  dirty_.insert(unsynced_.begin(), unsynced_.end());
+  unsynced_.clear();
+  // Kafka's committed offsets follow the register's (which stay the source of truth).
+  if (!unsynced_offsets_.empty()) {
+    if (auto ok = consumer_->StoreOffsets(unsynced_offsets_); !ok) {
+      log::Warn("could not store offsets in Kafka", {{"error", ok.error().message}});
+    }
+    unsynced_offsets_.clear();
+  }
   return {};
 }
 
@@ -79,6 +105,7 @@ Result<std::uint64_t> Pipeline::Commit(std::uint32_t partition,
                     result.error().message);
   }
   probe_.BatchAppended(std::chrono::duration<double>(Clock::now() - started).count());
+  appended_unsynced_ = true;
   // Seconds, not nanoseconds: nanoseconds since 1970 overflow 64 bits after 2262.
   const google::protobuf::Timestamp now = clock_.Now();
   for (std::size_t i = 0; i < result->events.size() && i < request.events.size(); ++i) {
@@ -108,7 +135,7 @@ Result<std::uint64_t> Pipeline::Commit(std::uint32_t partition,
                                                 {"reason", outcome.reason}});
     }
   }
-  if (!result->outbox.empty()) dirty_.insert(partition);
+  if (!result->outbox.empty()) unsynced_.insert(partition);
   return result->appended + result->ignored;
 }
 
@@ -126,14 +153,9 @@ Result<void> Pipeline::FlushPartition(std::uint32_t partition, Pending& pending)
   auto appended = config_.time_mode == TimeMode::kEvent ? AppendEach(partition, pending)
                                                         : AppendWhole(partition, pending);
   if (!appended) return appended;
-  // Kafka's committed offsets follow the register's (which stay the source of truth).
-  std::vector<events::TopicPartition> offsets;
   for (const auto& [topic, next] : pending.offsets) {
-    offsets.push_back({topic, static_cast<std::int32_t>(partition), next});
+    unsynced_offsets_.push_back({topic, static_cast<std::int32_t>(partition), next});
     positions_[{topic, static_cast<std::int32_t>(partition)}] = next;
-  }
-  if (auto ok = consumer_->StoreOffsets(offsets); !ok) {
-    log::Warn("could not store offsets in Kafka", {{"error", ok.error().message}});
   }
   pending_records_ -= pending.records;
   pending = Pending{};
@@ -168,7 +190,10 @@ Result<void> Pipeline::AppendEach(std::uint32_t partition, Pending& pending) {
       }
       counters_.timers_fired.fetch_add(*fired);
       probe_.TimersFired(*fired);
-      if (*fired > 0) dirty_.insert(partition);
+      if (*fired > 0) {
+        unsynced_.insert(partition);
+        appended_unsynced_ = true;
+      }
       request.events.push_back(std::move(*item.event));
     } else {
       request.dead_letters.push_back(std::move(*item.dead_letter));
@@ -235,10 +260,11 @@ Result<void> Pipeline::Tick() {
     if (fired > 0) {
       probe_.TimersFired(fired);
       counters_.timers_fired.fetch_add(fired);
-      dirty_.insert(partition);
+      unsynced_.insert(partition);
+      appended_unsynced_ = true;
     }
   }
-  return {};
+  return SyncAppended();
 }
 
 }  // namespace cir::cird

@@ -72,7 +72,8 @@ void Pipeline::OnRevoke(const std::vector<events::TopicPartition>& partitions, b
     if (it != pending_.end()) {
       if (may_write) {
         // Flushed first, so that the next owner starts exactly after what we appended.
-        if (auto ok = Guard(FlushPartition(partition, it->second)); !ok) {
+        auto flushed = FlushPartition(partition, it->second);
+        if (auto ok = Guard(flushed ? SyncAppended() : flushed); !ok) {
           deferred_error_ = ok.error();
         }
       }

@@ -168,6 +168,9 @@ void Probe::DeadLetter(v1::DeadLetterReason reason) {
 void Probe::BatchAppended(double seconds) {
   metrics_->Get(HistogramId::kBatchSeconds).Observe(seconds);
 }
+void Probe::RegisterSynced(double seconds) {
+  metrics_->Get(HistogramId::kSyncSeconds).Observe(seconds);
+}
 void Probe::AppendFailed() { metrics_->Get(CounterId::kAppendErrors).Increment(); }
 
 void Probe::Output(const v1::Output& output) {

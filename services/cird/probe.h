@@ -46,6 +46,7 @@ class Probe {
   void Duplicate();
   void DeadLetter(v1::DeadLetterReason reason);
   void BatchAppended(double seconds);
+  void RegisterSynced(double seconds);
   void AppendFailed();
   void Output(const v1::Output& output);
   void TimersFired(std::uint64_t n);

@@ -65,7 +65,7 @@ enum class GaugeFamilyId {
   kBuildInfo,
   kCount
 };
-enum class HistogramId { kBatchSeconds, kAppendLag, kCount };
+enum class HistogramId { kBatchSeconds, kSyncSeconds, kAppendLag, kCount };
 
 template <class Id>
 inline constexpr std::size_t kSize = static_cast<std::size_t>(Id::kCount);
@@ -184,7 +184,11 @@ inline constexpr Spec<GaugeFamilyId> kGaugeFamilies[] = {
 
 inline constexpr Spec<HistogramId> kHistograms[] = {
     {HistogramId::kBatchSeconds, "cir_batch_append_duration_seconds",
-     "Time to append one batch to the register (one RocksDB write).", BatchBuckets},
+     "Time to append one batch to the register (one RocksDB write, not synced).", BatchBuckets},
+    {HistogramId::kSyncSeconds, "cir_register_sync_duration_seconds",
+     "Time to fsync the register's WAL once per flush (group commit: every batch appended "
+     "since the last sync, in every partition).",
+     BatchBuckets},
     {HistogramId::kAppendLag, "cir_event_append_lag_seconds",
      "From an event's time to its append to the register.", LagBuckets},
 };

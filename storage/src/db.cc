@@ -283,7 +283,31 @@ Result<void> Db::Write(rocksdb::WriteBatch& batch, bool sync, std::string_view w
   }
   if (health_->stalled()) health_->Clear();  // a write went through: writable again
   writes_.fetch_add(1, std::memory_order_relaxed);
-  if (sync) synced_writes_.fetch_add(1, std::memory_order_relaxed);
+  if (sync) {
+    synced_writes_.fetch_add(1, std::memory_order_relaxed);
+  } else {
+    unsynced_.store(true, std::memory_order_release);
+  }
+  return {};
+}
+
+Result<void> Db::SyncWal(std::string_view what) const {
+  // A sync=true Write syncs every record the WAL holds before it too; this flag may then be
+  // stale (true), which costs one needless fsync, never a missed one.
+  // After a failed write RocksDB 7.8's WAL writer asserts on a sync (WritableFileWriter's
+  // AssertFalseAndGetStatusForPrevError): none until writes are possible again.
+  if (const WriteHealth health = health_->Get(); health.stalled) {
+    return Fail(ErrorCode::kUnavailable,
+                std::string(what) + " in " + path_ + ": writes stalled: " + health.detail);
+  }
+  if (!unsynced_.exchange(false, std::memory_order_acq_rel)) return {};
+  const rocksdb::Status status = OnReadOnlyFilesystem(db_->SyncWAL(), path_);
+  if (!status.ok()) {
+    unsynced_.store(true, std::memory_order_release);
+    if (DiskStall(status)) health_->Stall(status);
+    return std::unexpected(FromStatus(status, std::string(what) + " in " + path_));
+  }
+  synced_writes_.fetch_add(1, std::memory_order_relaxed);
   return {};
 }
 

@@ -80,7 +80,10 @@ class Db {
   // lack of space or a read-only disk is kUnavailable and marks the register stalled (Health).
   [[nodiscard]] Result<void> Write(rocksdb::WriteBatch& batch, bool sync,
                                    std::string_view what) const;
-  // Successful Write calls since Open, and those with `sync`.
+  // fsyncs the WAL: every Write before it is durable once it returns. Nothing to do (and no
+  // fsync) when every Write since the last sync was synced already. Failures as Write's.
+  [[nodiscard]] Result<void> SyncWal(std::string_view what) const;
+  // Successful Write calls since Open, and the WAL fsyncs (synced Writes and SyncWal calls).
   [[nodiscard]] std::uint64_t writes() const { return writes_.load(std::memory_order_relaxed); }
   [[nodiscard]] std::uint64_t synced_writes() const {
     return synced_writes_.load(std::memory_order_relaxed);
@@ -100,6 +103,7 @@ class Db {
   std::shared_ptr<HealthTracker> health_;  // also in the DB's listeners
   mutable std::atomic<std::uint64_t> writes_{0};
   mutable std::atomic<std::uint64_t> synced_writes_{0};
+  mutable std::atomic<bool> unsynced_{false};  // a Write without `sync` since the last fsync
 };
 
 // Iterates the keys of one column family in [lower, upper) (upper nullopt: to the end).

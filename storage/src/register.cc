@@ -343,6 +343,8 @@ class RocksRegister final : public Register {
 
   DbFigures Figures() override { return internal::ReadFigures(*db_); }
 
+  Result<void> Sync() override { return db_->SyncWal("syncing the register's WAL"); }
+
   WriteHealth Health() const override { return db_->Health(); }
   Result<void> Resume() override { return db_->Resume(); }
   Result<DiskSpace> Space() const override { return DiskSpaceOf(db_->path()); }

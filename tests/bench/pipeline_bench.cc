@@ -144,7 +144,7 @@ PipelineRun RunPipeline(const Cluster& cluster, std::uint64_t n, int partitions,
   }
   storage::Options options;
   options.path = (dir / run).string();
-  options.sync = sync;
+  options.sync = false;  // as in cird (main.cc): the pipeline syncs once per flush (config.sync)
   auto reg = Must(storage::Register::Open(options), "register");
   auto projector = model::MakeProjector(model::Config{});
   cird::Probe probe("bench");

@@ -42,7 +42,10 @@ struct FakeKafka {
     std::string topic;
     events::Record record;
     bool failed = false;
+    std::uint64_t fsyncs = 0;  // fsyncs() when it was produced
   };
+  std::function<std::uint64_t()> fsyncs = [] { return std::uint64_t{0}; };  // the register's
+  std::vector<std::uint64_t> stored_fsyncs;  // fsyncs() at each StoreOffsets call
   std::vector<Produced> produced;
   std::deque<std::pair<std::uint64_t, std::size_t>> undelivered;  // tag, index in produced
   int fail_deliveries = 0;  // the next N deliveries fail (kUnavailable: to be sent again)
@@ -91,6 +94,7 @@ class FakeConsumer final : public events::Consumer {
   }
   Result<void> StoreOffsets(const std::vector<events::TopicPartition>& offsets) override {
     kafka_.stored.push_back(offsets);
+    kafka_.stored_fsyncs.push_back(kafka_.fsyncs());
     return {};
   }
   Result<void> Commit() override { return {}; }
@@ -117,7 +121,7 @@ class FakeProducer final : public events::Producer {
   explicit FakeProducer(FakeKafka& kafka) : kafka_(kafka) {}
   Result<void> Produce(const std::string& topic, const events::Record& record,
                        std::uint64_t tag) override {
-    kafka_.produced.push_back({topic, record, false});
+    kafka_.produced.push_back({topic, record, false, kafka_.fsyncs()});
     kafka_.undelivered.emplace_back(tag, kafka_.produced.size() - 1);
     return {};
   }
@@ -314,6 +318,47 @@ TEST_F(PipelineUnitTest, MalformedRecordBecomesADeadLetterAndThePartitionMovesOn
   EXPECT_EQ(dead_letters_, 1u);
   EXPECT_EQ(HistorySize("A"), 1u);
   EXPECT_EQ(StoredOffset(0), 2);
+}
+
+// Group commit: one flush over four partitions fsyncs the register once (none with --sync=false),
+// and no output of it is produced, nor an offset stored in Kafka, before that fsync.
+TEST_F(PipelineUnitTest, AFlushOverFourPartitionsFsyncsOnceBeforeAnyOutputOrOffset) {
+  struct Case {
+    bool sync;
+    std::uint64_t fsyncs;
+  };
+  for (const Case& c : {Case{true, 1}, Case{false, 0}}) {
+    SCOPED_TRACE(c.sync ? "--sync=true" : "--sync=false");
+    reg_.reset();
+    TempDir dir("pipeline-unit");
+    storage::Options options;
+    options.path = (dir.path() / "register").string();
+    options.sync = false;  // as cird opens it (main.cc)
+    reg_ = storage::Register::Open(options).value();
+    kafka_ = FakeKafka();
+    kafka_.fsyncs = [&] { return reg_->Figures().synced_writes; };
+    config_.sync = c.sync;
+    kafka_.script.push_back([&]() -> std::optional<events::Record> {
+      kafka_.assigned = {{kInput, 0, -1}, {kInput, 1, -1}, {kInput, 2, -1}, {kInput, 3, -1}};
+      kafka_.handler->OnAssign(kafka_.assigned);
+      return std::nullopt;
+    });
+    for (std::int32_t p = 0; p < 4; ++p) {  // one poll batch: the flush comes after the last
+      const std::string id = "P" + std::to_string(p);
+      kafka_.Deliver(Proposed(id, id + "-1", 0), p, 0);
+    }
+    Run([&] {
+      return kafka_.produced.size() >= 4 && kafka_.undelivered.empty() && OutboxEntries(0) == 0 &&
+             OutboxEntries(1) == 0 && OutboxEntries(2) == 0 && OutboxEntries(3) == 0;
+    });
+    EXPECT_EQ(reg_->Figures().synced_writes, c.fsyncs);
+    EXPECT_EQ(appended_, 4u);
+    ASSERT_EQ(kafka_.produced.size(), 4u) << "one transition per initiative";
+    for (const auto& produced : kafka_.produced) EXPECT_EQ(produced.fsyncs, c.fsyncs);
+    ASSERT_FALSE(kafka_.stored_fsyncs.empty());
+    for (std::uint64_t fsyncs : kafka_.stored_fsyncs) EXPECT_EQ(fsyncs, c.fsyncs);
+    for (std::uint32_t p = 0; p < 4; ++p) EXPECT_EQ(StoredOffset(p), 1);
+  }
 }
 
 }  // namespace

@@ -46,7 +46,8 @@ struct Options {
   std::string path;                 // the RocksDB directory
   bool create_if_missing = true;
   // fsync the WAL on every batch. Off trades the last batches on a power loss (not on a process
-  // crash: the WAL is still written) for throughput.
+  // crash: the WAL is still written) for throughput, or leaves the fsync to the caller's
+  // Register::Sync (group commit: cird syncs once per flush).
   bool sync = true;
   std::size_t block_cache_bytes = 64u << 20;
   std::size_t write_buffer_bytes = 32u << 20;
@@ -147,7 +148,8 @@ struct DbFigures {
   std::uint64_t block_cache_usage_bytes = 0;    // rocksdb.block-cache-usage
   std::uint64_t block_cache_capacity_bytes = 0;
   std::uint64_t sst_files_bytes = 0;            // rocksdb.total-sst-files-size
-  // The register's own: write batches applied since Open, and those that fsynced the WAL.
+  // The register's own: write batches applied since Open, and the WAL fsyncs (a synced batch or
+  // a Sync that had something to sync).
   std::uint64_t writes = 0;
   std::uint64_t synced_writes = 0;
 };
@@ -252,6 +254,15 @@ class Register {
   // parks it (ParkOutbox) instead of failing on it.
   [[nodiscard]] virtual Result<std::vector<v1::OutboxRecord>> ReadOutbox(
       std::uint32_t partition, std::uint64_t after_seq, std::size_t limit) = 0;
+
+  // Makes every write so far durable: fsyncs the WAL once, however many unsynced writes
+  // (Options::sync off) came before it. This is group commit: a caller that appends several
+  // batches with Options::sync off and then calls Sync pays one fsync for all of them, and a
+  // crash before Sync returns loses at most a suffix of those batches (RocksDB's WAL is one
+  // ordered log; RocksDB recovers up to the last whole record). Nothing to sync (no unsynced
+  // write since the last fsync): returns at once, without an fsync. On a full or read-only disk
+  // it fails with kUnavailable (IsDiskStall) as a write does. Any thread.
+  [[nodiscard]] virtual Result<void> Sync() = 0;
 
   // Deletes delivered outbox records. Deleting an absent seq is not an error. Never fsynced
   // (whatever Options::sync says; the next synced batch makes it durable): after a power loss an
