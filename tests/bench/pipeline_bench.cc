@@ -120,6 +120,7 @@ struct PipelineRun {
   double events_per_s = 0;
   std::vector<double> latencies_ms;
   double idle_synced_writes_per_s = 0;  // idle_seconds > 0
+  std::uint64_t fsyncs = 0;             // the register's WAL fsyncs over the whole run
 };
 
 // Phases 2 and 3: one Pipeline on fresh topics. `rate` 0: everything is produced up front and
@@ -225,6 +226,7 @@ PipelineRun RunPipeline(const Cluster& cluster, std::uint64_t n, int partitions,
   }
   pipeline.Stop();
   ingest.join();
+  result.fsyncs = reg->Figures().synced_writes;
   if (producer_thread.joinable()) producer_thread.join();
   Must(std::move(ran), "pipeline");
   if (outputs < expected_outputs) Die("not every output arrived in time");
@@ -285,8 +287,10 @@ int main(int argc, char** argv) {
   std::printf("  bare librdkafka consumer        %10.0f msgs/s\n", bare);
   std::fflush(stdout);
   const PipelineRun full = RunPipeline(cluster, n, partitions, 0, !no_sync, "tput", dir);
-  std::printf("  cird end to end (in -> out)     %10.0f events/s   (%.3f x the bare consumer)\n",
-              full.events_per_s, full.events_per_s / bare);
+  std::printf("  cird end to end (in -> out)     %10.0f events/s   (%.3f x the bare consumer)\n"
+              "    register fsyncs: %.1f per 1000 events (group commit: one per flush)\n",
+              full.events_per_s, full.events_per_s / bare,
+              1000.0 * static_cast<double>(full.fsyncs) / static_cast<double>(n));
   std::fflush(stdout);
   const double rate = latency_rate > 0 ? latency_rate : full.events_per_s / 2;
   const PipelineRun timed =
