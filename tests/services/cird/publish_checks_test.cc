@@ -23,7 +23,6 @@ namespace {
 using nlohmann::json;
 using std::chrono::milliseconds;
 using Clock = std::chrono::steady_clock;
-using cird::HttpServer;
 
 TEST(JsonEscape, EscapesAndReplacesInvalidUtf8) {
   EXPECT_EQ(cird::JsonEscape("a\"b\\c\n\x01"), "a\\\"b\\\\c\\u000a\\u0001");
@@ -98,7 +97,7 @@ class PublishChecksTest : public ::testing::Test {
   }
   std::unique_ptr<storage::Projector> projector_;
   std::unique_ptr<cird::Api> api_;
-  HttpServer server_;
+  cird::HttpServer server_;
 };
 
 TEST_F(PublishChecksTest, HostileBodiesAre400AndTheServerStaysUp) {
