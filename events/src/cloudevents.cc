@@ -150,6 +150,74 @@ std::expected<v1::ValueChainEvent, Rejection> DecodeStructured(const Record& rec
 constexpr std::array<std::string_view, 7> kAttributeHeaders = {
     "ce_specversion", "ce_id", "ce_source", "ce_type", "ce_time", "ce_subject", "content-type"};
 
+// What holds for a record of either mode, checked before its content type: its size, each
+// attribute header at most once, a UTF-8 key.
+std::expected<void, Rejection> CheckEnvelope(const Record& record, const Limits& limits) {
+  std::size_t size = record.value->size() + (record.key ? record.key->size() : 0);
+  for (const auto& [k, v] : record.headers) size += k.size() + v.size();
+  if (size > limits.max_message_bytes) {
+    return Reject(v1::DEAD_LETTER_REASON_OVERSIZED,
+                  "record is " + std::to_string(size) + " bytes, at most " +
+                      std::to_string(limits.max_message_bytes) + " allowed");
+  }
+  for (std::string_view name : kAttributeHeaders) {
+    const auto count = std::count_if(record.headers.begin(), record.headers.end(),
+                                      [&](const auto& h) { return h.first == name; });
+    if (count > 1) {
+      return Reject(v1::DEAD_LETTER_REASON_BAD_ATTRIBUTE, "header '" + std::string(name) +
+                                                              "' appears " + std::to_string(count) +
+                                                              " times (at most once)");
+    }
+  }
+  if (record.key && !utf8::Valid(*record.key)) {
+    return Reject(v1::DEAD_LETTER_REASON_BAD_ATTRIBUTE,
+                  "the record key '" + utf8::Quote(*record.key) +
+                      "' is not valid UTF-8 (it is the initiative id)");
+  }
+  return {};
+}
+
+// A binary-mode record (`media` its content type, "" when it has none): the ce_* headers, then
+// the data, then the attributes against the data.
+std::expected<v1::ValueChainEvent, Rejection> DecodeBinary(const Record& record,
+                                                           const std::string& media,
+                                                           const Limits& limits) {
+  Attributes ce;
+  for (auto [name, field] : {std::pair{"ce_specversion", &ce.specversion},
+                             std::pair{"ce_id", &ce.id}, std::pair{"ce_source", &ce.source},
+                             std::pair{"ce_type", &ce.type}}) {
+    auto value = record.Header(name);
+    if (!value || value->empty()) {
+      return Reject(v1::DEAD_LETTER_REASON_MISSING_ATTRIBUTE,
+                    std::string("binary-mode record has no '") + name + "' header");
+    }
+    *field = std::string(*value);
+  }
+  ce.time = std::string(record.Header("ce_time").value_or(""));
+  ce.subject = std::string(record.Header("ce_subject").value_or(""));
+  for (auto [name, field] : {std::pair{"ce_id", &ce.id}, std::pair{"ce_source", &ce.source},
+                             std::pair{"ce_type", &ce.type}, std::pair{"ce_time", &ce.time},
+                             std::pair{"ce_subject", &ce.subject}}) {
+    if (!utf8::Valid(*field)) {
+      return Reject(v1::DEAD_LETTER_REASON_BAD_ATTRIBUTE,
+                    std::string(name) + " '" + utf8::Quote(*field) + "' is not valid UTF-8");
+    }
+  }
+  if (ce.type.rfind(kTypePrefix, 0) != 0) {
+    return Reject(v1::DEAD_LETTER_REASON_BAD_ATTRIBUTE, "ce_type '" + utf8::Quote(ce.type) +
+                                                            "' is not a cir event type (" +
+                                                            std::string(kTypePrefix) + "…)");
+  }
+  if (media.empty()) {
+    return Reject(v1::DEAD_LETTER_REASON_MISSING_ATTRIBUTE,
+                  "binary-mode record has no 'content-type' header");
+  }
+  auto event = DecodeData(media, *record.value, limits);
+  if (!event) return event;
+  if (auto r = Reconcile(*event, ce, record.key); !r) return Rejected(r.error());
+  return event;
+}
+
 }  // namespace
 
 std::optional<std::string_view> Record::Header(std::string_view name) const {
@@ -225,26 +293,8 @@ std::expected<v1::ValueChainEvent, Rejection> DecodeRecord(const Record& record,
     return Reject(v1::DEAD_LETTER_REASON_NULL_VALUE,
                   "record has a null value (tombstone); cir events always carry data");
   }
-  std::size_t size = record.value->size() + (record.key ? record.key->size() : 0);
-  for (const auto& [k, v] : record.headers) size += k.size() + v.size();
-  if (size > limits.max_message_bytes) {
-    return Reject(v1::DEAD_LETTER_REASON_OVERSIZED,
-                  "record is " + std::to_string(size) + " bytes, at most " +
-                      std::to_string(limits.max_message_bytes) + " allowed");
-  }
-  for (std::string_view name : kAttributeHeaders) {
-    const auto count = std::count_if(record.headers.begin(), record.headers.end(),
-                                      [&](const auto& h) { return h.first == name; });
-    if (count > 1) {
-      return Reject(v1::DEAD_LETTER_REASON_BAD_ATTRIBUTE, "header '" + std::string(name) +
-                                                              "' appears " + std::to_string(count) +
-                                                              " times (at most once)");
-    }
-  }
-  if (record.key && !utf8::Valid(*record.key)) {
-    return Reject(v1::DEAD_LETTER_REASON_BAD_ATTRIBUTE,
-                  "the record key '" + utf8::Quote(*record.key) +
-                      "' is not valid UTF-8 (it is the initiative id)");
+  if (auto envelope = CheckEnvelope(record, limits); !envelope) {
+    return Rejected(envelope.error());
   }
   const auto content_type = record.Header("content-type");
   std::string media;
@@ -267,39 +317,7 @@ std::expected<v1::ValueChainEvent, Rejection> DecodeRecord(const Record& record,
     }
     event = DecodeStructured(record, limits);
   } else {
-    Attributes ce;
-    for (auto [name, field] : {std::pair{"ce_specversion", &ce.specversion},
-                               std::pair{"ce_id", &ce.id}, std::pair{"ce_source", &ce.source},
-                               std::pair{"ce_type", &ce.type}}) {
-      auto value = record.Header(name);
-      if (!value || value->empty()) {
-        return Reject(v1::DEAD_LETTER_REASON_MISSING_ATTRIBUTE,
-                      std::string("binary-mode record has no '") + name + "' header");
-      }
-      *field = std::string(*value);
-    }
-    ce.time = std::string(record.Header("ce_time").value_or(""));
-    ce.subject = std::string(record.Header("ce_subject").value_or(""));
-    for (auto [name, field] : {std::pair{"ce_id", &ce.id}, std::pair{"ce_source", &ce.source},
-                               std::pair{"ce_type", &ce.type}, std::pair{"ce_time", &ce.time},
-                               std::pair{"ce_subject", &ce.subject}}) {
-      if (!utf8::Valid(*field)) {
-        return Reject(v1::DEAD_LETTER_REASON_BAD_ATTRIBUTE,
-                      std::string(name) + " '" + utf8::Quote(*field) + "' is not valid UTF-8");
-      }
-    }
-    if (ce.type.rfind(kTypePrefix, 0) != 0) {
-      return Reject(v1::DEAD_LETTER_REASON_BAD_ATTRIBUTE, "ce_type '" + utf8::Quote(ce.type) +
-                                                              "' is not a cir event type (" +
-                                                              std::string(kTypePrefix) + "…)");
-    }
-    if (media.empty()) {
-      return Reject(v1::DEAD_LETTER_REASON_MISSING_ATTRIBUTE,
-                    "binary-mode record has no 'content-type' header");
-    }
-    event = DecodeData(media, *record.value, limits);
-    if (!event) return event;
-    if (auto r = Reconcile(*event, ce, record.key); !r) return Rejected(r.error());
+    event = DecodeBinary(record, media, limits);
   }
   if (!event) return event;
   if (auto valid = Validate(*event, limits); !valid) {

@@ -17,6 +17,7 @@
 #include <optional>
 
 #include "api.h"
+#include "cir/base/enum_name.h"
 #include "cir/base/log.h"
 #include "cir/model/projector.h"
 #include "cir/storage/register.h"
@@ -86,7 +87,7 @@ Result<std::unique_ptr<storage::Register>> OpenWaiting(const storage::Options& o
   using namespace std::chrono;
   milliseconds backoff(100);
   bool waiting = false;
-  std::string waited_for;  // the stall reason of the first failed open
+  v1::WriteStallReason waited_for = v1::WRITE_STALL_REASON_UNSPECIFIED;  // of the first failed open
   while (true) {
     probe.Heartbeat();
     if (auto space = storage::DiskSpaceOf(options.path)) probe.SetDataDirSpace(*space);
@@ -94,9 +95,10 @@ Result<std::unique_ptr<storage::Register>> OpenWaiting(const storage::Options& o
     if (reg || !storage::IsDiskStall(reg.error())) {
       if (waiting && reg) {
         probe.WriteResumed();
-        log::Info(waited_for == "read_only" ? "register opened: the disk is writable again"
-                                            : "register opened: the disk has room again",
-                  {{"data_dir", options.path}, {"reason", waited_for}});
+        log::Info(waited_for == v1::WRITE_STALL_REASON_READ_ONLY
+                      ? "register opened: the disk is writable again"
+                      : "register opened: the disk has room again",
+                  {{"data_dir", options.path}, {"reason", base::EnumLabel(waited_for)}});
       }
       return reg;
     }
@@ -107,7 +109,7 @@ Result<std::unique_ptr<storage::Register>> OpenWaiting(const storage::Options& o
       probe.WriteStalled(waited_for, reg.error().message);
       log::Error("cannot open the register for now; waiting for the disk and trying again "
                  "(see the CirRegisterDiskFull runbook)",
-                 {{"reason", waited_for},
+                 {{"reason", base::EnumLabel(waited_for)},
                   {"error", reg.error().message},
                   {"data_dir", options.path}});
     }

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "cir/base/enum_name.h"
 #include "cir/base/log.h"
 
 namespace cir::cird {
@@ -29,7 +30,8 @@ void Pipeline::EnterStall(const Error& error) {
   }
   stalled_ = true;
   const storage::WriteHealth health = reg_.Health();
-  const std::string reason = health.stalled ? health.reason : "unavailable";
+  const v1::WriteStallReason reason =
+      health.stalled ? health.reason : v1::WRITE_STALL_REASON_UNAVAILABLE;
   stall_since_ = Clock::now();
   stall_backoff_ = kStallFirstRetry;
   stall_next_try_ = stall_since_ + stall_backoff_;
@@ -43,7 +45,7 @@ void Pipeline::EnterStall(const Error& error) {
   log::Error("register writes stalled: consuming paused, the records not yet appended are kept "
              "and appended when the register can write again (see the CirRegisterDiskFull "
              "runbook)",
-             {{"reason", reason},
+             {{"reason", base::EnumLabel(reason)},
               {"error", error.message},
               {"pending_records", static_cast<std::int64_t>(pending_records_)}});
 }

@@ -37,10 +37,6 @@ std::string FromStepLabel(v1::Step s) {
 }
 // The `event` label of cir_rebalance_events_total, by RebalanceEvent.
 constexpr std::array<const char*, 3> kRebalanceLabels{"assigned", "revoked", "lost"};
-// The label values of cir_register_write_stalled (storage::WriteHealth::reason, and
-// "unavailable" for a register that could not be opened or written for another passing reason).
-constexpr std::array<const char*, 4> kStallReasons{"no_space", "read_only", "io_error",
-                                                   "unavailable"};
 
 // One series in `family` per value of E but _UNSPECIFIED, its `label` the value's EnumLabel.
 template <base::ProtoEnum E, class Family>
@@ -115,9 +111,7 @@ void Probe::Metrics::PreCreateSeries(const std::string& version) {
   Get(GaugeFamilyId::kBuildInfo).Add({{"version", version}}).Set(1);
   memtable = &Get(GaugeFamilyId::kRocksDbMemory).Add({{"kind", "memtable"}});
   block_cache = &Get(GaugeFamilyId::kRocksDbMemory).Add({{"kind", "block_cache"}});
-  for (const char* reason : kStallReasons) {
-    Get(GaugeFamilyId::kWriteStalled).Add({{"reason", reason}});
-  }
+  AddEveryValue<v1::WriteStallReason>(Get(GaugeFamilyId::kWriteStalled), "reason");
   AddEveryValue<v1::Step>(Get(GaugeFamilyId::kInitiatives), "step");
   AddEveryValue<v1::Outcome>(Get(GaugeFamilyId::kClosed), "outcome");
   AddEveryValue<v1::AlertKind>(Get(GaugeFamilyId::kFiring), "kind");
@@ -261,23 +255,29 @@ void Probe::SetDbFigures(const storage::DbFigures& f) {
   }
 }
 
-void Probe::WriteStalled(const std::string& reason, const std::string& detail) {
+void Probe::WriteStalled(v1::WriteStallReason reason, const std::string& detail) {
   MutexLock lock(mu_);
-  if (stall_reason_.empty()) metrics_->Get(CounterId::kWriteStalls).Increment();
-  for (const char* r : kStallReasons) {
-    metrics_->Get(GaugeFamilyId::kWriteStalled).Add({{"reason", r}}).Set(r == reason ? 1 : 0);
+  if (stall_reason_ == v1::WRITE_STALL_REASON_UNSPECIFIED) {
+    metrics_->Get(CounterId::kWriteStalls).Increment();
   }
+  SetStalledGauges(reason);
   stall_reason_ = reason;
   stall_detail_ = detail;
 }
 
 void Probe::WriteResumed() {
   MutexLock lock(mu_);
-  for (const char* r : kStallReasons) {
-    metrics_->Get(GaugeFamilyId::kWriteStalled).Add({{"reason", r}}).Set(0);
-  }
-  stall_reason_.clear();
+  SetStalledGauges(v1::WRITE_STALL_REASON_UNSPECIFIED);
+  stall_reason_ = v1::WRITE_STALL_REASON_UNSPECIFIED;
   stall_detail_.clear();
+}
+
+void Probe::SetStalledGauges(v1::WriteStallReason reason) const {
+  for (v1::WriteStallReason r : base::EnumValues<v1::WriteStallReason>()) {
+    metrics_->Get(GaugeFamilyId::kWriteStalled)
+        .Add({{"reason", base::EnumLabel(r)}})
+        .Set(r == reason ? 1 : 0);
+  }
 }
 
 void Probe::SetDataDirSpace(const storage::DiskSpace& space) {

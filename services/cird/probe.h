@@ -62,9 +62,9 @@ class Probe {
   void OffsetGapAccepted();
   void StatsRefreshFailed();  // a register figure for the gauges could not be read
   // Register writes fail (a full or read-only disk, or the register cannot be opened yet):
-  // `reason` is a cir_register_write_stalled label value (no_space, read_only, io_error,
-  // unavailable), `detail` the error. While stalled, Ready() fails naming both.
-  void WriteStalled(const std::string& reason, const std::string& detail);
+  // `reason` labels cir_register_write_stalled by its base::EnumLabel (no_space, read_only,
+  // io_error, unavailable), `detail` is the error. While stalled, Ready() fails naming both.
+  void WriteStalled(v1::WriteStallReason reason, const std::string& detail);
   void WriteResumed();
 
   // ---- state refreshed periodically from the register ----
@@ -97,13 +97,16 @@ class Probe {
  private:
   struct Metrics;                        // probe.cc: the registry, the families and their series
   void SetReadyGauge(bool ready) const;  // cir_ready, from Ready() (probe.cc)
+  // cir_register_write_stalled: 1 for `reason`, 0 for every other (all 0 for UNSPECIFIED).
+  void SetStalledGauges(v1::WriteStallReason reason) const;
 
   std::unique_ptr<Metrics> metrics_;
   std::atomic<std::size_t> partitions_assigned_{0};
   mutable Mutex mu_;
   std::map<std::pair<std::string, std::int32_t>, std::int64_t> lags_ GUARDED_BY(mu_);
   std::set<std::pair<std::string, std::int32_t>> paused_gaps_ GUARDED_BY(mu_);
-  std::string stall_reason_ GUARDED_BY(mu_);  // empty: writes possible
+  // UNSPECIFIED: writes possible.
+  v1::WriteStallReason stall_reason_ GUARDED_BY(mu_) = v1::WRITE_STALL_REASON_UNSPECIFIED;
   std::string stall_detail_ GUARDED_BY(mu_);
   std::atomic<bool> group_joined_{false};
   std::atomic<bool> shutting_down_{false};

@@ -2,6 +2,7 @@
 // bodies. The metrics half is probe.cc.
 #include <algorithm>
 
+#include "cir/base/enum_name.h"
 #include "cir/base/log.h"
 #include "probe.h"
 
@@ -39,7 +40,7 @@ Probe::Readiness Probe::Ready() const {
   std::int64_t total_lag = 0;
   bool lag_known = true;
   std::string gaps;
-  std::string stall_reason;
+  v1::WriteStallReason stall_reason = v1::WRITE_STALL_REASON_UNSPECIFIED;
   std::string stall_detail;
   {
     MutexLock lock(mu_);
@@ -61,7 +62,7 @@ Probe::Readiness Probe::Ready() const {
   const bool draining = age <= max_outbox_age_seconds;
   const bool stopping = shutting_down_.load();
   Readiness r;
-  const bool writable = stall_reason.empty();
+  const bool writable = stall_reason == v1::WRITE_STALL_REASON_UNSPECIFIED;
   r.ready = joined && caught_up && draining && !stopping && gaps.empty() && writable;
   auto check = [](bool ok, const std::string& detail) {
     return std::string("{\"ok\":") + (ok ? "true" : "false") + ",\"detail\":\"" + detail + "\"}";
@@ -69,8 +70,8 @@ Probe::Readiness Probe::Ready() const {
   r.body = std::string("{\"status\":\"") + (r.ready ? "ready" : "not ready") +
            "\",\"checks\":{\"register\":" +
            check(writable, writable ? "open"
-                                    : "writes stalled (" + stall_reason + "): " +
-                                          JsonInner(stall_detail) +
+                                    : "writes stalled (" + base::EnumLabel(stall_reason) +
+                                          "): " + JsonInner(stall_detail) +
                                           "; consuming paused, retrying (see the "
                                           "CirRegisterDiskFull runbook)") +
            ",\"group\":" +

@@ -27,15 +27,17 @@ Result<DiskSpace> DiskSpaceOf(const std::string& path) {
 
 bool IsDiskStall(const Error& error) { return error.code == ErrorCode::kUnavailable; }
 
-std::string DiskStallReason(const Error& error) {
+v1::WriteStallReason DiskStallReason(const Error& error) {
   // The message ends in rocksdb::Status::ToString() (see internal::FromStatus).
   if (error.message.find("No space left on device") != std::string::npos ||
       error.message.find("NoSpace") != std::string::npos ||
       error.message.find("Max allowed space") != std::string::npos) {
-    return "no_space";
+    return v1::WRITE_STALL_REASON_NO_SPACE;
   }
-  if (error.message.find("Read-only file system") != std::string::npos) return "read_only";
-  return "unavailable";
+  if (error.message.find("Read-only file system") != std::string::npos) {
+    return v1::WRITE_STALL_REASON_READ_ONLY;
+  }
+  return v1::WRITE_STALL_REASON_UNAVAILABLE;
 }
 
 }  // namespace cir::storage
@@ -100,12 +102,12 @@ rocksdb::Status OnReadOnlyFilesystem(const rocksdb::Status& status, const std::s
   }
 }
 
-std::string StallReason(const rocksdb::Status& status) {
+v1::WriteStallReason StallReason(const rocksdb::Status& status) {
   if (status.IsNoSpace() ||
       (status.IsIOError() && status.subcode() == rocksdb::Status::kSpaceLimit))
-    return "no_space";
-  if (ReadOnly(status)) return "read_only";
-  return "io_error";
+    return v1::WRITE_STALL_REASON_NO_SPACE;
+  if (ReadOnly(status)) return v1::WRITE_STALL_REASON_READ_ONLY;
+  return v1::WRITE_STALL_REASON_IO_ERROR;
 }
 
 }  // namespace cir::storage::internal

@@ -15,8 +15,8 @@
 
 namespace cir::storage::internal {
 
-// "no_space", "read_only" or "io_error": the WriteHealth::reason of a failed write's status.
-[[nodiscard]] std::string StallReason(const rocksdb::Status& status);
+// NO_SPACE, READ_ONLY or IO_ERROR: the WriteHealth::reason of a failed write's status.
+[[nodiscard]] v1::WriteStallReason StallReason(const rocksdb::Status& status);
 
 // No space (ENOSPC, or the SstFileManager's limit) or a read-only filesystem: the write may
 // succeed later.
@@ -60,7 +60,7 @@ class HealthTracker final : public rocksdb::EventListener {
     MutexLock lock(mu_);
     if (health_.stalled) ++health_.recoveries;
     health_.stalled = false;
-    health_.reason.clear();
+    health_.reason = v1::WRITE_STALL_REASON_UNSPECIFIED;
     health_.detail.clear();
     stalled_hint_.store(false, std::memory_order_relaxed);
   }

@@ -24,6 +24,7 @@
 #include "cir/events/kafka.h"
 #include "cir/model/projector.h"
 #include "cir/storage/register.h"
+#include "event_builders.h"
 #include "http_client.h"
 #include "pipeline.h"
 
@@ -40,19 +41,13 @@ using Clock = std::chrono::steady_clock;
 }
 
 v1::ValueChainEvent Event(std::uint64_t initiative, std::uint64_t n, int kind) {
-  v1::ValueChainEvent e;
-  e.set_id("e-" + std::to_string(initiative) + "-" + std::to_string(n));
-  e.set_source("//bench/api");
-  e.set_initiative_id("I-" + std::to_string(initiative));
-  e.set_activity(v1::ACTIVITY_IMPROVE);
-  e.mutable_event_time()->set_seconds(1767225600 + static_cast<std::int64_t>(n) * 3600);
+  auto e = testing::EventAt(
+      "I-" + std::to_string(initiative), "e-" + std::to_string(initiative) + "-" + std::to_string(n),
+      testing::kDayZeroSeconds + static_cast<std::int64_t>(n) * 3600, "//bench/api");
   if (kind == 0) {
-    auto& p = *e.mutable_initiative_proposed();
-    p.set_title("Initiative " + std::to_string(initiative));
-    p.set_vision("Better service");
-    p.set_organisational_goal("Customer trust");
-    p.set_owner("team-" + std::to_string(initiative % 50));
-    p.set_register_level(v1::REGISTER_LEVEL_TEAM);
+    e = testing::WithProposal(std::move(e), "Initiative " + std::to_string(initiative),
+                              "Better service", "Customer trust",
+                              "team-" + std::to_string(initiative % 50), v1::REGISTER_LEVEL_TEAM);
   } else if (kind == 1) {
     e.mutable_baseline_measured()->set_kpi("mttr");
     e.mutable_baseline_measured()->set_value(240);

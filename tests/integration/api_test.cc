@@ -1,85 +1,16 @@
 // The read API over real HTTP, against a cird on the mock cluster that has taken in the sample
-// scenario: every endpoint, every filter, pagination, the write door, and bad requests with their
-// status and JSON error body. Then circtl, the real binary, against the same cird.
+// scenario (api_fixture.h): every endpoint, every filter, pagination, the write door, and bad
+// requests with their status and JSON error body. Raw HTTP and circtl against the same cird are
+// in api_clients_test.cc.
 #include <nlohmann/json.hpp>
 
-#include <array>
-#include <cstdio>
-#include <fstream>
 #include <set>
+#include <string>
 
-#include "harness.h"
-#include "http_client.h"
-#include "raw_http.h"
+#include "api_fixture.h"
 
 namespace cir::testing {
 namespace {
-
-using nlohmann::json;
-
-struct Reply {
-  int status = 0;
-  json body;
-};
-
-class ApiTest : public ApiPipelineTest {
- protected:
-  void SetUp() override {
-    ApiPipelineTest::SetUp();
-    std::ifstream in(CIR_SAMPLE_SCENARIO);
-    for (std::string line; std::getline(in, line);) {
-      if (line.empty() || line[0] == '#') continue;
-      auto event = events::DecodeJson(line, events::Limits{});
-      ASSERT_TRUE(event.has_value());
-      Publish(events::EncodeEvent(*event, events::DataFormat::kJson));
-    }
-    FlushProducer();
-    ASSERT_NO_FATAL_FAILURE(StartApi());
-    base_ = "http://127.0.0.1:" + std::to_string(port_);
-    ASSERT_TRUE(WaitFor(
-        [&] {
-          auto r = Get("/v1/register/stats");
-          return r.status == 200 && r.body.value("events_appended", 0) == 60 &&
-                 r.body["alerts_firing_by_kind"].size() == 3;
-        },
-        milliseconds(60000)));
-  }
-  Reply Call(const std::string& method, const std::string& path, const std::string& body = "",
-             std::map<std::string, std::string> headers = {}) {
-    auto reply = services::HttpCall(method, base_ + path, body, headers);
-    EXPECT_TRUE(reply.has_value()) << reply.error().message;
-    if (!reply) return {};
-    Reply r;
-    r.status = reply->status;
-    r.body = json::parse(reply->body, nullptr, false);
-    EXPECT_FALSE(r.body.is_discarded()) << method << " " << path << ": not JSON: " << reply->body;
-    return r;
-  }
-  Reply Get(const std::string& path) { return Call("GET", path); }
-
-  std::vector<std::string> Ids(const std::string& path) {
-    auto r = Get(path);
-    EXPECT_EQ(r.status, 200) << path << " " << r.body.dump();
-    std::vector<std::string> ids;
-    for (const auto& s : r.body["initiatives"]) ids.push_back(s["initiative_id"]);
-    return ids;
-  }
-
-  // Runs the real circtl; returns its exit code and standard output.
-  std::pair<int, std::string> Circtl(const std::string& args) {
-    const std::string command = std::string(CIR_CIRCTL_BINARY) + " " + args + " 2>&1";
-    FILE* pipe = popen(command.c_str(), "r");
-    std::string out;
-    std::array<char, 4096> buffer;
-    while (std::fgets(buffer.data(), buffer.size(), pipe) != nullptr) out += buffer.data();
-    const int status = pclose(pipe);
-    return {WEXITSTATUS(status), out};
-  }
-
-  std::string base_;
-};
-
-using IdList = std::vector<std::string>;
 
 TEST_F(ApiTest, EveryEndpointAndFilter) {
   EXPECT_EQ(Ids("/v1/initiatives"), (IdList{"CHANGE-FAIL", "CSAT", "DEPLOY-LEAD", "FIRST-CONTACT",
@@ -307,107 +238,6 @@ TEST_F(ApiTest, BadRequestsGetA4xxWithAJsonErrorBody) {
   EXPECT_EQ(r.status, 400);
   ASSERT_EQ(r.body["error"]["details"].size(), 1u);
   EXPECT_EQ(r.body["error"]["details"][0]["index"], 1);
-}
-
-// The HTTP details curl shows, against the real cird (raw sockets: exact bytes, every header).
-TEST_F(ApiTest, HttpConformance) {
-  auto r = Exchange(port_, Request("HEAD", "/v1/initiatives/CSAT"));
-  EXPECT_EQ(r.status, 200) << r.raw;
-  EXPECT_EQ(r.body, "");
-  EXPECT_GT(std::stoul(r.headers["content-length"]), 100u);
-  EXPECT_EQ(Exchange(port_, Request("HEAD", "/livez")).status, 200);
-  r = Exchange(port_, Request("OPTIONS", "*"));
-  EXPECT_EQ(r.status, 204) << r.raw;
-  EXPECT_FALSE(r.headers["allow"].empty());
-  r = Exchange(port_, Request("OPTIONS", "/v1/events"));
-  EXPECT_EQ(r.status, 204) << r.raw;
-  EXPECT_EQ(r.headers["allow"], "OPTIONS, POST");
-  r = Exchange(port_, Request("DELETE", "/v1/initiatives"));
-  EXPECT_EQ(r.status, 405) << r.raw;
-  EXPECT_EQ(r.headers["allow"], "GET, HEAD, OPTIONS");
-  for (const std::string method : {"TRACE", "FOO"}) {
-    r = Exchange(port_, Request(method, "/v1/initiatives"));
-    EXPECT_EQ(r.status, 501) << r.raw;
-    EXPECT_EQ(r.headers["content-type"], "application/json") << r.raw;
-    EXPECT_EQ(json::parse(r.body, nullptr, false)["error"]["code"], 501) << r.raw;
-  }
-  // Sent as is (curl would resolve the dots itself): never /metrics.
-  for (const std::string path : {"/v1/../metrics", "/v1/initiatives/%2e%2e/%2e%2e/metrics"}) {
-    r = Exchange(port_, Request("GET", path));
-    EXPECT_EQ(r.status, 400) << path << ": " << r.raw;
-    EXPECT_EQ(r.body.find("cir_"), std::string::npos) << path;
-  }
-  // Error bodies are valid UTF-8 whatever the request held.
-  r = Exchange(port_, Request("GET", "/v1/initiatives/%FF%FE/events"));
-  EXPECT_EQ(r.status, 400) << r.raw;
-  EXPECT_FALSE(json::parse(r.body, nullptr, false).is_discarded()) << r.raw;
-  r = Exchange(port_, Request("GET", "/nope/%C3%28"));
-  EXPECT_EQ(r.status, 404) << r.raw;
-  EXPECT_FALSE(json::parse(r.body, nullptr, false).is_discarded()) << r.raw;
-}
-
-TEST_F(ApiTest, CirctlAgainstTheApiAndKafka) {
-  const std::string api = "--api " + base_;
-  auto [code, out] = Circtl("list " + api + " --step closed");
-  EXPECT_EQ(code, 0) << out;
-  EXPECT_NE(out.find("CHANGE-FAIL"), std::string::npos) << out;
-  EXPECT_EQ(out.find("CSAT"), std::string::npos) << out;
-
-  std::tie(code, out) = Circtl("get " + api + " CSAT");
-  EXPECT_EQ(code, 0) << out;
-  EXPECT_NE(out.find("step       ACTION"), std::string::npos) << out;
-  EXPECT_NE(out.find("progress 15%"), std::string::npos) << out;
-
-  std::tie(code, out) = Circtl("history " + api + " CHANGE-FAIL --transitions");
-  EXPECT_EQ(code, 0) << out;
-  EXPECT_NE(out.find("REVIEW -> PLAN  iteration 2"), std::string::npos) << out;
-
-  std::tie(code, out) = Circtl("alerts " + api + " --kind stalled --json");
-  EXPECT_EQ(code, 0) << out;
-  EXPECT_EQ(json::parse(out)["alerts"].size(), 1u);
-
-  std::tie(code, out) = Circtl("stats " + api);
-  EXPECT_EQ(code, 0) << out;
-  EXPECT_NE(out.find("events appended  60"), std::string::npos) << out;
-  EXPECT_NE(out.find("firing LESSONS_NOT_RECORDED   0\n"), std::string::npos) << out;
-  EXPECT_NE(out.find("firing TARGET_AT_RISK         1\n"), std::string::npos) << out;
-
-  std::tie(code, out) = Circtl("get " + api + " NOPE");
-  EXPECT_EQ(code, 1) << out;  // not found: exit 1
-  std::tie(code, out) = Circtl("get --api http://127.0.0.1:1 CSAT");
-  EXPECT_EQ(code, 3) << out;  // unreachable: exit 3
-
-  // publish to Kafka directly, then get shows the new state.
-  const std::string file = (dir_ / "new.jsonl").string();
-  std::ofstream(file)
-      << R"({"id":"c-1","source":"//circtl-test","initiativeId":"CLI-1","activity":"ACTIVITY_PLAN","eventTime":"2026-07-01T00:00:00Z","initiativeProposed":{"title":"t","vision":"v","organisationalGoal":"g","owner":"cli","registerLevel":"REGISTER_LEVEL_TEAM"}})"
-      << "\n{broken\n"
-      << R"({"id":"c-2","source":"//circtl-test","initiativeId":"CLI-1","activity":"ACTIVITY_ENGAGE","eventTime":"2026-07-02T00:00:00Z","baselineMeasured":{"kpi":"k","value":3,"method":"MEASUREMENT_METHOD_SURVEY"}})"
-      << "\n";
-  std::tie(code, out) = Circtl("publish --brokers " + mock_->Bootstraps() + " " + file);
-  EXPECT_EQ(code, 1) << out;  // one bad line
-  EXPECT_NE(out.find(file + ":2:"), std::string::npos) << out;
-  EXPECT_NE(out.find("published 2 events, 1 bad"), std::string::npos) << out;
-  ASSERT_TRUE(WaitFor(
-      [&] {
-        auto [c, o] = Circtl("get " + api + " CLI-1");
-        return c == 0 && o.find("step       CURRENT_STATE") != std::string::npos;
-      },
-      milliseconds(30000)));
-
-  // publish through the API.
-  setenv("CIRCTL_API_TOKEN", kToken, 1);
-  std::tie(code, out) = Circtl(
-      "publish " + api +
-      R"( --event '{"id":"c-3","source":"//circtl-test","initiativeId":"CLI-1","activity":"ACTIVITY_IMPROVE","eventTime":"2026-07-03T00:00:00Z","targetSet":{"kpi":"k","targetValue":5,"direction":"DIRECTION_INCREASE","deadline":"2026-12-01T00:00:00Z"}}')");
-  unsetenv("CIRCTL_API_TOKEN");
-  EXPECT_EQ(code, 0) << out;
-  ASSERT_TRUE(WaitFor(
-      [&] {
-        auto [c, o] = Circtl("get " + api + " CLI-1");
-        return c == 0 && o.find("step       TARGET_STATE") != std::string::npos;
-      },
-      milliseconds(30000)));
 }
 
 }  // namespace

@@ -13,6 +13,7 @@
 
 #include "cir/model/projector.h"
 #include "cir/storage/register.h"
+#include "event_builders.h"
 #include "harness.h"
 #include "raw_http.h"
 
@@ -29,18 +30,12 @@ constexpr int kInitiatives = 30000;
 #endif
 
 v1::ValueChainEvent Proposed(int n) {
-  v1::ValueChainEvent e;
-  e.set_id("load-" + std::to_string(n));
-  e.set_source("//http-load-test");
-  e.set_initiative_id("L-" + std::to_string(n));
-  e.set_activity(v1::ACTIVITY_PLAN);
-  e.mutable_event_time()->set_seconds(1767225600 + n);
+  auto e = WithProposal(EventAt("L-" + std::to_string(n), "load-" + std::to_string(n),
+                                kDayZeroSeconds + n, "//http-load-test", v1::ACTIVITY_PLAN),
+                        "Initiative " + std::to_string(n),
+                        "Better service for everyone who depends on it", "Customer trust",
+                        "team-" + std::to_string(n % 50), v1::REGISTER_LEVEL_TEAM);
   auto& p = *e.mutable_initiative_proposed();
-  p.set_title("Initiative " + std::to_string(n));
-  p.set_vision("Better service for everyone who depends on it");
-  p.set_organisational_goal("Customer trust");
-  p.set_owner("team-" + std::to_string(n % 50));
-  p.set_register_level(v1::REGISTER_LEVEL_TEAM);
   p.add_tags("load");
   p.add_tags("tag-" + std::to_string(n % 7));
   return e;

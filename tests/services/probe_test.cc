@@ -113,14 +113,15 @@ TEST(Probe, StalledWritesMakeItNotReadyNamingTheCauseUntilTheyResume) {
         << reason;
   }
 
-  probe.WriteStalled("no_space", "appending: IO error: No space left on device: \"x\"");
+  probe.WriteStalled(v1::WRITE_STALL_REASON_NO_SPACE,
+                     "appending: IO error: No space left on device: \"x\"");
   const auto stalled = probe.Ready();
   EXPECT_FALSE(stalled.ready);
   EXPECT_NE(stalled.body.find(R"("register":{"ok":false,"detail":"writes stalled (no_space): )"
                               R"(appending: IO error: No space left on device: \"x\")"),
             std::string::npos)
       << stalled.body;
-  probe.WriteStalled("no_space", "again");  // the same stall: counted once
+  probe.WriteStalled(v1::WRITE_STALL_REASON_NO_SPACE, "again");  // the same stall: counted once
   samples = Samples(probe.Scrape());
   EXPECT_EQ(samples.at(R"(cir_register_write_stalled{reason="no_space"})"), 1);
   EXPECT_EQ(samples.at(R"(cir_register_write_stalled{reason="read_only"})"), 0);

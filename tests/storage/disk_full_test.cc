@@ -13,6 +13,7 @@
 #include <fstream>
 #include <thread>
 
+#include "cir/base/enum_name.h"
 #include "cir/storage/register.h"
 #include "test_projector.h"
 #include "test_util.h"
@@ -103,7 +104,7 @@ TEST_F(DiskFullTest, AFailedWriteIsTypedChangesNothingAndSucceedsOnceSpaceReturn
   const AppendRequest second = Batch(next, 10);
   const WriteHealth stalled = reg_->Health();
   EXPECT_TRUE(stalled.stalled);
-  EXPECT_EQ(stalled.reason, "no_space") << stalled.detail;
+  EXPECT_EQ(base::EnumLabel(stalled.reason), "no_space") << stalled.detail;
   EXPECT_EQ(stalled.stalls, 1u);
   // Still stalled: writes fail at once, the register still reads what it held.
   EXPECT_FALSE(reg_->Append(second, projector_));
@@ -187,7 +188,8 @@ TEST_F(DiskFullTest, OpeningOnAFullDiskIsATypedRetryableError) {
   auto opened = Register::Open(options_);
   ASSERT_FALSE(opened) << "opened a new register on a full disk";
   EXPECT_TRUE(IsDiskStall(opened.error())) << opened.error().ToString();
-  EXPECT_EQ(DiskStallReason(opened.error()), "no_space") << opened.error().ToString();
+  EXPECT_EQ(base::EnumLabel(DiskStallReason(opened.error())), "no_space")
+      << opened.error().ToString();
   Unfill();
   auto retried = Register::Open(options_);
   ASSERT_TRUE(retried) << retried.error().ToString();

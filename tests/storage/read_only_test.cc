@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 
+#include "cir/base/enum_name.h"
 #include "cir/storage/register.h"
 #include "ext4_image.h"
 #include "health.h"  // storage/src: internal
@@ -56,18 +57,18 @@ TEST_F(ReadOnlyFilesystemTest, AnIoErrorIsReadOnlyOnlyOnceTheFilesystemIs) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(100));
   EXPECT_EQ(writable.ToString(), kFdatasyncEio.ToString());
   EXPECT_FALSE(internal::DiskStall(writable));
-  EXPECT_EQ(internal::StallReason(writable), "io_error");
+  EXPECT_EQ(base::EnumLabel(internal::StallReason(writable)), "io_error");
 
   // After the disk error statvfs still says read-write (Linux >= 6.6: "emergency_ro"), yet the
   // same EIO is now the read-only pause, with the original error kept in its text.
   ASSERT_TRUE(ext4_->Fail());
   const rocksdb::Status read_only = internal::OnReadOnlyFilesystem(kFdatasyncEio, path_);
   EXPECT_TRUE(internal::DiskStall(read_only)) << read_only.ToString();
-  EXPECT_EQ(internal::StallReason(read_only), "read_only");
+  EXPECT_EQ(base::EnumLabel(internal::StallReason(read_only)), "read_only");
   EXPECT_NE(read_only.ToString().find("Input/output error"), std::string::npos);
   // A full disk stays a full disk, whatever the filesystem's state.
   const rocksdb::Status full = internal::OnReadOnlyFilesystem(rocksdb::Status::NoSpace(), path_);
-  EXPECT_EQ(internal::StallReason(full), "no_space");
+  EXPECT_EQ(base::EnumLabel(internal::StallReason(full)), "no_space");
   // Anything but an I/O error is not touched.
   const rocksdb::Status corruption = rocksdb::Status::Corruption("bad block");
   EXPECT_EQ(internal::OnReadOnlyFilesystem(corruption, path_).ToString(), corruption.ToString());
@@ -89,10 +90,11 @@ TEST_F(ReadOnlyFilesystemTest, AWriteAfterADiskErrorIsATypedPauseAndChangesNothi
   auto failed = reg_->Append(Batch(10, 10), projector_);
   ASSERT_FALSE(failed);
   EXPECT_TRUE(IsDiskStall(failed.error())) << failed.error().ToString();
-  EXPECT_EQ(DiskStallReason(failed.error()), "read_only") << failed.error().ToString();
+  EXPECT_EQ(base::EnumLabel(DiskStallReason(failed.error())), "read_only")
+      << failed.error().ToString();
   const WriteHealth health = reg_->Health();
   EXPECT_TRUE(health.stalled);
-  EXPECT_EQ(health.reason, "read_only") << health.detail;
+  EXPECT_EQ(base::EnumLabel(health.reason), "read_only") << health.detail;
   EXPECT_FALSE(reg_->Resume()) << "resumed on a read-only disk";
   EXPECT_EQ(reg_->Offset(0, "value-chain").value(), std::optional<std::int64_t>(10));
 

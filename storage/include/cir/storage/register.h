@@ -161,9 +161,10 @@ struct DbFigures {
 // new files and starts a new WAL) or through Register::Resume. A failed write changes nothing:
 // what the register holds is exactly what the writes that succeeded put there.
 struct WriteHealth {
-  bool stalled = false;      // writes fail until recovery
-  std::string reason;        // when stalled: "no_space", "read_only" or "io_error"
-  std::string detail;        // RocksDB's message
+  bool stalled = false;  // writes fail until recovery
+  // When stalled: NO_SPACE, READ_ONLY or IO_ERROR (its text is base::EnumLabel's: "no_space").
+  v1::WriteStallReason reason = v1::WRITE_STALL_REASON_UNSPECIFIED;
+  std::string detail;            // RocksDB's message
   std::uint64_t stalls = 0;      // times writes stalled since Open
   std::uint64_t recoveries = 0;  // times they became possible again
 };
@@ -181,9 +182,9 @@ struct DiskSpace {
 // wait and try again rather than give up.
 [[nodiscard]] bool IsDiskStall(const Error& error);
 
-// For an error IsDiskStall accepts: "no_space", "read_only" or "unavailable" (as
-// WriteHealth::reason, for a register that is not open and so has no Health()).
-[[nodiscard]] std::string DiskStallReason(const Error& error);
+// For an error IsDiskStall accepts: NO_SPACE, READ_ONLY or UNAVAILABLE (as WriteHealth::reason,
+// for a register that is not open and so has no Health()).
+[[nodiscard]] v1::WriteStallReason DiskStallReason(const Error& error);
 
 class Register {
  public:
