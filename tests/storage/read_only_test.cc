@@ -20,9 +20,6 @@ namespace cir::storage {
 namespace {
 
 using testing::Batch;
-using testing::FakeClock;
-using testing::TempDir;
-using testing::TestProjector;
 
 // What RocksDB returns when fdatasync fails with EIO.
 const rocksdb::Status kFdatasyncEio =
@@ -41,11 +38,11 @@ class ReadOnlyFilesystemTest : public ::testing::Test {
     ext4_.reset();
   }
 
-  TempDir dir_;
+  testing::TempDir dir_;
   std::optional<cir::testing::Ext4Image> ext4_;
   std::string path_;
-  FakeClock clock_;
-  TestProjector projector_;
+  testing::FakeClock clock_;
+  testing::TestProjector projector_;
   std::unique_ptr<Register> reg_;
 };
 
