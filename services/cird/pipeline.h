@@ -121,6 +121,9 @@ class Pipeline final : public events::RebalanceHandler {
   // produced (the partitions move from unsynced_ to dirty_) and their offsets stored in Kafka.
   // A no-op when nothing was appended since.
   [[nodiscard]] Result<void> SyncAppended();
+  // `partition` was (or may have been) appended to since the last SyncAppended: its outbox is
+  // not read (Drain) until the next one succeeds.
+  void MarkUnsynced(std::uint32_t partition);
   // FlushPartition's two ways: one append per record, timers fired up to each event's time first
   // (event time), or the whole batch in one append (wall time). On failure what was not
   // appended is back in `pending`.
@@ -169,8 +172,9 @@ class Pipeline final : public events::RebalanceHandler {
   std::map<std::uint64_t, Delivery> in_flight_;           // producer tag → outbox entry
   std::map<std::uint32_t, std::vector<std::uint64_t>> delivered_;  // to ack in the register
   std::set<std::uint32_t> resend_;                        // partitions with a failed delivery
-  // Partitions with outbox records appended but not synced yet (see SyncAppended), and the
-  // offsets those appends stored, for Kafka once synced.
+  // Partitions appended to but not synced yet (see SyncAppended): RocksDB reads see unsynced
+  // writes, so Drain skips them until the sync; and the offsets those appends stored, for Kafka
+  // once synced.
   std::set<std::uint32_t> unsynced_;
   std::vector<events::TopicPartition> unsynced_offsets_;
   bool appended_unsynced_ = false;

@@ -71,6 +71,11 @@ Result<void> Pipeline::Flush() {
   return SyncAppended();
 }
 
+void Pipeline::MarkUnsynced(std::uint32_t partition) {
+  unsynced_.insert(partition);
+  appended_unsynced_ = true;
+}
+
 Result<void> Pipeline::SyncAppended() {
   if (!appended_unsynced_) return {};
   if (config_.sync) {
@@ -105,7 +110,6 @@ Result<std::uint64_t> Pipeline::Commit(std::uint32_t partition,
                     result.error().message);
   }
   probe_.BatchAppended(std::chrono::duration<double>(Clock::now() - started).count());
-  appended_unsynced_ = true;
   // Seconds, not nanoseconds: nanoseconds since 1970 overflow 64 bits after 2262.
   const google::protobuf::Timestamp now = clock_.Now();
   for (std::size_t i = 0; i < result->events.size() && i < request.events.size(); ++i) {
@@ -135,7 +139,9 @@ Result<std::uint64_t> Pipeline::Commit(std::uint32_t partition,
                                                 {"reason", outcome.reason}});
     }
   }
-  if (!result->outbox.empty()) unsynced_.insert(partition);
+  // Drain must wait for the sync only where this batch put outbox records.
+  if (!result->outbox.empty()) MarkUnsynced(partition);
+  appended_unsynced_ = true;
   return result->appended + result->ignored;
 }
 
@@ -185,15 +191,13 @@ Result<void> Pipeline::AppendEach(std::uint32_t partition, Pending& pending) {
       time = Bounded(item.event->event.event_time());
       auto fired = storage::FireDueUntil(reg_, partition, *time, projector_);
       if (!fired) {
+        MarkUnsynced(partition);  // its first rounds of timers may be written already
         keep_rest();
         return std::unexpected(fired.error());
       }
       counters_.timers_fired.fetch_add(*fired);
       probe_.TimersFired(*fired);
-      if (*fired > 0) {
-        unsynced_.insert(partition);
-        appended_unsynced_ = true;
-      }
+      if (*fired > 0) MarkUnsynced(partition);
       request.events.push_back(std::move(*item.event));
     } else {
       request.dead_letters.push_back(std::move(*item.dead_letter));
@@ -249,7 +253,10 @@ Result<void> Pipeline::Tick() {
     if (config_.time_mode == TimeMode::kEvent) {
       if (!watermark_) continue;
       auto result = storage::FireDueUntil(reg_, partition, *watermark_, projector_);
-      if (!result) return std::unexpected(result.error());
+      if (!result) {
+        MarkUnsynced(partition);  // its first rounds of timers may be written already
+        return std::unexpected(result.error());
+      }
       fired = *result;
     } else {
       auto result = reg_.FireDueTimers(partition, clock_.Now(), config_.timers_per_tick,
@@ -260,8 +267,7 @@ Result<void> Pipeline::Tick() {
     if (fired > 0) {
       probe_.TimersFired(fired);
       counters_.timers_fired.fetch_add(fired);
-      unsynced_.insert(partition);
-      appended_unsynced_ = true;
+      MarkUnsynced(partition);
     }
   }
   return SyncAppended();

@@ -64,6 +64,9 @@ Result<void> Pipeline::DrainAll() {
       dirty_.erase(partition);
       continue;
     }
+    // Appended since the last sync (a stall came between them): nothing of this partition's
+    // outbox leaves until the sync, since reads would return the unsynced records as well.
+    if (unsynced_.count(partition)) continue;
     if (auto ok = Drain(partition); !ok) return ok;
   }
   std::uint64_t backlog = in_flight_.size();

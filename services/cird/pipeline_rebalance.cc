@@ -80,7 +80,7 @@ void Pipeline::OnRevoke(const std::vector<events::TopicPartition>& partitions, b
       pending_records_ -= it->second.records;
       pending_.erase(it);
     }
-    if (may_drain && !deferred_error_ && !stalled_) {
+    if (may_drain && !deferred_error_ && !stalled_ && !unsynced_.count(partition)) {
       while (Clock::now() < deadline) {
         probe_.Heartbeat();
         if (auto ok = Drain(partition); !ok) {

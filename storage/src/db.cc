@@ -167,7 +167,9 @@ Result<rocksdb::DBOptions> MakeDbOptions(const Options& options,
   // background error) and the SstFileManager polls the free space every 5 s; once there is a
   // memtable's worth (write_buffer_bytes) it resumes the database by itself (flushes the
   // memtables, starts a new WAL). The tracker follows that state for Health(), and
-  // Register::Resume is the manual way out (a read-only disk remounted read-write).
+  // Register::Resume is the manual way out. A write that failed with EIO (a disk error, before
+  // the filesystem turned read-only) is a fatal error to RocksDB that Resume does not clear:
+  // only a reopen does (cird exits on it once the probe finds the disk writable again).
   db_options.info_log = std::make_shared<ForwardingLogger>();
   db_options.listeners.push_back(health);
   {
@@ -300,6 +302,7 @@ Result<void> Db::SyncWal(std::string_view what) const {
     return Fail(ErrorCode::kUnavailable,
                 std::string(what) + " in " + path_ + ": writes stalled: " + health.detail);
   }
+  MutexLock lock(sync_mu_);
   if (!unsynced_.exchange(false, std::memory_order_acq_rel)) return {};
   const rocksdb::Status status = OnReadOnlyFilesystem(db_->SyncWAL(), path_);
   if (!status.ok()) {

@@ -21,6 +21,7 @@
 #include <rocksdb/write_batch.h>
 
 #include "cir/base/error.h"
+#include "cir/base/thread_annotations.h"
 #include "cir/storage/register.h"
 #include "keys.h"
 
@@ -104,6 +105,8 @@ class Db {
   mutable std::atomic<std::uint64_t> writes_{0};
   mutable std::atomic<std::uint64_t> synced_writes_{0};
   mutable std::atomic<bool> unsynced_{false};  // a Write without `sync` since the last fsync
+  // One SyncWal at a time: a second caller must not return before the first one's fsync.
+  mutable Mutex sync_mu_;
 };
 
 // Iterates the keys of one column family in [lower, upper) (upper nullopt: to the end).

@@ -8,12 +8,14 @@
 #include <deque>
 #include <functional>
 #include <optional>
+#include <thread>
 
 #include "cir/model/projector.h"
 #include "cir/storage/register.h"
 #include "event_builders.h"
 #include "pipeline.h"
 #include "probe.h"
+#include "sync_failing_register.h"
 #include "temp_dir.h"
 
 namespace cir::testing {
@@ -49,6 +51,7 @@ struct FakeKafka {
   std::vector<Produced> produced;
   std::deque<std::pair<std::uint64_t, std::size_t>> undelivered;  // tag, index in produced
   int fail_deliveries = 0;  // the next N deliveries fail (kUnavailable: to be sent again)
+  bool queue_full = false;  // Produce refuses (kUnavailable), as librdkafka with a full queue
 
   cird::KafkaClients Clients();
 
@@ -88,8 +91,10 @@ class FakeConsumer final : public events::Consumer {
       return step();
     }
     // The script is over: stop once the test's condition holds (bounded, so a test whose
-    // condition never holds fails on its assertions instead of hanging).
+    // condition never holds fails on its assertions instead of hanging). An idle poll takes a
+    // millisecond, as a real one waits for records.
     if ((kafka_.done && kafka_.done()) || ++kafka_.idle_polls > 20000) kafka_.pipeline->Stop();
+    std::this_thread::sleep_for(milliseconds(1));
     return std::nullopt;
   }
   Result<void> StoreOffsets(const std::vector<events::TopicPartition>& offsets) override {
@@ -121,6 +126,7 @@ class FakeProducer final : public events::Producer {
   explicit FakeProducer(FakeKafka& kafka) : kafka_(kafka) {}
   Result<void> Produce(const std::string& topic, const events::Record& record,
                        std::uint64_t tag) override {
+    if (kafka_.queue_full) return Fail(ErrorCode::kUnavailable, "queue full (fake)");
     kafka_.produced.push_back({topic, record, false, kafka_.fsyncs()});
     kafka_.undelivered.emplace_back(tag, kafka_.produced.size() - 1);
     return {};
@@ -359,6 +365,46 @@ TEST_F(PipelineUnitTest, AFlushOverFourPartitionsFsyncsOnceBeforeAnyOutputOrOffs
     for (std::uint64_t fsyncs : kafka_.stored_fsyncs) EXPECT_EQ(fsyncs, c.fsyncs);
     for (std::uint32_t p = 0; p < 4; ++p) EXPECT_EQ(StoredOffset(p), 1);
   }
+}
+
+// A disk stall between a flush's appends and its fsync: nothing appended since the last sync is
+// produced, even from a partition whose older outputs are still waiting to go out (reads see the
+// unsynced records); once the sync succeeds, everything goes.
+TEST_F(PipelineUnitTest, AStallBeforeTheFsyncHoldsBackWhatItWouldHaveMadeDurable) {
+  reg_.reset();
+  storage::Options options;
+  options.path = (dir_.path() / "unsynced").string();
+  options.sync = false;  // as cird opens it (main.cc)
+  auto failing = std::make_unique<SyncFailingRegister>(storage::Register::Open(options).value());
+  SyncFailingRegister& faulty = *failing;
+  reg_ = std::move(failing);
+  kafka_.fsyncs = [&] { return reg_->Figures().synced_writes; };
+  auto step = [&](std::function<void()> action) {
+    kafka_.script.push_back([action]() -> std::optional<events::Record> {
+      action();
+      return std::nullopt;
+    });
+  };
+  kafka_.Assign(0);
+  step([&] { kafka_.queue_full = true; });
+  kafka_.Deliver(Proposed("A", "A-1", 0), 0, 0);
+  step([] {});  // an empty poll: A is appended and synced (fsync 1), but cannot be produced yet
+  step([&] { faulty.failing_syncs = 1; });
+  kafka_.Deliver(Proposed("B", "B-1", 1), 0, 1);
+  step([&] { kafka_.queue_full = false; });  // B is appended, its sync fails: a stall
+  Run([&] {
+    return kafka_.produced.size() >= 2 && kafka_.undelivered.empty() && OutboxEntries(0) == 0;
+  });
+  ASSERT_EQ(kafka_.produced.size(), 2u);
+  for (const auto& produced : kafka_.produced) {  // A's made durable by fsync 1, B's by fsync 2
+    const std::uint64_t durable_at = produced.record.key == "B" ? 2 : 1;
+    EXPECT_GE(produced.fsyncs, durable_at) << "produced before the sync that made it durable: "
+                                           << produced.record.key.value_or("");
+  }
+  EXPECT_EQ(faulty.failing_syncs, 0);
+  EXPECT_EQ(HistorySize("A"), 1u);
+  EXPECT_EQ(HistorySize("B"), 1u);
+  EXPECT_EQ(StoredOffset(0), 2);
 }
 
 }  // namespace

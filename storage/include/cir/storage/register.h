@@ -262,7 +262,9 @@ class Register {
   // crash before Sync returns loses at most a suffix of those batches (RocksDB's WAL is one
   // ordered log; RocksDB recovers up to the last whole record). Nothing to sync (no unsynced
   // write since the last fsync): returns at once, without an fsync. On a full or read-only disk
-  // it fails with kUnavailable (IsDiskStall) as a write does. Any thread.
+  // it fails with kUnavailable (IsDiskStall) as a write does. Any thread; one at a time (a
+  // caller returns only once the writes before its call are synced). Reads see unsynced writes:
+  // what the API answers may be lost on a power loss until the next Sync.
   [[nodiscard]] virtual Result<void> Sync() = 0;
 
   // Deletes delivered outbox records. Deleting an absent seq is not an error. Never fsynced
