@@ -154,6 +154,7 @@ class HttpServer {
   std::vector<Route_> routes_;
   std::unique_ptr<BodyWatchdog> watchdog_;  // cuts off bodies that outlive body_timeout
   mg_context* ctx_ = nullptr;
+  std::string address_;  // as given to Start
   int port_ = 0;
   HttpLimits limits_;
   int api_limit_ = 0;
