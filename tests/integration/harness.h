@@ -189,11 +189,17 @@ class PipelineTest : public ::testing::Test {
     auto reader = events::TopicReader::Create(Settings(), {topic}, milliseconds(10000));
     EXPECT_TRUE(reader.has_value()) << reader.error().message;
     std::vector<events::Record> records;
-    if (!reader) return records;
+    if (reader) ReadOn(**reader, records, count, timeout);
+    return records;
+  }
+  // Appends what `reader` polls to `records` until there are at least `count` (until `timeout`),
+  // then reads on until nothing more arrives for half a second.
+  static void ReadOn(events::TopicReader& reader, std::vector<events::Record>& records,
+                     std::size_t count, milliseconds timeout) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     auto last = std::chrono::steady_clock::now();
     while (std::chrono::steady_clock::now() < deadline) {
-      if (auto record = (*reader)->Poll(milliseconds(50))) {
+      if (auto record = reader.Poll(milliseconds(50))) {
         records.push_back(std::move(*record));
         last = std::chrono::steady_clock::now();
       } else if (records.size() >= count &&
@@ -201,7 +207,6 @@ class PipelineTest : public ::testing::Test {
         break;
       }
     }
-    return records;
   }
 
   // Transitions and alerts, decoded, by ce_id. Fails the test on a duplicate id whose content
