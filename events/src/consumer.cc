@@ -153,6 +153,15 @@ class KafkaConsumer final : public Consumer {
     return marks;
   }
 
+  std::optional<Watermarks> CachedWatermarks(const std::string& topic,
+                                             std::int32_t partition) override {
+    Watermarks marks{-1, -1};
+    const rd_kafka_resp_err_t err =
+        rd_kafka_get_watermark_offsets(rk_, topic.c_str(), partition, &marks.low, &marks.high);
+    if (err || marks.high < 0) return std::nullopt;  // RD_KAFKA_OFFSET_INVALID: nothing fetched
+    return marks;
+  }
+
   Result<void> Seek(const TopicPartition& tp, milliseconds timeout) override {
     auto* list = ToList({tp});
     rd_kafka_error_t* error =

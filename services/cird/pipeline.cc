@@ -117,6 +117,7 @@ Result<void> Pipeline::Loop() {
     auto record = consumer_->Poll(hurry ? milliseconds(1) : milliseconds(50));
     if (!record) return std::unexpected(record.error());
     if (deferred_error_) return std::unexpected(*deferred_error_);
+    LagFromFetches();
     if (*record) {
       if (pending_records_ == 0) batch_started_ = Clock::now();
       Add(std::move(**record));

@@ -23,6 +23,7 @@ void Pipeline::OnAssign(std::vector<events::TopicPartition>& partitions) {
     }
     tp.offset = offset->value_or(-1);
     positions_[{tp.topic, tp.partition}] = tp.offset;
+    lag_unreported_.insert({tp.topic, tp.partition});
     owned_.insert(partition);
     owned_topics_[partition].insert(tp.topic);
     sent_upto_[partition] = 0;
@@ -57,6 +58,7 @@ void Pipeline::OnRevoke(const std::vector<events::TopicPartition>& partitions, b
     probe_.ForgetPartition(tp.topic, tp.partition);
     probe_.OffsetGap(tp.topic, tp.partition, false);
     positions_.erase({tp.topic, tp.partition});
+    lag_unreported_.erase({tp.topic, tp.partition});
     log::Info(lost ? "partition lost" : "partition revoked",
               {{"topic", tp.topic}, {"partition", tp.partition}});
   }
@@ -144,6 +146,16 @@ void Pipeline::OnOffsetGap(const events::TopicPartition& tp, const std::string& 
              {"skipped", marks && marks->low > stored ? marks->low - stored : 0}});
 }
 
+namespace {
+
+// high - the next offset to read; `position` is the register's (-1: none, read from `low`).
+std::int64_t LagFrom(std::int64_t position, std::int64_t low, std::int64_t high) {
+  const std::int64_t from = position >= 0 ? position : std::max<std::int64_t>(low, 0);
+  return std::max<std::int64_t>(high - from, 0);
+}
+
+}  // namespace
+
 void Pipeline::OnLag(const std::vector<events::PartitionLag>& lags) {
   for (const auto& lag : lags) {
     std::int64_t value = lag.lag;
@@ -151,12 +163,22 @@ void Pipeline::OnLag(const std::vector<events::PartitionLag>& lags) {
       // librdkafka has no position yet (nothing fetched since the restart): the register knows
       // where the partition stands.
       auto it = positions_.find({lag.topic, lag.partition});
-      if (it != positions_.end()) {
-        const std::int64_t from = it->second >= 0 ? it->second : std::max<std::int64_t>(lag.low, 0);
-        value = std::max<std::int64_t>(lag.high - from, 0);
-      }
+      if (it != positions_.end()) value = LagFrom(it->second, lag.low, lag.high);
     }
+    if (value >= 0) lag_unreported_.erase({lag.topic, lag.partition});
     probe_.ConsumerLag(lag.topic, lag.partition, value);
+  }
+}
+
+void Pipeline::LagFromFetches() {
+  if (lag_unreported_.empty() || Clock::now() - lag_checked_ < milliseconds(50)) return;
+  lag_checked_ = Clock::now();
+  for (const auto& [topic, partition] : lag_unreported_) {
+    auto marks = consumer_->CachedWatermarks(topic, partition);
+    auto it = positions_.find({topic, partition});
+    if (!marks || it == positions_.end()) continue;
+    // Until the statistics report takes over: positions_ follows what was appended.
+    probe_.ConsumerLag(topic, partition, LagFrom(it->second, marks->low, marks->high));
   }
 }
 

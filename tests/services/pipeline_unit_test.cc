@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <deque>
+#include <map>
 #include <functional>
 #include <optional>
 #include <thread>
@@ -38,6 +39,8 @@ struct FakeKafka {
   std::vector<events::TopicPartition> assigned;           // as the last OnAssign left them
   std::vector<std::vector<events::TopicPartition>> stored;  // StoreOffsets calls
   bool paused = false;                                    // as the last PauseAll left it
+  // What fetch responses have told of each partition's log (CachedWatermarks); none: unfetched.
+  std::map<std::int32_t, events::Watermarks> fetched;
 
   events::Producer::DeliveryCallback on_delivery;
   struct Produced {
@@ -106,6 +109,12 @@ class FakeConsumer final : public events::Consumer {
   Result<events::Watermarks> QueryWatermarks(const std::string&, std::int32_t,
                                              milliseconds) override {
     return events::Watermarks{0, 0};
+  }
+  std::optional<events::Watermarks> CachedWatermarks(const std::string&,
+                                                     std::int32_t partition) override {
+    auto it = kafka_.fetched.find(partition);
+    if (it == kafka_.fetched.end()) return std::nullopt;
+    return it->second;
   }
   Result<void> Seek(const events::TopicPartition&, milliseconds) override { return {}; }
   Result<void> PauseAll(bool pause) override {
@@ -256,6 +265,42 @@ TEST_F(PipelineUnitTest, FailedDeliveryIsSentAgainWithTheSameIdAndBytes) {
   EXPECT_EQ(delivery_failures_, 1u);
   EXPECT_EQ(OutboxEntries(0), 0u) << "acknowledged outputs leave the outbox";
   EXPECT_EQ(HistorySize("A"), 1u);
+}
+
+// Readiness needs the lag, and librdkafka's statistics report (the only other source) comes every
+// 5 s: the lag comes from the watermarks of the first fetch responses instead. The fake consumer
+// never reports statistics.
+TEST_F(PipelineUnitTest, TheLagIsKnownFromTheFirstFetchWithoutAStatisticsReport) {
+  probe_.SetReadyBounds(/*max_lag=*/0, 60);
+  kafka_.Assign(0);
+  bool ready_unfetched = true, ready_behind = true;
+  kafka_.script.push_back([&]() -> std::optional<events::Record> {
+    ready_unfetched = probe_.Ready().ready;
+    kafka_.fetched[0] = {0, 2};  // a fetch response: the log holds offsets 0 and 1
+    return std::nullopt;
+  });
+  kafka_.script.push_back([&]() -> std::optional<events::Record> {
+    std::this_thread::sleep_for(milliseconds(60));  // past the 50 ms between two looks
+    return std::nullopt;
+  });
+  kafka_.script.push_back([&]() -> std::optional<events::Record> {
+    ready_behind = probe_.Ready().ready;
+    return std::nullopt;
+  });
+  kafka_.Deliver(Proposed("A", "A-1", 0), 0, 0);
+  kafka_.Deliver(Baseline("A", "A-2", 1), 0, 1);
+  bool ready_caught_up = false;
+  std::string last_body;
+  Run([&] {
+    const auto readiness = probe_.Ready();
+    last_body = readiness.body;
+    ready_caught_up = readiness.ready;
+    return OutboxEntries(0) == 0 && readiness.ready;
+  });
+  EXPECT_FALSE(ready_unfetched) << "no lag known before any fetch";
+  EXPECT_FALSE(ready_behind) << "two records behind with --ready-max-lag 0";
+  EXPECT_TRUE(ready_caught_up) << last_body;
+  EXPECT_EQ(HistorySize("A"), 2u);
 }
 
 TEST_F(PipelineUnitTest, RevokeMidBatchAppendsOnceAndTheNextAssignResumesAfterIt) {

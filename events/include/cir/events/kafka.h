@@ -98,6 +98,11 @@ class Consumer {
                                                            std::int32_t partition,
                                                            std::chrono::milliseconds timeout) = 0;
 
+  // The partition's watermarks as the last fetch response told them (no request); nullopt
+  // before the first one. Cheap enough to call on every poll.
+  [[nodiscard]] virtual std::optional<Watermarks> CachedWatermarks(const std::string& topic,
+                                                                   std::int32_t partition) = 0;
+
   // Resumes a partition stopped by an offset gap at `offset` (an operator accepted the gap).
   [[nodiscard]] virtual Result<void> Seek(const TopicPartition& partition,
                                           std::chrono::milliseconds timeout) = 0;
