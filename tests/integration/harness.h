@@ -23,6 +23,7 @@
 
 #include "cir/events/cloudevents.h"
 #include "cir/events/kafka.h"
+#include "../testing/child_process.h"
 
 namespace cir::testing {
 
@@ -60,18 +61,7 @@ class CirdProcess {
                                      "--kafka-property", "session.timeout.ms=6000",
                                      "--kafka-property", "heartbeat.interval.ms=500"};
     args.insert(args.end(), extra.begin(), extra.end());
-    // posix_spawn, not fork: this test process has librdkafka's threads running, and a forked
-    // child that allocates before exec (fopen, a vector) can deadlock on a lock one of them
-    // held at the fork; the child then never becomes cird and writes nothing.
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, log.c_str(),
-                                     O_WRONLY | O_CREAT | O_APPEND, 0644);
-    if (posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ) != 0) pid_ = -1;
-    posix_spawn_file_actions_destroy(&actions);
+    pid_ = Spawn(std::move(args), log.string());
   }
   ~CirdProcess() {
     if (pid_ > 0) Kill();
