@@ -265,17 +265,18 @@ int main(int argc, char** argv) {
         ->second;
   };
   std::printf("  resident set while ingesting: 25%% %.0f MiB, 50%% %.0f MiB, 75%% %.0f MiB, "
-              "100%% %.0f MiB; peak (VmHWM) %.0f MiB; last quarter %+.0f MiB\n",
+              "100%% %.0f MiB; peak (VmHWM) %.0f MiB (%.2f x the 256 MiB goal); last quarter "
+              "%+.0f MiB\n",
               MiB(at(0.25)), MiB(at(0.5)), MiB(at(0.75)), MiB(rss.back().second), MiB(hwm),
-              MiB(rss.back().second - at(0.75)));
+              MiB(hwm) / 256.0, MiB(rss.back().second - at(0.75)));
 
   // Phase 2: restart after the clean stop.
   const fs::path log2 = dir / "cird-2.log";
   {
     Cird cird(cird_binary, flags, log2);
     const Started again = WaitReady(cird, log2, std::chrono::minutes(5));
-    std::printf("  restart to ready: %.2f s = group join %.2f s + %.2f s after it (HTTP up at "
-                "%.2f s)\n",
+    std::printf("  restart to ready: %.2f s = group join %.2f s + %.2f s after it (goal: 1 s "
+                "after it; HTTP up at %.2f s)\n",
                 again.ready_s, again.joined_s, again.ready_s - again.joined_s, again.http_s);
     if (cird.Stop() != 0) Die("cird did not stop cleanly after the restart");
   }
