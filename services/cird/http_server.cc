@@ -355,39 +355,37 @@ Result<void> HttpServer::Start(const std::string& address, int port, HttpLimits 
 
 namespace {
 
-// Opens and closes one TCP connection to address:port (a literal IPv4 or IPv6 address), without
-// waiting for anything but the connect.
-void Knock(const std::string& address, int port) {
+// Opens and closes one TCP connection to a server listening on address:port (a literal IPv4
+// or IPv6 address, brackets allowed; the unspecified address of either family is reached on its
+// loopback). The connect gives up after 100 ms. Nothing else is sent or awaited.
+void Knock(std::string address, int port) {
+  if (address.size() >= 2 && address.front() == '[' && address.back() == ']') {
+    address = address.substr(1, address.size() - 2);
+  }
+  if (address.empty()) address = "0.0.0.0";
   sockaddr_storage storage{};
   socklen_t length = 0;
   auto* v4 = reinterpret_cast<sockaddr_in*>(&storage);
   auto* v6 = reinterpret_cast<sockaddr_in6*>(&storage);
   if (inet_pton(AF_INET, address.c_str(), &v4->sin_addr) == 1) {
+    if (v4->sin_addr.s_addr == htonl(INADDR_ANY)) v4->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     v4->sin_family = AF_INET;
     v4->sin_port = htons(static_cast<std::uint16_t>(port));
     length = sizeof(sockaddr_in);
   } else if (inet_pton(AF_INET6, address.c_str(), &v6->sin6_addr) == 1) {
+    if (IN6_IS_ADDR_UNSPECIFIED(&v6->sin6_addr)) v6->sin6_addr = in6addr_loopback;
     v6->sin6_family = AF_INET6;
     v6->sin6_port = htons(static_cast<std::uint16_t>(port));
     length = sizeof(sockaddr_in6);
   } else {
-    return;
+    return;  // a host name: no knock (the stop then takes up to the 2 s poll)
   }
   const int fd = ::socket(storage.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return;
+  const timeval limit{0, 100'000};
+  (void)::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &limit, sizeof limit);  // bounds connect
   (void)::connect(fd, reinterpret_cast<const sockaddr*>(&storage), length);
   ::close(fd);
-}
-
-// The address a connection to a server listening on `address` can reach it at: loopback for a
-// wildcard, the address itself (without brackets) otherwise.
-std::string KnockAddress(std::string address) {
-  if (address.size() >= 2 && address.front() == '[' && address.back() == ']') {
-    address = address.substr(1, address.size() - 2);
-  }
-  if (address.empty() || address == "0.0.0.0") return "127.0.0.1";
-  if (address == "::") return "::1";
-  return address;
 }
 
 }  // namespace
@@ -400,9 +398,8 @@ void HttpServer::Stop() {
     // knock every 10 ms; one that lands before the flag is set is served and closed as usual.
     std::atomic<bool> stopped{false};
     std::thread knocker([this, &stopped] {
-      const std::string address = KnockAddress(address_);
       for (int i = 0; i < 300 && !stopped.load(); ++i) {
-        Knock(address, port_);
+        Knock(address_, port_);
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
       }
     });

@@ -139,8 +139,9 @@ class Pipeline final : public events::RebalanceHandler {
   // Event time as timers may see it: never beyond the wall clock + --event-time-max-ahead.
   [[nodiscard]] google::protobuf::Timestamp Bounded(const google::protobuf::Timestamp& t) const;
   void OnLag(const std::vector<events::PartitionLag>& lags);
-  // The lag of partitions assigned since the last statistics report, from the watermarks their
-  // first fetch responses carried (at most every 50 ms): readiness need not wait for the report.
+  // The lag of partitions assigned since the last statistics report, from the high watermark
+  // their latest fetch response carried (looked at every 50 ms at most), once it is not the one
+  // cached at the assignment: readiness need not wait for the report.
   void LagFromFetches();
   [[nodiscard]] Result<void> Tick();
   [[nodiscard]] Result<void> Drain(std::uint32_t partition);
@@ -200,8 +201,10 @@ class Pipeline final : public events::RebalanceHandler {
   // Next offset to read per (topic, partition), from the register: the lag of a partition
   // librdkafka has no position for yet (an idle one after a restart) is high watermark - this.
   std::map<std::pair<std::string, std::int32_t>, std::int64_t> positions_;
-  // Assigned, with no lag in a statistics report yet (LagFromFetches).
-  std::set<std::pair<std::string, std::int32_t>> lag_unreported_;
+  // Assigned, with no lag in a statistics report yet (LagFromFetches), each with the high
+  // watermark librdkafka had cached at the assignment (-1: none): one left from an earlier
+  // assignment of the partition in this process, which a new fetch has not replaced yet.
+  std::map<std::pair<std::string, std::int32_t>, std::int64_t> lag_unreported_;
   std::chrono::steady_clock::time_point lag_checked_;
 
   PipelineCounters counters_;

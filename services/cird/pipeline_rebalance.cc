@@ -23,7 +23,8 @@ void Pipeline::OnAssign(std::vector<events::TopicPartition>& partitions) {
     }
     tp.offset = offset->value_or(-1);
     positions_[{tp.topic, tp.partition}] = tp.offset;
-    lag_unreported_.insert({tp.topic, tp.partition});
+    const auto cached = consumer_->CachedWatermarks(tp.topic, tp.partition);
+    lag_unreported_[{tp.topic, tp.partition}] = cached ? cached->high : -1;
     owned_.insert(partition);
     owned_topics_[partition].insert(tp.topic);
     sent_upto_[partition] = 0;
@@ -173,10 +174,15 @@ void Pipeline::OnLag(const std::vector<events::PartitionLag>& lags) {
 void Pipeline::LagFromFetches() {
   if (lag_unreported_.empty() || Clock::now() - lag_checked_ < milliseconds(50)) return;
   lag_checked_ = Clock::now();
-  for (const auto& [topic, partition] : lag_unreported_) {
+  for (auto& [tp, stale_high] : lag_unreported_) {
+    const auto& [topic, partition] = tp;
     auto marks = consumer_->CachedWatermarks(topic, partition);
-    auto it = positions_.find({topic, partition});
+    auto it = positions_.find(tp);
     if (!marks || it == positions_.end()) continue;
+    // Still what an earlier assignment fetched: the topic may have grown since. The statistics
+    // report decides, unless a fetch of this assignment moves it.
+    if (marks->high == stale_high) continue;
+    stale_high = -1;  // a fetch of this assignment: trusted from now on
     // Until the statistics report takes over: positions_ follows what was appended.
     probe_.ConsumerLag(topic, partition, LagFrom(it->second, marks->low, marks->high));
   }

@@ -6,8 +6,8 @@
 // Phases:
 //   1. memory: N value-chain events (the benchmarks' workload) are produced up front; cird starts
 //      with default settings on an empty data directory and consumes them until /readyz says it
-//      is caught up; the ingest rate counts from the group join to the moment /metrics shows
-//      every transition delivered (sampled every 250 ms). Its resident set (VmRSS of /proc/PID/status) is sampled every 250 ms; printed:
+//      is caught up and /metrics shows every transition delivered (sampled every 250 ms); the
+//      ingest rate counts from the group join to the latter. Its resident set (VmRSS of /proc/PID/status) is sampled every 250 ms; printed:
 //      at each quarter of the run, the peak (VmHWM), and the last quarter's growth (flat: ~0);
 //   2. restart: SIGTERM (a clean stop, timed), then cird starts again on the same data directory
 //      and topics: the time to /readyz 200, and within it the time to the group join (the log's
@@ -25,6 +25,7 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -48,8 +49,15 @@ using std::chrono::milliseconds;
 
 double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
 
+// The children alive now (cird, the broker): Die kills them, since exit runs no destructors.
+std::vector<pid_t> g_children;
+
 [[noreturn]] void Die(const std::string& what) {
   std::fprintf(stderr, "process_bench: %s\n", what.c_str());
+  for (pid_t pid : g_children) {
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, nullptr, 0);
+  }
   std::exit(1);
 }
 
@@ -71,11 +79,13 @@ class Cird {
     args.insert(args.end(), flags.begin(), flags.end());
     pid_ = testing::Spawn(std::move(args), log.string(), /*append=*/false);
     if (pid_ < 0) Die("cannot start " + binary);
+    g_children.push_back(pid_);
   }
   ~Cird() {
     if (pid_ > 0) {
       ::kill(pid_, SIGKILL);
       ::waitpid(pid_, nullptr, 0);
+      Forget();
     }
   }
   pid_t pid() const { return pid_; }
@@ -87,6 +97,7 @@ class Cird {
     int status = 0;
     while (Clock::now() < deadline) {
       if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+        Forget();
         pid_ = -1;
         return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
       }
@@ -96,6 +107,7 @@ class Cird {
   }
 
  private:
+  void Forget() { std::erase(g_children, pid_); }
   pid_t pid_ = -1;
 };
 
@@ -141,10 +153,11 @@ struct Started {
   double ready_s = 0;   // to /readyz 200
 };
 
-// Waits (every 5 ms, up to `timeout`) for cird to listen, join and be ready; `sample` is called
-// every 250 ms meanwhile.
+// Waits (every 5 ms, up to `timeout`) for cird to listen, join and be ready, and for `also` to
+// hold; `sample` is called every 250 ms meanwhile.
 Started WaitReady(Cird& cird, const fs::path& log, Clock::duration timeout,
-                  const std::function<void()>& sample = {}) {
+                  const std::function<void()>& sample = {},
+                  const std::function<bool()>& also = {}) {
   const auto start = Clock::now();
   Started at;
   int port = 0;
@@ -157,10 +170,10 @@ Started WaitReady(Cird& cird, const fs::path& log, Clock::duration timeout,
       joined = true;
       at.joined_s = Seconds(Clock::now() - start);
     }
-    if (port > 0 && joined && ReadyzStatus(port) == 200) {
+    if (port > 0 && joined && at.ready_s == 0 && ReadyzStatus(port) == 200) {
       at.ready_s = Seconds(Clock::now() - start);
-      return at;
     }
+    if (at.ready_s > 0 && (!also || also())) return at;
     if (sample && Clock::now() - sampled >= milliseconds(250)) {
       sampled = Clock::now();
       sample();
@@ -199,6 +212,7 @@ int main(int argc, char** argv) {
   std::string error;
   auto broker = testing::MockBrokerProcess::Start(broker_options, &error);
   if (!broker) Die(error);
+  g_children.push_back(broker->pid());
   events::KafkaSettings settings;
   settings.brokers = broker->bootstraps();
 
@@ -247,12 +261,11 @@ int main(int argc, char** argv) {
       if (delivered_s == 0 && MetricSum(HttpPort(log1), "cir_transitions_total") >= transitions) {
         delivered_s = Seconds(Clock::now() - start);
       }
-    });
-    rss.emplace_back(first.ready_s, StatusKiB(cird.pid(), "VmRSS"));
+    }, [&] { return delivered_s > 0; });
+    rss.emplace_back(Seconds(Clock::now() - start), StatusKiB(cird.pid(), "VmRSS"));
     hwm = StatusKiB(cird.pid(), "VmHWM");
     const auto stop_start = Clock::now();
     const int code = cird.Stop();
-    if (delivered_s == 0) delivered_s = first.ready_s;
     std::printf("  ingest: every transition delivered %.1f s after the start, %.0f events/s from "
                 "the group join; /readyz 200 at %.1f s (lag from the 5 s statistics); SIGTERM to "
                 "exit %.3f s (exit %d)\n",

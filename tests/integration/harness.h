@@ -12,6 +12,7 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <deque>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -73,6 +74,7 @@ class CirdProcess {
 
   // SIGTERM, then waits (bounded); returns the exit code, or -1 when it had to be killed.
   int Terminate(milliseconds timeout = milliseconds(20000)) {
+    if (pid_ <= 0) return -1;  // never started (kill(-1) would signal every process)
     ::kill(pid_, SIGTERM);
     int status = 0;
     const bool exited = WaitFor([&] { return waitpid(pid_, &status, WNOHANG) == pid_; }, timeout);
@@ -85,6 +87,7 @@ class CirdProcess {
   }
 
   void Kill() {
+    if (pid_ <= 0) return;
     ::kill(pid_, SIGKILL);
     waitpid(pid_, nullptr, 0);
     pid_ = -1;
@@ -122,11 +125,14 @@ class PipelineTest : public ::testing::Test {
   }
 
   void TearDown() override {
-    if (HasFailure()) {
+    if (HasFailure()) {  // the last 200 lines of cird's log
       std::ifstream log(dir_ / "cird.log");
-      std::string line;
-      int n = 0;
-      while (std::getline(log, line) && n++ < 200) std::cerr << "cird.log: " << line << "\n";
+      std::deque<std::string> lines;
+      for (std::string line; std::getline(log, line);) {
+        lines.push_back(std::move(line));
+        if (lines.size() > 200) lines.pop_front();
+      }
+      for (const auto& line : lines) std::cerr << "cird.log: " << line << "\n";
     }
     producer_.reset();
     mock_.reset();

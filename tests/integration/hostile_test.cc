@@ -1,6 +1,6 @@
 // Hostile input against the real cird on the mock cluster: every row of the table of "Hostile
-// input never stops cird" is published, followed by a valid event, to one running cird (restarted
-// only where a row needs other flags). After each row cird is up (/livez 200), the valid event's
+// input never stops cird" is published, followed by a valid event, to one running cird (stopped
+// before, and started after, a row that needs other flags). After each row cird is up (/livez 200), the valid event's
 // output is on the topics and the bad record is on the dead-letter topic with its reason; cird
 // exits 0 on SIGTERM; at the end `circtl verify` finds the register sound, and a cird restarted on
 // the idle topic turns ready.
@@ -214,6 +214,13 @@ TEST_F(HostileTest, EveryHostileRecordIsDeadLetteredAndCirdStaysUp) {
   for (std::size_t i = 0; i < rows.size(); ++i) {
     const Row& row = rows[i];
     SCOPED_TRACE(row.name);
+    // One cird for every row with the same flags: a record that stopped it fails this row's
+    // checks or a later one's. A row with other flags stops it before its records are produced
+    // (the running cird would read them with its own flags) and starts one with them after.
+    if (cird && cird_flags != row.cird_flags) {
+      EXPECT_EQ(cird->Terminate(), 0) << "cird did not stop cleanly before " << row.name;
+      cird.reset();
+    }
     // The initiative "H" exists, so that bad records would otherwise be valid measurements.
     if (i == 0) {
       ASSERT_TRUE((*big)->Produce(kInput, Json(Proposed("H", "h-proposed")), 0).has_value());
@@ -227,12 +234,7 @@ TEST_F(HostileTest, EveryHostileRecordIsDeadLetteredAndCirdStaysUp) {
     ASSERT_TRUE((*big)->Flush(milliseconds(20000)).has_value());
     if (!row.reason_code.empty()) ++dead_expected;
 
-    // One cird for every row with the same flags: a record that stopped it would fail this
-    // row's checks and every later one's. Each start waits for the mock's group join (3-5 s).
-    if (!cird || cird_flags != row.cird_flags) {
-      if (cird) {
-        EXPECT_EQ(cird->Terminate(), 0) << "cird did not stop cleanly before " << row.name;
-      }
+    if (!cird) {  // each start waits for the mock's group join (3-5 s)
       fs::remove(dir_ / "cird.log");  // HttpPort reads this run's port from it
       cird = StartCird(row.cird_flags);
       cird_flags = row.cird_flags;

@@ -303,6 +303,32 @@ TEST_F(PipelineUnitTest, TheLagIsKnownFromTheFirstFetchWithoutAStatisticsReport)
   EXPECT_EQ(HistorySize("A"), 2u);
 }
 
+// A partition assigned again in the same process: librdkafka still holds the high watermark an
+// earlier assignment fetched, which says nothing of what the topic holds now.
+TEST_F(PipelineUnitTest, AWatermarkCachedBeforeTheAssignmentIsNotTakenForTheLag) {
+  probe_.SetReadyBounds(/*max_lag=*/0, 60);
+  kafka_.fetched[0] = {0, 0};  // fetched by an earlier assignment: the log was empty then
+  kafka_.Assign(0);
+  bool ready_on_stale = true;
+  kafka_.script.push_back([&]() -> std::optional<events::Record> {
+    std::this_thread::sleep_for(milliseconds(60));  // past the 50 ms between two looks
+    return std::nullopt;
+  });
+  kafka_.script.push_back([&]() -> std::optional<events::Record> {
+    ready_on_stale = probe_.Ready().ready;
+    kafka_.fetched[0] = {0, 1};  // this assignment's first fetch: one record
+    return std::nullopt;
+  });
+  kafka_.Deliver(Proposed("A", "A-1", 0), 0, 0);
+  bool ready_caught_up = false;
+  Run([&] {
+    ready_caught_up = probe_.Ready().ready;
+    return OutboxEntries(0) == 0 && ready_caught_up;
+  });
+  EXPECT_FALSE(ready_on_stale) << "an empty log fetched before the assignment is not a lag of 0";
+  EXPECT_TRUE(ready_caught_up);
+}
+
 TEST_F(PipelineUnitTest, RevokeMidBatchAppendsOnceAndTheNextAssignResumesAfterIt) {
   kafka_.Assign(0);
   kafka_.Deliver(Proposed("A", "A-1", 0), 0, 0);
