@@ -143,6 +143,9 @@ class Pipeline final : public events::RebalanceHandler {
   // their latest fetch response carried (looked at every 50 ms at most), once it is not the one
   // cached at the assignment: readiness need not wait for the report.
   void LagFromFetches();
+  // Event time: nothing of `partition` waits in the batch and each of its inputs has been read
+  // up to the high watermark of its latest fetch response of this assignment.
+  [[nodiscard]] bool ReadToTheEnd(std::uint32_t partition) const;
   [[nodiscard]] Result<void> Tick();
   [[nodiscard]] Result<void> Drain(std::uint32_t partition);
   [[nodiscard]] Result<void> DrainAll();

@@ -246,12 +246,37 @@ Result<void> Pipeline::AppendWhole(std::uint32_t partition, Pending& pending) {
   return {};
 }
 
+bool Pipeline::ReadToTheEnd(std::uint32_t partition) const {
+  if (auto it = pending_.find(partition); it != pending_.end() && it->second.records > 0) {
+    return false;
+  }
+  auto topics = owned_topics_.find(partition);
+  if (topics == owned_topics_.end()) return false;
+  for (const std::string& topic : topics->second) {
+    const std::pair<std::string, std::int32_t> tp{topic, static_cast<std::int32_t>(partition)};
+    auto marks = consumer_->CachedWatermarks(topic, tp.second);
+    auto position = positions_.find(tp);
+    if (!marks || position == positions_.end()) return false;
+    // What an earlier assignment fetched says nothing of the log now (as in LagFromFetches).
+    if (auto stale = lag_unreported_.find(tp);
+        stale != lag_unreported_.end() && stale->second >= 0 && stale->second == marks->high) {
+      return false;
+    }
+    const std::int64_t next =
+        position->second >= 0 ? position->second : std::max<std::int64_t>(marks->low, 0);
+    if (next < marks->high) return false;
+  }
+  return true;
+}
+
 Result<void> Pipeline::Tick() {
   last_tick_ = Clock::now();
   for (std::uint32_t partition : owned_) {
     std::uint64_t fired = 0;
     if (config_.time_mode == TimeMode::kEvent) {
-      if (!watermark_) continue;
+      // Past its own input's time (AppendEach fired up to there) only once it has read all there
+      // is: a partition still behind would see its timers fire before events it has not read.
+      if (!watermark_ || !ReadToTheEnd(partition)) continue;
       auto result = storage::FireDueUntil(reg_, partition, *watermark_, projector_);
       if (!result) {
         MarkUnsynced(partition);  // its first rounds of timers may be written already

@@ -9,7 +9,9 @@
 #include <map>
 #include <functional>
 #include <optional>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "cir/model/projector.h"
 #include "cir/storage/register.h"
@@ -327,6 +329,49 @@ TEST_F(PipelineUnitTest, AWatermarkCachedBeforeTheAssignmentIsNotTakenForTheLag)
   });
   EXPECT_FALSE(ready_on_stale) << "an empty log fetched before the assignment is not a lag of 0";
   EXPECT_TRUE(ready_caught_up);
+}
+
+// Event time: a tick takes a partition's timers to the newest event time of any partition only
+// once that partition has read all its fetch responses showed. Partition 1 holds B's proposal
+// (day 0) and its baseline (day 1); partition 0 holds A, dated day 60. Read in the order the
+// fetches came, day 60 is seen before B's baseline: firing partition 1 up to it then would stall
+// B in VISION (14 days), which `circtl replay` of the same input never does.
+TEST_F(PipelineUnitTest, EventTimeTicksWaitForAPartitionToReadWhatItWasBehind) {
+  config_.time_mode = cird::TimeMode::kEvent;
+  config_.tick_interval = milliseconds(1);
+  kafka_.script.push_back([&]() -> std::optional<events::Record> {
+    kafka_.assigned = {{kInput, 0, -1}, {kInput, 1, -1}};
+    kafka_.handler->OnAssign(kafka_.assigned);
+    return std::nullopt;
+  });
+  kafka_.script.push_back([&]() -> std::optional<events::Record> {
+    kafka_.fetched[0] = {0, 1};  // the first fetch responses: A's record, B's two
+    kafka_.fetched[1] = {0, 2};
+    return std::nullopt;
+  });
+  kafka_.Deliver(Proposed("B", "B-1", 0), 1, 0);
+  kafka_.Deliver(Proposed("A", "A-1", 60), 0, 0);
+  for (int i = 0; i < 3; ++i) {  // the batch is appended, then a few ticks
+    kafka_.script.push_back([]() -> std::optional<events::Record> {
+      std::this_thread::sleep_for(milliseconds(5));
+      return std::nullopt;
+    });
+  }
+  kafka_.Deliver(Baseline("B", "B-2", 1), 1, 1);
+  auto ids_of = [&](const std::string& key) {
+    std::vector<std::string> ids;
+    for (const auto& p : kafka_.produced) {
+      if (p.record.key == key && !p.failed) ids.push_back(HeaderOf(p.record, "ce_id"));
+    }
+    return ids;
+  };
+  Run([&] {
+    return OutboxEntries(0) == 0 && OutboxEntries(1) == 0 && ids_of("B").size() >= 3;
+  });
+  // Proposed, baseline, then (once partition 1 has read everything) STALLED in CURRENT_STATE at
+  // day 31, which day 60 has passed.
+  EXPECT_EQ(ids_of("B"), (std::vector<std::string>{"B/t/1", "B/t/2", "B/a/3/firing"}));
+  EXPECT_EQ(HistorySize("B"), 3u);  // the two events and the fired timer
 }
 
 TEST_F(PipelineUnitTest, RevokeMidBatchAppendsOnceAndTheNextAssignResumesAfterIt) {
