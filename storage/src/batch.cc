@@ -9,6 +9,7 @@
 #include "cir/base/enum_name.h"
 #include "cir/base/log.h"
 #include "cir/base/utf8.h"
+#include "summary.h"
 #include "timers.h"
 
 namespace cir::storage::internal {
@@ -77,6 +78,8 @@ Result<const v1::Initiative*> BatchBuilder::Current(const std::string& initiativ
     }
     if (auto ok = stream.status(); !ok) return std::unexpected(ok.error());
   }
+  // What it counted leaves the partition's summary; Commit adds what it counts then.
+  if (stored->has_value()) Count(*meta_.mutable_summary(), **stored, -1);
   auto [it, inserted] = projections_.emplace(initiative_id, Cached{std::move(*stored), false});
   return it->second.state ? &*it->second.state : nullptr;
 }
@@ -293,8 +296,11 @@ Result<EventOutcome> BatchBuilder::Fold(Candidate candidate) {
 }
 
 Result<AppendResult> BatchBuilder::Commit(bool sync, std::string_view what) {
+  v1::PartitionSummary& summary = *meta_.mutable_summary();
   for (const auto& [id, cached] : projections_) {
-    if (cached.dirty && cached.state) {
+    if (!cached.state) continue;
+    Count(summary, *cached.state, +1);
+    if (cached.dirty) {
       Put(Cf::kProjections, ProjectionKey(partition_, id), Serialize(*cached.state));
     }
   }

@@ -9,6 +9,7 @@
 
 #include "batch.h"
 #include "cir/base/enum_name.h"
+#include "cir/base/log.h"
 #include "cir/base/thread_annotations.h"
 #include "cir/base/utf8.h"
 #include "db.h"
@@ -16,6 +17,7 @@
 #include "floors.h"
 #include "keys.h"
 #include "repair.h"
+#include "summary.h"
 #include "timers.h"
 #include "verify.h"
 
@@ -271,6 +273,9 @@ class RocksRegister final : public Register {
   Result<RepairReport> Repair(const Projector& projector) override {
     auto report = internal::RepairDb(*db_, projector, clock_->Now(), sync_);
     floors_.Reset();
+    if (report) {
+      if (auto ok = Recount(); !ok) return std::unexpected(ok.error());
+    }
     return report;
   }
 
@@ -281,6 +286,9 @@ class RocksRegister final : public Register {
   Result<std::uint64_t> Rebuild(const Projector& projector) override {
     auto differed = internal::RebuildDb(*db_, projector, sync_);
     floors_.Reset();
+    if (differed) {
+      if (auto ok = Recount(); !ok) return std::unexpected(ok.error());
+    }
     return differed;
   }
 
@@ -291,32 +299,40 @@ class RocksRegister final : public Register {
     bool more = true;
     for (std::uint32_t partition : partitions) {
       if (!more) break;
-      if (auto ok =
-              ForEach(Scan::Prefix(*db_, Cf::kProjections, internal::PartitionPrefix(partition)),
-                      [&](std::string_view key, std::string_view value) -> Result<bool> {
-                        auto state = Db::Parse<v1::Initiative>(Cf::kProjections, key, value);
-                        if (!state) return std::unexpected(state.error());
-                        more = visit(*state);
-                        return more;
-                      });
+      if (auto ok = ScanProjections(partition, "", [&](const v1::Initiative& state) {
+            more = visit(state);
+            return more;
+          });
           !ok) {
-        return std::unexpected(ok.error());
+        return ok;
       }
     }
     return {};
   }
 
+  Result<void> ScanInitiativesAfter(
+      std::uint32_t partition, const std::string& after_id,
+      const std::function<bool(const v1::Initiative&)>& visit) override {
+    if (after_id.find('\0') != std::string::npos) {
+      return Fail(ErrorCode::kInvalidArgument, "an initiative id never holds a NUL byte");
+    }
+    return ScanProjections(partition, after_id, visit);
+  }
+
   Result<Summary> Summarize(const std::vector<std::uint32_t>& partitions) override {
     Summary summary;
-    auto scanned = ScanInitiatives(partitions, [&](const v1::Initiative& state) {
-      ++summary.initiatives;
-      ++summary.by_step[state.step()];
-      if (state.step() == v1::STEP_CLOSED) ++summary.by_outcome[state.outcome()];
-      for (const auto& alert : state.firing_alerts()) ++summary.firing[alert.kind()];
-      if (state.iteration() > 1) summary.iterations_beyond_first += state.iteration() - 1;
-      return true;
-    });
-    if (!scanned) return std::unexpected(scanned.error());
+    for (std::uint32_t partition : partitions) {
+      auto meta = db_->GetProto<v1::PartitionMeta>(Cf::kMeta, internal::MetaKey(partition));
+      if (!meta) return std::unexpected(meta.error());
+      if (!meta->has_value()) continue;  // nothing appended to it yet
+      if ((*meta)->has_summary()) {
+        internal::AddTo(summary, (*meta)->summary());
+        continue;
+      }
+      auto counted = internal::CountPartition(*db_, partition);  // not counted at Open yet
+      if (!counted) return std::unexpected(counted.error());
+      internal::AddTo(summary, *counted);
+    }
     return summary;
   }
 
@@ -350,6 +366,34 @@ class RocksRegister final : public Register {
   Result<DiskSpace> Space() const override { return DiskSpaceOf(db_->path()); }
 
  private:
+  // `partition`'s projections from the first id after `after_id` (all: empty), in id order.
+  Result<void> ScanProjections(std::uint32_t partition, const std::string& after_id,
+                               const std::function<bool(const v1::Initiative&)>& visit) {
+    const std::string prefix = internal::PartitionPrefix(partition);
+    // The smallest key after the projection of `after_id`: its key followed by a 0x00.
+    std::string from = after_id.empty() ? prefix : internal::ProjectionKey(partition, after_id);
+    if (!after_id.empty()) from.push_back('\0');
+    Scan scan(*db_, Cf::kProjections, std::move(from), internal::PrefixSuccessor(prefix));
+    auto ok = ForEach(std::move(scan),
+                      [&](std::string_view key, std::string_view value) -> Result<bool> {
+                        auto state = Db::Parse<v1::Initiative>(Cf::kProjections, key, value);
+                        if (!state) return std::unexpected(state.error());
+                        return visit(*state);
+                      });
+    if (!ok) return std::unexpected(ok.error());
+    return {};
+  }
+
+  // After Rebuild or Repair rewrote projections (or metas) outside a batch: every partition's
+  // summary counted again, and the metas read again from the database.
+  Result<void> Recount() {
+    auto counted = internal::RecountSummaries(*db_, sync_, /*only_missing=*/false);
+    if (!counted) return std::unexpected(counted.error());
+    MutexLock lock(meta_mu_);
+    meta_.clear();
+    return {};
+  }
+
   // The partition's bookkeeping: from memory after the first read (this process is its only
   // writer), else from the database.
   Result<v1::PartitionMeta> LoadMeta(std::uint32_t partition) {
@@ -395,6 +439,14 @@ const Clock& SystemClock() {
 Result<std::unique_ptr<Register>> Register::Open(const Options& options) {
   auto db = Db::Open(options);
   if (!db) return std::unexpected(db.error());
+  // A register written before the partitions' summaries existed: counted once, here.
+  auto counted = internal::RecountSummaries(**db, options.sync, /*only_missing=*/true);
+  if (!counted) return std::unexpected(counted.error());
+  if (*counted > 0) {
+    log::Info("partition summaries counted from the projections (a register written before "
+              "they existed)",
+              {{"path", options.path}, {"partitions", static_cast<std::int64_t>(*counted)}});
+  }
   return std::unique_ptr<Register>(new RocksRegister(std::move(*db), options));
 }
 

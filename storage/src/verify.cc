@@ -11,6 +11,7 @@
 
 #include <google/protobuf/util/message_differencer.h>
 
+#include "summary.h"
 #include "timers.h"
 #include "walk.h"
 
@@ -120,6 +121,9 @@ class Verifier {
   void CheckInitiative(const Initiative& initiative) {
     const std::string where = P(initiative.partition) + " initiative " + initiative.id;
     CheckPartition(initiative.projection_key, initiative.stored ? Cf::kProjections : Cf::kEvents);
+    // The summary counts what the projections should be: a projection that differs from its fold
+    // is reported once, below, not again through the summary.
+    if (initiative.folded) Count(counted_[initiative.partition], *initiative.folded, +1);
     if (initiative.stored) {
       ++report_.initiatives;
       const auto keys = TimerKeys(initiative.partition, *initiative.stored);
@@ -225,8 +229,18 @@ class Verifier {
                    });
   }
 
-  // The counters agree with the streams.
+  // Each summary agrees with its partition's projections, and the counters with the streams.
   void CheckCounters() {
+    for (const auto& [partition, meta] : metas_) {
+      if (!meta.has_summary()) continue;  // counted at the next open (Register::Open)
+      const v1::PartitionSummary& counted = counted_[partition];
+      if (!SameSummary(meta.summary(), counted)) {
+        problems_.Add(P(partition) + ": the meta's summary (" +
+                      std::to_string(meta.summary().initiatives()) +
+                      " initiatives) is not what its streams fold to (" +
+                      std::to_string(counted.initiatives()) + " initiatives); run rebuild");
+      }
+    }
     for (const auto& [partition, meta] : metas_) {
       const std::uint64_t counted = meta.events_appended() + meta.timers_fired();
       const std::uint64_t stored = events_per_partition_[partition];
@@ -245,6 +259,7 @@ class Verifier {
   std::map<std::uint32_t, v1::PartitionMeta> metas_;
   std::set<std::pair<std::uint32_t, Cf>> orphan_reported_;
   std::map<std::uint32_t, std::uint64_t> events_per_partition_;
+  std::map<std::uint32_t, v1::PartitionSummary> counted_;  // the folds of the streams, counted
   std::set<std::string> expected_timers_;
 };
 

@@ -85,6 +85,11 @@ class SyncFailingRegister final : public storage::Register {
                                const std::function<bool(const v1::Initiative&)>& visit) override {
     return real_->ScanInitiatives(partitions, visit);
   }
+  Result<void> ScanInitiativesAfter(
+      std::uint32_t partition, const std::string& after_id,
+      const std::function<bool(const v1::Initiative&)>& visit) override {
+    return real_->ScanInitiativesAfter(partition, after_id, visit);
+  }
   Result<storage::Summary> Summarize(const std::vector<std::uint32_t>& partitions) override {
     return real_->Summarize(partitions);
   }

@@ -123,6 +123,9 @@ struct Summary {
   std::map<v1::Outcome, std::uint64_t> by_outcome;    // closed ones
   std::map<v1::AlertKind, std::uint64_t> firing;      // alerts firing now, by kind
   std::uint64_t iterations_beyond_first = 0;          // sum of (iteration - 1)
+  // Time spent in each step over every visit of every initiative (StepTime), and the visits.
+  std::map<v1::Step, std::int64_t> step_seconds;
+  std::map<v1::Step, std::uint64_t> step_visits;
 };
 
 // The outbox of one partition: entries not yet acknowledged, and when the oldest was written.
@@ -310,8 +313,18 @@ class Register {
       const std::vector<std::uint32_t>& partitions,
       const std::function<bool(const v1::Initiative&)>& visit) = 0;
 
-  // Adds up the projections of `partitions` (a scan: O(initiatives); call it off the hot path).
-  // Thread-safety: any thread, concurrently with writers (reads a consistent snapshot).
+  // Calls `visit` with the projections of `partition` whose initiative id sorts after `after_id`
+  // (all of them when it is empty), in id order, until it returns false: a page costs what it
+  // reads, not the partition's size. Any thread, concurrently with writers.
+  [[nodiscard]] virtual Result<void> ScanInitiativesAfter(
+      std::uint32_t partition, const std::string& after_id,
+      const std::function<bool(const v1::Initiative&)>& visit) = 0;
+
+  // Adds up the projections of `partitions`, from the summary each partition's meta keeps in
+  // step with its projections (O(partitions); a partition whose meta has none yet, in a register
+  // opened read-only before its first writable open since the summaries exist, is scanned).
+  // Thread-safety: any thread, concurrently with writers (each partition's figures as of one
+  // committed batch).
   [[nodiscard]] virtual Result<Summary> Summarize(const std::vector<std::uint32_t>& partitions) = 0;
 
   // The outbox of `partition` (a scan of its entries: O(backlog)).
