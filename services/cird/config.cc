@@ -109,6 +109,8 @@ void Config::RegisterPipeline(CLI::App& app) {
        "waits for before it resumes after a full disk"},
       {"--max-batch", "CIRD_MAX_BATCH", &max_batch,
        "records appended in one RocksDB batch at most"},
+      {"--max-in-flight", "CIRD_MAX_IN_FLIGHT", &max_in_flight,
+       "outputs produced to Kafka and not yet reported delivered, at most (bounds their memory)"},
       {"--max-batch-wait", "CIRD_MAX_BATCH_WAIT", &max_batch_wait,
        "how long a partial batch may wait for more records"},
       {"--tick-interval", "CIRD_TICK_INTERVAL", &tick_interval,
@@ -205,6 +207,9 @@ Result<void> Config::Validate() const {
   if (alerts_topic.empty()) return bad("--alerts-topic must not be empty");
   if (dead_letter_topic.empty()) return bad("--dead-letter-topic must not be empty");
   if (max_batch == 0 || max_batch > 100000) return bad("--max-batch must be 1..100000");
+  if (max_in_flight == 0 || max_in_flight > 1000000) {
+    return bad("--max-in-flight must be 1..1000000");
+  }
   if (timers_per_tick == 0) return bad("--timers-per-tick must be > 0");
   if (tick_interval.count() <= 0) return bad("--tick-interval must be > 0");
   if (block_cache_mb == 0) return bad("--block-cache-mb must be > 0");

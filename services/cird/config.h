@@ -43,10 +43,12 @@ struct Config {
   std::string data_dir;
   bool sync = true;
   std::size_t block_cache_mb = 64;
-  std::size_t write_buffer_mb = 32;
+  std::size_t write_buffer_mb = 16;
 
   // Pipeline
   std::size_t max_batch = 500;
+  // Outputs produced and not yet reported delivered, at most (each held by cird and librdkafka).
+  std::size_t max_in_flight = 10000;
   std::chrono::milliseconds max_batch_wait{20};
   std::chrono::milliseconds tick_interval{1000};
   std::size_t timers_per_tick = 1000;

@@ -186,6 +186,7 @@ class Pipeline final : public events::RebalanceHandler {
   std::vector<events::TopicPartition> unsynced_offsets_;
   bool appended_unsynced_ = false;
   std::set<std::uint32_t> dirty_;                         // partitions whose outbox has unsent
+  std::uint32_t drain_from_ = 0;  // DrainAll's first partition: where --max-in-flight stopped it
   std::optional<google::protobuf::Timestamp> watermark_;  // newest event time (event mode)
   std::uint64_t next_tag_ = 1;
   std::optional<Error> deferred_error_;                   // an error inside a callback

@@ -1,6 +1,9 @@
 // The outbox: produced to Kafka, delivery reports, acknowledgements, parking, resends.
 #include "pipeline.h"
 
+#include <algorithm>
+#include <vector>
+
 #include "cir/base/log.h"
 #include "cir/events/cloudevents.h"
 
@@ -20,7 +23,11 @@ const std::string& Pipeline::TopicFor(const v1::OutboxRecord& record) const {
 }
 
 Result<void> Pipeline::Drain(std::uint32_t partition) {
-  auto records = reg_.ReadOutbox(partition, sent_upto_[partition], kOutboxPage);
+  // At most --max-in-flight outputs in the air: the rest waits in the outbox (the partition stays
+  // dirty) until delivery reports make room.
+  if (in_flight_.size() >= config_.max_in_flight) return {};
+  const std::size_t page = std::min(kOutboxPage, config_.max_in_flight - in_flight_.size());
+  auto records = reg_.ReadOutbox(partition, sent_upto_[partition], page);
   if (!records) return std::unexpected(records.error());
   auto& in_flight = in_flight_seqs_[partition];
   for (const auto& record : *records) {
@@ -53,13 +60,21 @@ Result<void> Pipeline::Drain(std::uint32_t partition) {
     in_flight.insert(record.seq());
     sent_upto_[partition] = record.seq();
   }
-  if (records->size() < kOutboxPage) dirty_.erase(partition);
+  if (records->size() < page) dirty_.erase(partition);
   return {};
 }
 
 Result<void> Pipeline::DrainAll() {
-  const std::set<std::uint32_t> dirty = dirty_;
+  // In turns from where the last round ran out of room, so that a partition that always has
+  // outputs cannot keep the others' waiting.
+  std::vector<std::uint32_t> dirty(dirty_.begin(), dirty_.end());
+  std::rotate(dirty.begin(), std::lower_bound(dirty.begin(), dirty.end(), drain_from_),
+              dirty.end());
   for (std::uint32_t partition : dirty) {
+    if (in_flight_.size() >= config_.max_in_flight) {
+      drain_from_ = partition;
+      break;
+    }
     if (!owned_.count(partition)) {
       dirty_.erase(partition);
       continue;

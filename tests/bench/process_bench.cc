@@ -220,6 +220,20 @@ int main(int argc, char** argv) {
   const auto waves = static_cast<std::int64_t>(n / (bench::kStepsPerLife * bench::kWave)) + 1;
   const bench::Times times{static_cast<std::int64_t>(std::time(nullptr)) - waves * 9, 1, 9};
   {
+    // librdkafka 2.0.2's mock keeps at most 100,000 records and 5 MiB per partition
+    // (rdkafka_mock.c) and drops the oldest beyond: cird would never see them all.
+    const std::uint64_t per_partition = n / static_cast<std::uint64_t>(partitions) + 1;
+    const auto sample =
+        events::EncodeEvent(bench::MakeEvent(0, "proc", times), events::DataFormat::kProtobuf);
+    // A record in a v2 batch: its value, key and headers and about 10 bytes of varints.
+    std::size_t record_bytes =
+        10 + sample.value.value_or("").size() + sample.key.value_or("").size();
+    for (const auto& [k, v] : sample.headers) record_bytes += k.size() + v.size() + 2;
+    if (per_partition > 100000 || per_partition * record_bytes > (5u << 20)) {
+      Die("the mock broker keeps at most 100,000 records and 5 MiB per partition; " +
+          std::to_string(per_partition) + " records of about " + std::to_string(record_bytes) +
+          " bytes each would not fit: use more --partitions or fewer --events");
+    }
     auto producer = events::Producer::Create(settings, nullptr);
     if (!producer) Die(producer.error().message);
     for (std::uint64_t j = 0; j < n; ++j) {
@@ -247,6 +261,10 @@ int main(int argc, char** argv) {
 
   // Phase 1: memory while ingesting.
   std::vector<std::pair<double, long>> rss;  // (seconds since start, KiB)
+  // At the largest sample: RocksDB's memtables and block cache as cird's /metrics said (its
+  // refresher updates them every 5 s), in bytes.
+  long rss_max = 0;
+  double memtables_at_max = 0, block_cache_at_max = 0;
   const fs::path log1 = dir / "cird-1.log";
   Started first;
   long hwm = 0;
@@ -258,6 +276,12 @@ int main(int argc, char** argv) {
     const double transitions = static_cast<double>(n / bench::kStepsPerLife * 8);
     first = WaitReady(cird, log1, std::chrono::minutes(30), [&] {
       rss.emplace_back(Seconds(Clock::now() - start), StatusKiB(cird.pid(), "VmRSS"));
+      if (rss.back().second > rss_max) {
+        rss_max = rss.back().second;
+        const int port = HttpPort(log1);
+        memtables_at_max = MetricSum(port, "cir_rocksdb_memory_bytes{kind=\"memtable\"}");
+        block_cache_at_max = MetricSum(port, "cir_rocksdb_memory_bytes{kind=\"block_cache\"}");
+      }
       if (delivered_s == 0 && MetricSum(HttpPort(log1), "cir_transitions_total") >= transitions) {
         delivered_s = Seconds(Clock::now() - start);
       }
@@ -282,6 +306,10 @@ int main(int argc, char** argv) {
               "%+.0f MiB\n",
               MiB(at(0.25)), MiB(at(0.5)), MiB(at(0.75)), MiB(rss.back().second), MiB(hwm),
               MiB(hwm) / 256.0, MiB(rss.back().second - at(0.75)));
+  std::printf("  at the largest sample (%.0f MiB): RocksDB memtables %.0f MiB, block cache %.0f "
+              "MiB, the rest %.0f MiB\n",
+              MiB(rss_max), memtables_at_max / 1048576.0, block_cache_at_max / 1048576.0,
+              MiB(rss_max) - (memtables_at_max + block_cache_at_max) / 1048576.0);
 
   // Phase 2: restart after the clean stop.
   const fs::path log2 = dir / "cird-2.log";

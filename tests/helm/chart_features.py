@@ -58,7 +58,7 @@ class AllFeatures(unittest.TestCase):
         self.assertEqual(data["CIRD_GROUP_ID"], "cird-prod")
         self.assertEqual(data["CIRD_INPUT_TOPICS"], "cir.value-chain,cir.value-chain-legacy")
         self.assertEqual(data["CIRD_SYNC"], "false")
-        self.assertEqual(data["CIRD_WRITE_BUFFER_MB"], "16")
+        self.assertEqual(data["CIRD_WRITE_BUFFER_MB"], "8")
         self.assertEqual(data["CIRD_SHUTDOWN_GRACE"], "20s")
         self.assertEqual(data["CIRD_LOG_LEVEL"], "debug")
         self.assertEqual(data["CIR_STALL_LIMITS"], "action=60d,plan=30d")

@@ -5,10 +5,12 @@
 // malformed record becomes a dead letter while the partition moves on.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <deque>
 #include <map>
 #include <functional>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -55,6 +57,7 @@ struct FakeKafka {
   std::vector<std::uint64_t> stored_fsyncs;  // fsyncs() at each StoreOffsets call
   std::vector<Produced> produced;
   std::deque<std::pair<std::uint64_t, std::size_t>> undelivered;  // tag, index in produced
+  std::size_t most_undelivered = 0;  // the most outputs ever produced and not yet delivered
   int fail_deliveries = 0;  // the next N deliveries fail (kUnavailable: to be sent again)
   bool queue_full = false;  // Produce refuses (kUnavailable), as librdkafka with a full queue
 
@@ -140,6 +143,7 @@ class FakeProducer final : public events::Producer {
     if (kafka_.queue_full) return Fail(ErrorCode::kUnavailable, "queue full (fake)");
     kafka_.produced.push_back({topic, record, false, kafka_.fsyncs()});
     kafka_.undelivered.emplace_back(tag, kafka_.produced.size() - 1);
+    kafka_.most_undelivered = std::max(kafka_.most_undelivered, kafka_.undelivered.size());
     return {};
   }
   void Poll(milliseconds) override {
@@ -372,6 +376,29 @@ TEST_F(PipelineUnitTest, EventTimeTicksWaitForAPartitionToReadWhatItWasBehind) {
   // day 31, which day 60 has passed.
   EXPECT_EQ(ids_of("B"), (std::vector<std::string>{"B/t/1", "B/t/2", "B/a/3/firing"}));
   EXPECT_EQ(HistorySize("B"), 3u);  // the two events and the fired timer
+}
+
+// --max-in-flight bounds the outputs produced and not yet reported delivered (each held by cird
+// and by librdkafka until then); the rest waits in the outbox and every one is delivered in the
+// end, from both partitions.
+TEST_F(PipelineUnitTest, NoMoreOutputsInTheAirThanMaxInFlight) {
+  config_.max_in_flight = 3;
+  kafka_.script.push_back([&]() -> std::optional<events::Record> {
+    kafka_.assigned = {{kInput, 0, -1}, {kInput, 1, -1}};
+    kafka_.handler->OnAssign(kafka_.assigned);
+    return std::nullopt;
+  });
+  for (int i = 0; i < 10; ++i) {
+    kafka_.Deliver(Proposed("M" + std::to_string(i), "m" + std::to_string(i), 0), i % 2, i / 2);
+  }
+  Run([&] {
+    return kafka_.produced.size() >= 10 && kafka_.undelivered.empty() && OutboxEntries(0) == 0 &&
+           OutboxEntries(1) == 0;
+  });
+  EXPECT_EQ(kafka_.most_undelivered, 3u);
+  std::set<std::string> ids;
+  for (const auto& p : kafka_.produced) ids.insert(HeaderOf(p.record, "ce_id"));
+  EXPECT_EQ(ids.size(), 10u) << "each initiative's transition, once";
 }
 
 TEST_F(PipelineUnitTest, RevokeMidBatchAppendsOnceAndTheNextAssignResumesAfterIt) {
