@@ -262,8 +262,8 @@ bool Pipeline::ReadToTheEnd(std::uint32_t partition) const {
         stale != lag_unreported_.end() && stale->second >= 0 && stale->second == marks->high) {
       return false;
     }
-    const std::int64_t next =
-        position->second >= 0 ? position->second : std::max<std::int64_t>(marks->low, 0);
+    // Below the log's start (an accepted offset gap, or none stored yet): it reads from the start.
+    const std::int64_t next = std::max<std::int64_t>({position->second, marks->low, 0});
     if (next < marks->high) return false;
   }
   return true;

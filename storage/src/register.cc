@@ -273,9 +273,9 @@ class RocksRegister final : public Register {
   Result<RepairReport> Repair(const Projector& projector) override {
     auto report = internal::RepairDb(*db_, projector, clock_->Now(), sync_);
     floors_.Reset();
-    if (report) {
-      if (auto ok = Recount(); !ok) return std::unexpected(ok.error());
-    }
+    // Even after a failure part-way: what it rewrote must be counted (best effort then).
+    auto recounted = Recount();
+    if (report && !recounted) return std::unexpected(recounted.error());
     return report;
   }
 
@@ -286,9 +286,8 @@ class RocksRegister final : public Register {
   Result<std::uint64_t> Rebuild(const Projector& projector) override {
     auto differed = internal::RebuildDb(*db_, projector, sync_);
     floors_.Reset();
-    if (differed) {
-      if (auto ok = Recount(); !ok) return std::unexpected(ok.error());
-    }
+    auto recounted = Recount();  // after a failure part-way too (best effort then)
+    if (differed && !recounted) return std::unexpected(recounted.error());
     return differed;
   }
 
@@ -313,9 +312,6 @@ class RocksRegister final : public Register {
   Result<void> ScanInitiativesAfter(
       std::uint32_t partition, const std::string& after_id,
       const std::function<bool(const v1::Initiative&)>& visit) override {
-    if (after_id.find('\0') != std::string::npos) {
-      return Fail(ErrorCode::kInvalidArgument, "an initiative id never holds a NUL byte");
-    }
     return ScanProjections(partition, after_id, visit);
   }
 
@@ -387,10 +383,12 @@ class RocksRegister final : public Register {
   // After Rebuild or Repair rewrote projections (or metas) outside a batch: every partition's
   // summary counted again, and the metas read again from the database.
   Result<void> Recount() {
+    {
+      MutexLock lock(meta_mu_);
+      meta_.clear();
+    }
     auto counted = internal::RecountSummaries(*db_, sync_, /*only_missing=*/false);
     if (!counted) return std::unexpected(counted.error());
-    MutexLock lock(meta_mu_);
-    meta_.clear();
     return {};
   }
 

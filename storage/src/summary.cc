@@ -8,6 +8,7 @@
 
 #include <google/protobuf/util/message_differencer.h>
 
+#include "cir/base/log.h"
 #include "keys.h"
 
 namespace cir::storage::internal {
@@ -99,9 +100,19 @@ Result<std::uint32_t> RecountSummaries(const Db& db, bool sync, bool only_missin
       });
   if (!read) return std::unexpected(read.error());
   rocksdb::WriteBatch batch;
+  std::uint32_t written = 0;
   for (auto& [partition, meta] : metas) {
     auto summary = CountPartition(db, partition);
+    if (!summary && only_missing) {
+      // A projection that does not parse (an old version's bytes): the register must still open,
+      // for Repair is what fixes it (and recounts). Until then Summarize scans this partition.
+      log::Warn("a partition's summary could not be counted; it stays unset until a repair",
+                {{"partition", static_cast<std::int64_t>(partition)},
+                 {"error", summary.error().ToString()}});
+      continue;
+    }
     if (!summary) return std::unexpected(summary.error());
+    ++written;
     *meta.mutable_summary() = std::move(*summary);
     const std::string key = MetaKey(partition);
     const std::string value = meta.SerializeAsString();
@@ -113,7 +124,7 @@ Result<std::uint32_t> RecountSummaries(const Db& db, bool sync, bool only_missin
   if (auto ok = db.Write(batch, sync, "writing the partitions' summaries"); !ok) {
     return std::unexpected(ok.error());
   }
-  return static_cast<std::uint32_t>(metas.size());
+  return written;
 }
 
 bool SameSummary(const v1::PartitionSummary& a, const v1::PartitionSummary& b) {

@@ -29,8 +29,9 @@ void Count(v1::PartitionSummary& summary, const v1::Initiative& state, int sign)
 void AddTo(Summary& out, const v1::PartitionSummary& summary);
 
 // Counts the projections of every partition that has a meta and writes the summary into it
-// (`only_missing`: of the partitions whose meta has none yet). Returns how many it wrote. Not
-// concurrently with appends to those partitions.
+// (`only_missing`: of the partitions whose meta has none yet, skipping, with a warning, one whose
+// projections do not all parse). Returns how many it wrote. Not concurrently with appends to
+// those partitions.
 [[nodiscard]] Result<std::uint32_t> RecountSummaries(const Db& db, bool sync, bool only_missing);
 
 // Whether two summaries hold the same figures.

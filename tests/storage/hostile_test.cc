@@ -113,6 +113,54 @@ TEST_F(HostileRegisterTest, AParkedRecordLeavesTheOutboxAndIsListed) {
 
 // What versions before 0.2 could write: proto3 strings holding invalid UTF-8, which protobuf
 // serializes (with a logged error) but refuses to parse.
+// A register written before the partitions' summaries, with a projection an old version wrote
+// (a string that is not UTF-8): Open cannot count that partition, yet opens (else nothing could
+// repair it), Summarize still answers for the partitions it could count, and Repair fixes the
+// projection and counts the summary.
+TEST_F(HostileRegisterTest, AnOldRegisterWithAnUnparsableProjectionOpensAndRepairCountsIt) {
+  {
+    auto reg = Open();
+    AppendRequest request;
+    request.events = {Inbound(Event("e1", "a", 1), 0)};
+    (void)Value(reg->Append(request, projector_));
+    request.partition = 1;
+    request.events = {Inbound(Event("e2", "b", 1), 0)};
+    (void)Value(reg->Append(request, projector_));
+  }
+  {
+    auto raw = testing::OpenRaw(Opts());
+    const std::string key = internal::ProjectionKey(0, "a");
+    auto state = Value(raw->GetProto<v1::Initiative>(internal::Cf::kProjections, key));
+    ASSERT_TRUE(state.has_value());
+    state->set_title("t" + kBad);
+    ASSERT_TRUE(raw->raw()
+                    ->Put(rocksdb::WriteOptions(), raw->cf(internal::Cf::kProjections), key,
+                          state->SerializeAsString())
+                    .ok());
+    for (std::uint32_t p : {0u, 1u}) {  // as before the summaries existed
+      auto meta = Value(raw->GetProto<v1::PartitionMeta>(internal::Cf::kMeta, internal::MetaKey(p)));
+      ASSERT_TRUE(meta.has_value());
+      meta->clear_summary();
+      ASSERT_TRUE(raw->raw()
+                      ->Put(rocksdb::WriteOptions(), raw->cf(internal::Cf::kMeta),
+                            internal::MetaKey(p), meta->SerializeAsString())
+                      .ok());
+    }
+  }
+  auto reg = Open();
+  EXPECT_EQ(Value(reg->Summarize({1})).initiatives, 1u);  // counted at Open
+  EXPECT_FALSE(reg->Summarize({0, 1}).has_value());      // partition 0 is scanned: corruption
+  const RepairReport report = Value(reg->Repair(projector_));
+  EXPECT_EQ(report.records_rewritten, 1u);
+  EXPECT_EQ(Value(reg->Summarize({0, 1})).initiatives, 2u);
+  reg.reset();
+  auto raw = testing::OpenRaw(Opts());
+  auto meta = Value(raw->GetProto<v1::PartitionMeta>(internal::Cf::kMeta, internal::MetaKey(0)));
+  ASSERT_TRUE(meta.has_value());
+  EXPECT_TRUE(meta->has_summary()) << "Repair counted partition 0";
+  EXPECT_EQ(meta->summary().initiatives(), 1u);
+}
+
 TEST_F(HostileRegisterTest, ARegisterWithUnparsableRecordsIsReadAndRepaired) {
   {
     auto reg = Open();

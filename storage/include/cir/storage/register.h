@@ -321,8 +321,8 @@ class Register {
       const std::function<bool(const v1::Initiative&)>& visit) = 0;
 
   // Adds up the projections of `partitions`, from the summary each partition's meta keeps in
-  // step with its projections (O(partitions); a partition whose meta has none yet, in a register
-  // opened read-only before its first writable open since the summaries exist, is scanned).
+  // step with its projections (O(partitions); a partition whose meta has none, because Open
+  // could not count it — a projection that does not parse, until Repair — is scanned).
   // Thread-safety: any thread, concurrently with writers (each partition's figures as of one
   // committed batch).
   [[nodiscard]] virtual Result<Summary> Summarize(const std::vector<std::uint32_t>& partitions) = 0;
