@@ -16,6 +16,7 @@ packages=(
   prometheus-cpp-dev libcivetweb-dev
   libcli11-dev
   nlohmann-json3-dev
+  libsimdjson-dev
   libjemalloc-dev
   # testing libraries (GoogleTest, Google Benchmark): not needed with -DCIR_BUILD_TESTS=OFF
   libgtest-dev libgmock-dev libbenchmark-dev

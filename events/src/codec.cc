@@ -14,6 +14,7 @@
 #include "cir/base/utf8.h"
 
 #include "cir/base/log.h"
+#include "json_fast.h"
 
 namespace cir::events {
 namespace {
@@ -311,6 +312,12 @@ Result<void> CheckJson(std::string_view json, std::size_t max_depth) {
 
 Result<v1::ValueChainEvent> ParseJson(std::string_view json, const Limits& limits) {
   if (auto size = CheckSize(json, limits); !size) return std::unexpected(size.error());
+  // The fast path yields only what the slow one below would; when it declines, the slow one
+  // decides, and writes every error.
+  if (v1::ValueChainEvent fast;
+      internal::FastJsonToMessage(json, limits.max_json_depth, fast)) {
+    return fast;
+  }
   if (auto strict = CheckJson(json, limits.max_json_depth); !strict) {
     return Fail(ErrorCode::kInvalidArgument,
                 "not a ValueChainEvent in JSON: " + strict.error().message);

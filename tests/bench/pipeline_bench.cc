@@ -2,7 +2,7 @@
 // output topic — beside a bare librdkafka consumer on the same broker, in the same run.
 //
 //   pipeline_bench [--events N] [--partitions N] [--latency-events N] [--latency-rate R]
-//                  [--idle-seconds S] [--no-sync]
+//                  [--idle-seconds S] [--json-events N] [--no-sync]
 //
 // Phases (each on fresh topics of the same 3-broker mock cluster):
 //   1. baseline: N records of the workload's size produced to a topic, then read by a bare
@@ -13,7 +13,10 @@
 //   3. latency: events produced at --latency-rate (default: half the rate measured in phase 2),
 //      timing each transition from the moment its causing event was produced to the moment it was
 //      read from the output topic: p50/p99. Every client runs with fetch.wait.max.ms=10 (see main);
-//   4. idle: a pipeline of 4 partitions, caught up, left alone for --idle-seconds: the register's
+//   4. JSON vs protobuf: --json-events events as binary-mode records with protobuf data, then
+//      the same with JSON data (application/json), then JSON with the fast path off (the slow
+//      path alone, as before it), each on fresh topics: events/s and the ratios;
+//   5. idle: a pipeline of 4 partitions, caught up, left alone for --idle-seconds: the register's
 //      synced writes (each an fsync of the WAL) per second.
 // Event times are the current time (the last event about now, one second between an initiative's
 // steps), so no time-based alert is due during the run, as in production; January dates made
@@ -35,6 +38,7 @@
 #include "cir/events/kafka.h"
 #include "cir/model/projector.h"
 #include "cir/storage/register.h"
+#include "json_fast.h"  // events/src: the fast path turned off for the baseline
 #include "pipeline.h"
 #include "workload.h"
 
@@ -76,10 +80,11 @@ struct Cluster {
 };
 
 void ProduceAll(const Cluster& cluster, const std::string& topic, std::uint64_t n,
-                const std::string& run) {
+                const std::string& run,
+                events::DataFormat format = events::DataFormat::kProtobuf) {
   auto producer = Must(events::Producer::Create(cluster.settings, nullptr), "producer");
   for (std::uint64_t j = 0; j < n; ++j) {
-    const auto record = events::EncodeEvent(MakeEvent(j, run), events::DataFormat::kProtobuf);
+    const auto record = events::EncodeEvent(MakeEvent(j, run), format);
     while (true) {
       auto ok = producer->Produce(topic, record, 0);
       if (ok) break;
@@ -127,9 +132,11 @@ struct PipelineRun {
 // the result is throughput; otherwise events are produced at `rate` per second and the result
 // carries each transition's produce-to-read latency.
 // `idle_seconds` > 0: afterwards the pipeline is left idle that long, counting synced writes.
+// `format`: the records' data (binary mode), for throughput runs.
 PipelineRun RunPipeline(const Cluster& cluster, std::uint64_t n, int partitions, double rate,
                         bool sync, const std::string& run, const fs::path& dir,
-                        double idle_seconds = 0) {
+                        double idle_seconds = 0,
+                        events::DataFormat format = events::DataFormat::kProtobuf) {
   cird::Config config;
   config.brokers = cluster.settings.brokers;
   config.input_topics = {run + ".in"};
@@ -151,7 +158,7 @@ PipelineRun RunPipeline(const Cluster& cluster, std::uint64_t n, int partitions,
   cird::Probe probe("bench");
   cird::Pipeline pipeline(config, *reg, *projector, storage::SystemClock(), probe);
   Must(pipeline.Start(), "pipeline start");
-  if (rate == 0) ProduceAll(cluster, config.input_topics[0], n, run);
+  if (rate == 0) ProduceAll(cluster, config.input_topics[0], n, run, format);
 
   std::vector<Clock::time_point> produced_at(n);
   std::atomic<std::uint64_t> produced{0};
@@ -249,6 +256,7 @@ int main(int argc, char** argv) {
   std::uint64_t latency_events = 90'000;
   double latency_rate = 0;
   double idle_seconds = 5;
+  std::uint64_t json_events = 450'000;
   bool no_sync = false;
   CLI::App app{"pipeline_bench: cird's full pipeline beside a bare librdkafka consumer"};
   app.add_option("--events", n, "events through the pipeline (and records for the baseline)")
@@ -261,10 +269,14 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--idle-seconds", idle_seconds, "length of the idle phase (0: skip it)")
       ->capture_default_str();
+  app.add_option("--json-events", json_events,
+                 "events in each run of the JSON-vs-protobuf phase (0: skip it)")
+      ->capture_default_str();
   app.add_flag("--no-sync", no_sync, "do not fsync the register on every batch");
   CLI11_PARSE(app, argc, argv);
   n -= n % 9;
   latency_events -= latency_events % 9;
+  json_events -= json_events % 9;
   cir::log::SetMinLevel(cir::log::Level::kWarn);
   // The last wave ends about now: every event time is in the last n/1000 seconds or so.
   const std::int64_t waves =
@@ -301,6 +313,31 @@ int main(int argc, char** argv) {
               Percentile(timed.latencies_ms, 0.50), Percentile(timed.latencies_ms, 0.99),
               Percentile(timed.latencies_ms, 1.0));
   std::fflush(stdout);
+  if (json_events > 0) {
+    // The same workload as binary-mode records with JSON data, beside protobuf data, each on
+    // fresh topics and an empty register, back to back. Fewer events than phase 2: JSON records
+    // are about twice the size, and the mock keeps ~5 MiB per partition.
+    const PipelineRun proto = RunPipeline(cluster, json_events, partitions, 0, !no_sync,
+                                          "fmt-proto", dir, 0, events::DataFormat::kProtobuf);
+    const PipelineRun json = RunPipeline(cluster, json_events, partitions, 0, !no_sync,
+                                         "fmt-json", dir, 0, events::DataFormat::kJson);
+    // The baseline: JSON through the slow path alone (strict check + protobuf's parser), as
+    // before the fast path (events/README.md).
+    events::internal::SetFastPath(false);
+    const PipelineRun slow = RunPipeline(cluster, json_events, partitions, 0, !no_sync,
+                                         "fmt-slow", dir, 0, events::DataFormat::kJson);
+    events::internal::SetFastPath(true);
+    const auto events_count = static_cast<unsigned long long>(json_events);
+    std::printf("  %llu events, protobuf input            %10.0f events/s\n"
+                "  %llu events, JSON input                %10.0f events/s   (%.3f x protobuf "
+                "input)\n"
+                "  %llu events, JSON, slow path only      %10.0f events/s   (%.3f x protobuf "
+                "input; the fast path is %.2f x this)\n",
+                events_count, proto.events_per_s, events_count, json.events_per_s,
+                json.events_per_s / proto.events_per_s, events_count, slow.events_per_s,
+                slow.events_per_s / proto.events_per_s, json.events_per_s / slow.events_per_s);
+    std::fflush(stdout);
+  }
   if (idle_seconds > 0) {
     const PipelineRun idle =
         RunPipeline(cluster, 9 * bench::kWave, 4, 0, !no_sync, "idle", dir, idle_seconds);
