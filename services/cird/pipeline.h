@@ -147,7 +147,9 @@ class Pipeline final : public events::RebalanceHandler {
   // up to the high watermark of its latest fetch response of this assignment.
   [[nodiscard]] bool ReadToTheEnd(std::uint32_t partition) const;
   [[nodiscard]] Result<void> Tick();
-  [[nodiscard]] Result<void> Drain(std::uint32_t partition);
+  // Produces the partition's next page of outbox records. False when it ran out of room
+  // (--max-in-flight, or librdkafka's queue full) with records left.
+  [[nodiscard]] Result<bool> Drain(std::uint32_t partition);
   [[nodiscard]] Result<void> DrainAll();
   [[nodiscard]] Result<void> AckDelivered();
   void OnDelivery(std::uint64_t tag, std::optional<Error> error);
@@ -186,7 +188,9 @@ class Pipeline final : public events::RebalanceHandler {
   std::vector<events::TopicPartition> unsynced_offsets_;
   bool appended_unsynced_ = false;
   std::set<std::uint32_t> dirty_;                         // partitions whose outbox has unsent
-  std::uint32_t drain_from_ = 0;  // DrainAll's first partition: where --max-in-flight stopped it
+  // DrainAll's first partition: after the one whose drain ran out of room (--max-in-flight or a
+  // full queue), so that the next round serves the others first.
+  std::uint32_t drain_from_ = 0;
   std::optional<google::protobuf::Timestamp> watermark_;  // newest event time (event mode)
   std::uint64_t next_tag_ = 1;
   std::optional<Error> deferred_error_;                   // an error inside a callback

@@ -22,10 +22,10 @@ const std::string& Pipeline::TopicFor(const v1::OutboxRecord& record) const {
   return record.output().has_transition() ? config_.transitions_topic : config_.alerts_topic;
 }
 
-Result<void> Pipeline::Drain(std::uint32_t partition) {
+Result<bool> Pipeline::Drain(std::uint32_t partition) {
   // At most --max-in-flight outputs in the air: the rest waits in the outbox (the partition stays
   // dirty) until delivery reports make room.
-  if (in_flight_.size() >= config_.max_in_flight) return {};
+  if (in_flight_.size() >= config_.max_in_flight) return false;
   const std::size_t page = std::min(kOutboxPage, config_.max_in_flight - in_flight_.size());
   auto records = reg_.ReadOutbox(partition, sent_upto_[partition], page);
   if (!records) return std::unexpected(records.error());
@@ -37,7 +37,9 @@ Result<void> Pipeline::Drain(std::uint32_t partition) {
     }
     if (record.kind_case() == v1::OutboxRecord::KIND_NOT_SET) {
       // Unreadable (an older version's bytes beyond repair): nothing can ever send it.
-      if (auto ok = Park(partition, record.seq(), "unreadable outbox record"); !ok) return ok;
+      if (auto ok = Park(partition, record.seq(), "unreadable outbox record"); !ok) {
+        return std::unexpected(ok.error());
+      }
       sent_upto_[partition] = record.seq();
       continue;
     }
@@ -47,10 +49,12 @@ Result<void> Pipeline::Drain(std::uint32_t partition) {
     const std::uint64_t tag = next_tag_++;
     auto produced = producer_->Produce(TopicFor(record), out, tag);
     if (!produced) {
-      if (produced.error().code == ErrorCode::kUnavailable) return {};  // queue full: later
+      if (produced.error().code == ErrorCode::kUnavailable) return false;  // queue full: later
       if (produced.error().code == ErrorCode::kInvalidArgument) {
         // This record can never be produced (too large, invalid): moved aside, never fatal.
-        if (auto ok = Park(partition, record.seq(), produced.error().message); !ok) return ok;
+        if (auto ok = Park(partition, record.seq(), produced.error().message); !ok) {
+          return std::unexpected(ok.error());
+        }
         sent_upto_[partition] = record.seq();
         continue;
       }
@@ -60,21 +64,20 @@ Result<void> Pipeline::Drain(std::uint32_t partition) {
     in_flight.insert(record.seq());
     sent_upto_[partition] = record.seq();
   }
-  if (records->size() < page) dirty_.erase(partition);
-  return {};
+  if (records->size() < page) {
+    dirty_.erase(partition);
+    return true;
+  }
+  return in_flight_.size() < config_.max_in_flight;
 }
 
 Result<void> Pipeline::DrainAll() {
-  // In turns from where the last round ran out of room, so that a partition that always has
-  // outputs cannot keep the others' waiting.
+  // In turns, from the partition after the one where the last round ran out of room, so that a
+  // partition that always has outputs cannot keep the others' waiting.
   std::vector<std::uint32_t> dirty(dirty_.begin(), dirty_.end());
   std::rotate(dirty.begin(), std::lower_bound(dirty.begin(), dirty.end(), drain_from_),
               dirty.end());
   for (std::uint32_t partition : dirty) {
-    if (in_flight_.size() >= config_.max_in_flight) {
-      drain_from_ = partition;
-      break;
-    }
     if (!owned_.count(partition)) {
       dirty_.erase(partition);
       continue;
@@ -82,7 +85,14 @@ Result<void> Pipeline::DrainAll() {
     // Appended since the last sync (a stall came between them): nothing of this partition's
     // outbox leaves until the sync, since reads would return the unsynced records as well.
     if (unsynced_.count(partition)) continue;
-    if (auto ok = Drain(partition); !ok) return ok;
+    const std::size_t before = in_flight_.size();
+    auto room = Drain(partition);
+    if (!room) return std::unexpected(room.error());
+    if (!*room) {
+      // Out of room: the next round begins after this partition if it got to send, else with it.
+      drain_from_ = in_flight_.size() > before ? partition + 1 : partition;
+      break;
+    }
   }
   std::uint64_t backlog = in_flight_.size();
   counters_.outbox_pending.store(backlog, std::memory_order_relaxed);

@@ -86,7 +86,7 @@ void Pipeline::OnRevoke(const std::vector<events::TopicPartition>& partitions, b
     if (may_drain && !deferred_error_ && !stalled_ && !unsynced_.count(partition)) {
       while (Clock::now() < deadline) {
         probe_.Heartbeat();
-        if (auto ok = Drain(partition); !ok) {
+        if (auto ok = Drain(partition); !ok) {  // out of room: delivery reports make some
           deferred_error_ = ok.error();
           break;
         }

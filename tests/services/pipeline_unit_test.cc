@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <deque>
+#include <limits>
 #include <map>
 #include <functional>
 #include <optional>
@@ -60,6 +61,8 @@ struct FakeKafka {
   std::size_t most_undelivered = 0;  // the most outputs ever produced and not yet delivered
   int fail_deliveries = 0;  // the next N deliveries fail (kUnavailable: to be sent again)
   bool queue_full = false;  // Produce refuses (kUnavailable), as librdkafka with a full queue
+  // Produce refuses as well once this many are undelivered (librdkafka's queue, made small).
+  std::size_t queue_capacity = std::numeric_limits<std::size_t>::max();
 
   cird::KafkaClients Clients();
 
@@ -140,7 +143,9 @@ class FakeProducer final : public events::Producer {
   explicit FakeProducer(FakeKafka& kafka) : kafka_(kafka) {}
   Result<void> Produce(const std::string& topic, const events::Record& record,
                        std::uint64_t tag) override {
-    if (kafka_.queue_full) return Fail(ErrorCode::kUnavailable, "queue full (fake)");
+    if (kafka_.queue_full || kafka_.undelivered.size() >= kafka_.queue_capacity) {
+      return Fail(ErrorCode::kUnavailable, "queue full (fake)");
+    }
     kafka_.produced.push_back({topic, record, false, kafka_.fsyncs()});
     kafka_.undelivered.emplace_back(tag, kafka_.produced.size() - 1);
     kafka_.most_undelivered = std::max(kafka_.most_undelivered, kafka_.undelivered.size());
@@ -399,6 +404,32 @@ TEST_F(PipelineUnitTest, NoMoreOutputsInTheAirThanMaxInFlight) {
   std::set<std::string> ids;
   for (const auto& p : kafka_.produced) ids.insert(HeaderOf(p.record, "ce_id"));
   EXPECT_EQ(ids.size(), 10u) << "each initiative's transition, once";
+}
+
+// librdkafka's queue full (not --max-in-flight) stops a round too: the next round begins with
+// the other partition, so one with many outputs cannot keep the other's waiting.
+TEST_F(PipelineUnitTest, AFullProducerQueueLetsThePartitionsTakeTurns) {
+  kafka_.queue_capacity = 2;
+  kafka_.script.push_back([&]() -> std::optional<events::Record> {
+    kafka_.assigned = {{kInput, 0, -1}, {kInput, 1, -1}};
+    kafka_.handler->OnAssign(kafka_.assigned);
+    return std::nullopt;
+  });
+  for (int i = 0; i < 8; ++i) {
+    for (int p = 0; p < 2; ++p) {
+      const std::string id = "P" + std::to_string(p) + "-" + std::to_string(i);
+      kafka_.Deliver(Proposed(id, id, 0), p, i);
+    }
+  }
+  Run([&] {
+    return kafka_.produced.size() >= 16 && kafka_.undelivered.empty() && OutboxEntries(0) == 0 &&
+           OutboxEntries(1) == 0;
+  });
+  ASSERT_GE(kafka_.produced.size(), 16u);
+  // Produced in rounds of two (the queue's room): the partitions alternate, round by round.
+  std::string order;
+  for (std::size_t i = 0; i < 16; ++i) order += kafka_.produced[i].record.key->substr(1, 1);
+  EXPECT_EQ(order, "0011001100110011");
 }
 
 TEST_F(PipelineUnitTest, RevokeMidBatchAppendsOnceAndTheNextAssignResumesAfterIt) {
