@@ -142,6 +142,10 @@ class Pipeline final : public events::RebalanceHandler {
   // The lag of partitions assigned since the last statistics report, from the high watermark
   // their latest fetch response carried (looked at every 50 ms at most), once it is not the one
   // cached at the assignment: readiness need not wait for the report.
+  // What the latest fetch response of this assignment told of the partition's log; nullopt
+  // when nothing was fetched, or when the cached figures are still an earlier assignment's.
+  [[nodiscard]] std::optional<events::Watermarks> FetchedWatermarks(
+      const std::pair<std::string, std::int32_t>& tp) const;
   void LagFromFetches();
   // Event time: nothing of `partition` waits in the batch and each of its inputs has been read
   // up to the high watermark of its latest fetch response of this assignment.

@@ -254,14 +254,9 @@ bool Pipeline::ReadToTheEnd(std::uint32_t partition) const {
   if (topics == owned_topics_.end()) return false;
   for (const std::string& topic : topics->second) {
     const std::pair<std::string, std::int32_t> tp{topic, static_cast<std::int32_t>(partition)};
-    auto marks = consumer_->CachedWatermarks(topic, tp.second);
+    auto marks = FetchedWatermarks(tp);
     auto position = positions_.find(tp);
     if (!marks || position == positions_.end()) return false;
-    // What an earlier assignment fetched says nothing of the log now (as in LagFromFetches).
-    if (auto stale = lag_unreported_.find(tp);
-        stale != lag_unreported_.end() && stale->second >= 0 && stale->second == marks->high) {
-      return false;
-    }
     // Below the log's start (an accepted offset gap, or none stored yet): it reads from the start.
     const std::int64_t next = std::max<std::int64_t>({position->second, marks->low, 0});
     if (next < marks->high) return false;

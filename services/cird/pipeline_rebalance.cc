@@ -171,17 +171,27 @@ void Pipeline::OnLag(const std::vector<events::PartitionLag>& lags) {
   }
 }
 
+std::optional<events::Watermarks> Pipeline::FetchedWatermarks(
+    const std::pair<std::string, std::int32_t>& tp) const {
+  auto marks = consumer_->CachedWatermarks(tp.first, tp.second);
+  if (!marks) return std::nullopt;
+  // Still what an earlier assignment fetched: the topic may have grown since. The statistics
+  // report decides, unless a fetch of this assignment moves it.
+  if (auto stale = lag_unreported_.find(tp);
+      stale != lag_unreported_.end() && stale->second >= 0 && stale->second == marks->high) {
+    return std::nullopt;
+  }
+  return marks;
+}
+
 void Pipeline::LagFromFetches() {
   if (lag_unreported_.empty() || Clock::now() - lag_checked_ < milliseconds(50)) return;
   lag_checked_ = Clock::now();
   for (auto& [tp, stale_high] : lag_unreported_) {
     const auto& [topic, partition] = tp;
-    auto marks = consumer_->CachedWatermarks(topic, partition);
+    auto marks = FetchedWatermarks(tp);
     auto it = positions_.find(tp);
     if (!marks || it == positions_.end()) continue;
-    // Still what an earlier assignment fetched: the topic may have grown since. The statistics
-    // report decides, unless a fetch of this assignment moves it.
-    if (marks->high == stale_high) continue;
     stale_high = -1;  // a fetch of this assignment: trusted from now on
     // Until the statistics report takes over: positions_ follows what was appended.
     probe_.ConsumerLag(topic, partition, LagFrom(it->second, marks->low, marks->high));
