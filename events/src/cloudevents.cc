@@ -98,7 +98,7 @@ std::expected<v1::ValueChainEvent, Rejection> DecodeData(std::string_view media_
 std::optional<std::expected<v1::ValueChainEvent, Rejection>> FastStructured(const Record& record,
                                                                             const Limits& limits) {
   // The slow path checks the size of the data as nlohmann re-encodes it, which can be longer
-  // than it came ("1e15" is "1000000000000000.0"): a value that could grow past the limit is
+  // than it came ("1e14" is "100000000000000.0"): a value that could grow past the limit is
   // left to it.
   if (record.value->size() > limits.max_message_bytes / 5) return std::nullopt;
   thread_local std::vector<std::pair<std::string, std::string>> members;

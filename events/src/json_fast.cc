@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <optional>
 #include <simdjson.h>
 
 namespace cir::events::internal {
@@ -235,8 +236,8 @@ class Filler {
     switch (v.type()) {
       case element_type::DOUBLE:
         out = v.get_double().value_unsafe();
-        // simdjson reads "-0" as -0.0, protobuf (an integer, then converted) as +0.0; "-0.0"
-        // is -0.0 to both. The element no longer tells which it was.
+        // -0.0 declines, as a precaution: parsers differ on negative zero ("-0" is the integer
+        // 0 to simdjson 3.0.1 and to protobuf; "-0.0" a double to both).
         return !(out == 0 && std::signbit(out));
       case element_type::INT64: {
         const std::int64_t i = v.get_int64().value_unsafe();
@@ -258,12 +259,21 @@ class Filler {
   const std::size_t max_depth_;
 };
 
+// A thread's parser keeps its buffers (about 15 times the largest document it parsed) from one
+// document to the next, for documents up to this size; a larger one gets a parser of its own,
+// freed with it.
+constexpr std::size_t kReusedParserBytes = 64 * 1024;
+
+simdjson::dom::parser& ParserFor(std::size_t size, std::optional<simdjson::dom::parser>& own) {
+  thread_local simdjson::dom::parser reused;
+  return size <= kReusedParserBytes ? reused : own.emplace();
+}
+
 // The document's root, when it is an object and the whole document is valid JSON. The element
-// lives until the thread parses again.
-bool ParseObject(std::string_view json, element& root) {
-  // One parser per thread: it keeps its buffers between documents.
-  thread_local simdjson::dom::parser parser;
-  // simdjson skips a UTF-8 byte order mark; the strict check refuses it.
+// lives as long as the parser, until it parses again.
+bool ParseObject(simdjson::dom::parser& parser, std::string_view json, element& root) {
+  // Anything before the object (a UTF-8 byte order mark, which simdjson and nlohmann skip)
+  // declines: the slow path decides.
   const std::size_t start = json.find_first_not_of(" \t\r\n");
   if (start == std::string_view::npos || json[start] != '{') return false;
   return parser.parse(json.data(), json.size(), /*realloc_if_needed=*/true).get(root) ==
@@ -278,8 +288,10 @@ std::atomic<bool> fast_path{true};
 void SetFastPath(bool on) { fast_path.store(on, std::memory_order_relaxed); }
 
 bool FastJsonToMessage(std::string_view json, std::size_t max_depth, pb::Message& message) {
+  if (!fast_path.load(std::memory_order_relaxed)) return false;
+  std::optional<simdjson::dom::parser> own;
   element root;
-  if (!fast_path.load(std::memory_order_relaxed) || !ParseObject(json, root)) return false;
+  if (!ParseObject(ParserFor(json.size(), own), json, root)) return false;
   message.Clear();
   return Filler(max_depth).Object(root, message, 1);
 }
@@ -287,10 +299,10 @@ bool FastJsonToMessage(std::string_view json, std::size_t max_depth, pb::Message
 bool FastStructuredToMessage(std::string_view json, std::size_t max_depth,
                              std::vector<std::pair<std::string, std::string>>& attributes,
                              pb::Message& data) {
+  if (!fast_path.load(std::memory_order_relaxed) || max_depth < 1) return false;
+  std::optional<simdjson::dom::parser> own;
   element root;
-  if (!fast_path.load(std::memory_order_relaxed) || !ParseObject(json, root) || max_depth < 1) {
-    return false;
-  }
+  if (!ParseObject(ParserFor(json.size(), own), json, root)) return false;
   attributes.clear();
   data.Clear();
   bool has_data = false;

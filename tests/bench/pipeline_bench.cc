@@ -5,6 +5,7 @@
 //                  [--idle-seconds S] [--json-events N] [--no-sync]
 //
 // Phases (each on fresh topics of the same 3-broker mock cluster):
+//   0. (with --json-events) decoding alone, no Kafka: protobuf, JSON, JSON by the slow path;
 //   1. baseline: N records of the workload's size produced to a topic, then read by a bare
 //      librdkafka consumer in a group: msgs/s;
 //   2. throughput: N value-chain events produced up front, then cird's Pipeline (wall time, the
@@ -12,8 +13,8 @@
 //      to the last output read back from the output topic;
 //   3. latency: events produced at --latency-rate (default: half the rate measured in phase 2),
 //      timing each transition from the moment its causing event was produced to the moment it was
-//      read from the output topic: p50/p99. Every consumer runs with fetch.wait.max.ms=1 and
-//      the bench's producers with linger.ms=1 (see Cluster);
+//      read from the output topic: p50/p99. Its consumers run with fetch.wait.max.ms=1 (the other
+//      phases' with 10) and the bench's producers with linger.ms=1 (see Cluster);
 //   4. JSON vs protobuf: --json-events events as binary-mode records with protobuf data, then
 //      the same with JSON data (application/json), then JSON with the fast path off (the slow
 //      path alone, as before it), each on fresh topics: events/s and the ratios;
@@ -67,7 +68,7 @@ void Must(Result<void> r, const char* what) {
   if (!r) Die(std::string(what) + ": " + r.error().message);
 }
 
-// --kafka-property: more librdkafka properties for cird's clients (after fetch.wait.max.ms=1).
+// --kafka-property: more librdkafka properties for cird's clients (after fetch.wait.max.ms).
 std::vector<std::string> g_cird_properties;
 // --max-batch-wait-ms: cird's --max-batch-wait (0: cird's default).
 int g_max_batch_wait_ms = 0;
@@ -82,10 +83,12 @@ v1::ValueChainEvent MakeEvent(std::uint64_t j, const std::string& run) {
 
 // The 2.0.2 mock answers a fetch that finds no data only after fetch.wait.max.ms (500 ms by
 // default), even when data arrives meanwhile, where a broker answers as soon as data arrives: a
-// record that misses a fetch waits out the rest of it. Every consumer of the bench (cird's, the
-// bare one, the output reader) waits 1 ms, to keep that artefact of the mock out of the figures
-// (with 10 ms, it was ~5 ms per hop, two hops per output).
-constexpr const char* kMockFetchWait = "1";
+// record that misses a fetch waits out the rest of it. The latency phase's consumers (cird's and
+// the output reader) wait 1 ms, to keep that artefact of the mock out of the figure (with 10 ms
+// it was ~5 ms per hop, two hops per output); the throughput phases' wait 10 ms, since the mock
+// then spins through its short waits and takes CPU from cird on two cores.
+constexpr const char* kMockFetchWait = "10";
+constexpr const char* kMockFetchWaitForLatency = "1";
 
 struct Cluster {
   std::unique_ptr<events::MockCluster> mock;
@@ -111,6 +114,39 @@ void ProduceAll(const Cluster& cluster, const std::string& topic, std::uint64_t 
     }
   }
   Must(producer->Flush(milliseconds(120000)), "flush");
+}
+
+// Phase 0: decoding alone, in this process, no Kafka: the same events as binary-mode records
+// with protobuf data, with JSON data (fast path on), and JSON with the fast path off, in
+// alternating rounds so that the machine's drift between them cancels. Nanoseconds per record,
+// the best round of each.
+struct DecodeFigures {
+  double protobuf_ns = 0, json_ns = 0, json_slow_ns = 0;
+};
+DecodeFigures DecodeOnly(std::uint64_t n) {
+  std::vector<events::Record> proto, json;
+  for (std::uint64_t j = 0; j < n; ++j) {
+    const auto event = MakeEvent(j, "decode");
+    proto.push_back(events::EncodeEvent(event, events::DataFormat::kProtobuf));
+    json.push_back(events::EncodeEvent(event, events::DataFormat::kJson));
+  }
+  const events::Limits limits;
+  auto time = [&](const std::vector<events::Record>& records) {
+    const auto start = Clock::now();
+    for (const auto& r : records) {
+      if (!events::DecodeRecord(r, limits)) Die("a workload record does not decode");
+    }
+    return Seconds(Clock::now() - start) * 1e9 / static_cast<double>(records.size());
+  };
+  DecodeFigures best{1e18, 1e18, 1e18};
+  for (int round = 0; round < 5; ++round) {
+    best.protobuf_ns = std::min(best.protobuf_ns, time(proto));
+    best.json_ns = std::min(best.json_ns, time(json));
+    events::internal::SetFastPath(false);
+    best.json_slow_ns = std::min(best.json_slow_ns, time(json));
+    events::internal::SetFastPath(true);
+  }
+  return best;
 }
 
 // Phase 1.
@@ -163,7 +199,8 @@ PipelineRun RunPipeline(const Cluster& cluster, std::uint64_t n, int partitions,
   config.dead_letter_topic = run + ".dead";
   config.group_id = "bench-" + run;
   config.sync = sync;
-  config.kafka_properties = {std::string("fetch.wait.max.ms=") + kMockFetchWait};
+  const char* fetch_wait = rate > 0 ? kMockFetchWaitForLatency : kMockFetchWait;
+  config.kafka_properties = {std::string("fetch.wait.max.ms=") + fetch_wait};
   if (g_max_batch_wait_ms > 0) config.max_batch_wait = milliseconds(g_max_batch_wait_ms);
   config.kafka_properties.insert(config.kafka_properties.end(), g_cird_properties.begin(),
                                  g_cird_properties.end());
@@ -220,7 +257,9 @@ PipelineRun RunPipeline(const Cluster& cluster, std::uint64_t n, int partitions,
     });
   }
 
-  auto reader = Must(events::TopicReader::Create(cluster.settings, {config.transitions_topic},
+  events::KafkaSettings reader_settings{cluster.settings.brokers,
+                                        {{"fetch.wait.max.ms", fetch_wait}}};
+  auto reader = Must(events::TopicReader::Create(reader_settings, {config.transitions_topic},
                                                  milliseconds(10000)),
                      "reader");
   PipelineRun result;
@@ -327,6 +366,14 @@ int main(int argc, char** argv) {
 
   std::printf("pipeline_bench: %llu events, %d partitions, 3 mock brokers, sync=%s\n",
               static_cast<unsigned long long>(n), partitions, no_sync ? "false" : "true");
+  if (json_events > 0) {
+    const DecodeFigures d = DecodeOnly(100'000);
+    std::printf("  decoding alone (DecodeRecord, 100000 records, best of 5 rounds):\n"
+                "    protobuf %.0f ns   JSON %.0f ns   JSON slow path only %.0f ns per record\n"
+                "    (the fast path decodes %.2f x as fast as the slow path alone)\n",
+                d.protobuf_ns, d.json_ns, d.json_slow_ns, d.json_slow_ns / d.json_ns);
+    std::fflush(stdout);
+  }
   const double bare = BareConsumer(cluster, n, partitions);
   std::printf("  bare librdkafka consumer        %10.0f msgs/s\n", bare);
   std::fflush(stdout);

@@ -93,6 +93,8 @@ TEST(JsonFastPath, TakesThePlainShapesAndGivesProtobufsBytes) {
       {"year 1 and year 9999", kHead + R"("eventTime":"0001-01-01T00:00:00Z","targetSet":{"deadline":"9999-12-31T23:59:59.999999999Z"}})"},
       {"before 1970", kHead + R"("eventTime":"1969-12-31T23:59:59.5Z"})"},
       {"no payload", kHead + R"("activity":"ACTIVITY_PLAN"})"},
+      {"over 64 KiB (a parser of its own, not the thread's)",
+       kHead + R"("initiativeWithdrawn":{"reason":")" + std::string(100000, 'x') + R"("}})"},
   };
   for (const Row& row : rows) {
     SCOPED_TRACE(row.what);
