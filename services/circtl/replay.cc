@@ -62,7 +62,9 @@ class Replayer {
         err_ << Where() << "ignored: " << outcome.reason_code << ": " << outcome.reason << "\n";
       }
     }
-    return Drain();
+    // The outbox is empty after every step (each drains it whole), so only a step that put
+    // something there has anything to print.
+    return result->outbox.empty() || Drain();
   }
 
   // Fires every timer due by `now`, each at its own due-time.
@@ -71,8 +73,12 @@ class Replayer {
     clock_.Set(now);
     auto fired = storage::FireDueUntil(reg_, options_.partition, now, *projector_);
     if (!fired) return Failed(fired.error());
-    return Drain();
+    return *fired == 0 || Drain();
   }
+
+  // Prints what an earlier run left in the outbox, before the first line (afterwards only the
+  // steps that put something there drain it).
+  bool Start() { return Drain(); }
 
   bool Finish() {
     pb::Timestamp until;
@@ -127,7 +133,7 @@ class Replayer {
   // Prints the outbox (the offline stand-in for the Kafka producer) and deletes what it printed.
   bool Drain() {
     for (;;) {
-      auto records = reg_.ReadOutbox(options_.partition, 0, 256);
+      auto records = reg_.ReadOutbox(options_.partition, 0, kDrainChunk);
       if (!records) return Failed(records.error());
       if (records->empty()) return true;
       std::vector<std::uint64_t> seqs;
@@ -147,8 +153,11 @@ class Replayer {
       if (auto acked = reg_.AckOutbox(options_.partition, seqs); !acked) {
         return Failed(acked.error());
       }
+      if (records->size() < kDrainChunk) return true;  // read to the end
     }
   }
+
+  static constexpr std::size_t kDrainChunk = 256;
 
   const ReplayOptions& options_;
   storage::Register& reg_;
@@ -185,6 +194,7 @@ int Replay(const ReplayOptions& options, std::ostream& out, std::ostream& err) {
     const auto at = file_stream.tellg();
     return at < 0 ? 100 : static_cast<int>(100 * static_cast<std::uintmax_t>(at) / size);
   };
+  if (!replayer.Start()) return kExitRegisterError;
   std::string line;
   std::int64_t number = 0;
   while (std::getline(*in, line)) {
