@@ -272,6 +272,57 @@ Result<std::optional<std::string>> Db::Get(Cf cf, std::string_view key) const {
   return std::optional<std::string>(std::move(value));
 }
 
+namespace {
+
+// Counts a batch's key writes per column family (Db::key_writes). Walking a batch's records costs
+// about what copying it does, next to nothing beside the memtable inserts.
+class KeyWriteCounter : public rocksdb::WriteBatch::Handler {
+ public:
+  using Counts = std::array<std::uint64_t, static_cast<std::size_t>(Cf::kCount)>;
+  KeyWriteCounter(
+      const std::array<rocksdb::ColumnFamilyHandle*, static_cast<std::size_t>(Cf::kCount)>& handles,
+      Counts& counts)
+      : handles_(handles), counts_(counts) {}
+
+  rocksdb::Status PutCF(std::uint32_t id, const rocksdb::Slice&, const rocksdb::Slice&) override {
+    return Count(id);
+  }
+  rocksdb::Status DeleteCF(std::uint32_t id, const rocksdb::Slice&) override { return Count(id); }
+  rocksdb::Status SingleDeleteCF(std::uint32_t id, const rocksdb::Slice&) override {
+    return Count(id);
+  }
+  rocksdb::Status DeleteRangeCF(std::uint32_t id, const rocksdb::Slice&,
+                                const rocksdb::Slice&) override {
+    return Count(id);
+  }
+  rocksdb::Status MergeCF(std::uint32_t id, const rocksdb::Slice&, const rocksdb::Slice&) override {
+    return Count(id);
+  }
+
+ private:
+  rocksdb::Status Count(std::uint32_t id) {
+    for (std::size_t i = 0; i < handles_.size(); ++i) {
+      if (handles_[i] != nullptr && handles_[i]->GetID() == id) {
+        ++counts_[i];
+        break;
+      }
+    }
+    return rocksdb::Status::OK();
+  }
+  const std::array<rocksdb::ColumnFamilyHandle*, static_cast<std::size_t>(Cf::kCount)>& handles_;
+  Counts& counts_;
+};
+
+}  // namespace
+
+std::array<std::uint64_t, static_cast<std::size_t>(Cf::kCount)> Db::key_writes() const {
+  std::array<std::uint64_t, static_cast<std::size_t>(Cf::kCount)> counts{};
+  for (std::size_t i = 0; i < counts.size(); ++i) {
+    counts[i] = key_writes_[i].load(std::memory_order_relaxed);
+  }
+  return counts;
+}
+
 Result<void> Db::Write(rocksdb::WriteBatch& batch, bool sync, std::string_view what) const {
   rocksdb::WriteOptions write_options;
   write_options.sync = sync;
@@ -285,6 +336,14 @@ Result<void> Db::Write(rocksdb::WriteBatch& batch, bool sync, std::string_view w
   }
   if (health_->stalled()) health_->Clear();  // a write went through: writable again
   writes_.fetch_add(1, std::memory_order_relaxed);
+  wal_bytes_.fetch_add(batch.GetDataSize(), std::memory_order_relaxed);
+  KeyWriteCounter::Counts counts{};
+  KeyWriteCounter counter(handles_, counts);
+  if (batch.Iterate(&counter).ok()) {
+    for (std::size_t i = 0; i < counts.size(); ++i) {
+      if (counts[i] != 0) key_writes_[i].fetch_add(counts[i], std::memory_order_relaxed);
+    }
+  }
   if (sync) {
     synced_writes_.fetch_add(1, std::memory_order_relaxed);
   } else {

@@ -89,6 +89,12 @@ class Db {
   [[nodiscard]] std::uint64_t synced_writes() const {
     return synced_writes_.load(std::memory_order_relaxed);
   }
+  // What the successful Writes carried: key writes (puts, deletes, range deletes) per column
+  // family, and the bytes of their WAL records (WriteBatch::GetDataSize, before RocksDB's framing).
+  [[nodiscard]] std::array<std::uint64_t, static_cast<std::size_t>(Cf::kCount)> key_writes() const;
+  [[nodiscard]] std::uint64_t wal_bytes() const {
+    return wal_bytes_.load(std::memory_order_relaxed);
+  }
 
   // See Register::Health and Register::Resume.
   [[nodiscard]] WriteHealth Health() const;
@@ -104,6 +110,9 @@ class Db {
   std::shared_ptr<HealthTracker> health_;  // also in the DB's listeners
   mutable std::atomic<std::uint64_t> writes_{0};
   mutable std::atomic<std::uint64_t> synced_writes_{0};
+  mutable std::array<std::atomic<std::uint64_t>, static_cast<std::size_t>(Cf::kCount)>
+      key_writes_{};
+  mutable std::atomic<std::uint64_t> wal_bytes_{0};
   mutable std::atomic<bool> unsynced_{false};  // a Write without `sync` since the last fsync
   // One SyncWal at a time: a second caller must not return before the first one's fsync.
   mutable Mutex sync_mu_;

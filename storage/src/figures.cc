@@ -37,6 +37,11 @@ DbFigures ReadFigures(const Db& db) {
   figures.sst_files_bytes = sum("rocksdb.total-sst-files-size");
   figures.writes = db.writes();
   figures.synced_writes = db.synced_writes();
+  const auto key_writes = db.key_writes();
+  for (std::size_t i = 0; i < key_writes.size(); ++i) {
+    if (key_writes[i] != 0) figures.key_writes.emplace_back(kCfNames[i], key_writes[i]);
+  }
+  figures.wal_bytes = db.wal_bytes();
   // One block cache is shared by every column family: read it once.
   std::uint64_t value = 0;
   if (db.raw()->GetIntProperty(db.cf(Cf::kProjections), "rocksdb.block-cache-usage", &value)) {

@@ -74,6 +74,47 @@ TEST_F(RegisterTest, AppendStoresEventsProjectionsOffsetsAndOutboxDurably) {
   EXPECT_TRUE(Value(reg->History(0, "nobody")).empty());
 }
 
+// Figures().key_writes is the write path's shape: per event its stored event and its dedupe
+// entry; per batch each touched initiative's projection once, the offsets and the meta once.
+TEST_F(RegisterTest, FiguresCountTheKeyWritesOfEachFamilyAndTheWalBytes) {
+  auto reg = Open();
+  auto count = [&](const std::string& family) -> std::uint64_t {
+    for (const auto& [name, n] : reg->Figures().key_writes) {
+      if (name == family) return n;
+    }
+    return 0;
+  };
+  EXPECT_TRUE(reg->Figures().key_writes.empty());
+  EXPECT_EQ(reg->Figures().wal_bytes, 0u);
+  AppendRequest request;
+  request.events = {Inbound(Event("a1", "a", 100), 10), Inbound(Event("a2", "a", 200), 11),
+                    Inbound(Event("b1", "b", 150), 12), Inbound(Event("a3", "a", 300), 13)};
+  request.offsets = {{"value-chain", 14}};
+  const AppendResult result = Value(reg->Append(request, projector_));
+  EXPECT_EQ(count("events"), 4u);
+  EXPECT_EQ(count("dedupe"), 4u);
+  EXPECT_EQ(count("projections"), 2u) << "a and b, once each";
+  EXPECT_EQ(count("offsets"), 1u);
+  EXPECT_EQ(count("meta"), 1u);
+  ASSERT_EQ(result.outbox.size(), 1u);  // the test projector's third event of "a"
+  EXPECT_EQ(count("outbox"), 1u);
+  const std::uint64_t wal = reg->Figures().wal_bytes;
+  EXPECT_GT(wal, 4 * 20u) << "four events' keys and values at least";
+
+  Ok(reg->AckOutbox(0, {result.outbox[0].seq()}));
+  EXPECT_EQ(count("outbox"), 2u) << "the put and the acknowledgement's delete";
+  EXPECT_GT(reg->Figures().wal_bytes, wal);
+  // A duplicate writes no event, no dedupe entry and no projection.
+  AppendRequest again;
+  again.events = {Inbound(Event("a1", "a", 100), 14)};
+  again.offsets = {{"value-chain", 15}};
+  Value(reg->Append(again, projector_));
+  EXPECT_EQ(count("events"), 4u);
+  EXPECT_EQ(count("dedupe"), 4u);
+  EXPECT_EQ(count("projections"), 2u);
+  EXPECT_EQ(count("offsets"), 2u);
+}
+
 TEST_F(RegisterTest, DuplicatesInsideABatchAndAcrossBatchesAreSkipped) {
   auto reg = Open();
   AppendRequest first;

@@ -155,6 +155,11 @@ struct DbFigures {
   // a Sync that had something to sync).
   std::uint64_t writes = 0;
   std::uint64_t synced_writes = 0;
+  // What those writes carried: key writes (puts, deletes, range deletes) by column family name
+  // ("events", "dedupe", "projections", …; families with none are left out), and the bytes of
+  // their WAL records.
+  std::vector<std::pair<std::string, std::uint64_t>> key_writes;
+  std::uint64_t wal_bytes = 0;
 };
 
 // Whether the register can write, as RocksDB's background-error handler sees it. A write that
