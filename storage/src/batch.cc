@@ -9,6 +9,7 @@
 #include "cir/base/enum_name.h"
 #include "cir/base/log.h"
 #include "cir/base/utf8.h"
+#include "index.h"
 #include "summary.h"
 #include "timers.h"
 
@@ -54,6 +55,12 @@ void BatchBuilder::Put(Cf cf, std::string_view key, std::string_view value) {
   if (cf == Cf::kTimers && (!lowest_timer_put_ || key < *lowest_timer_put_)) {
     lowest_timer_put_ = std::string(key);
   }
+  if (cf == Cf::kIndex) {
+    if (auto slot = EntrySortSlot(key)) {
+      auto& lowest = lowest_sorted_put_[*slot];
+      if (!lowest || key < *lowest) lowest = std::string(key);
+    }
+  }
 }
 
 void BatchBuilder::Delete(Cf cf, std::string_view key) {
@@ -78,8 +85,12 @@ Result<const v1::Initiative*> BatchBuilder::Current(const std::string& initiativ
     }
     if (auto ok = stream.status(); !ok) return std::unexpected(ok.error());
   }
-  // What it counted leaves the partition's summary; Commit adds what it counts then.
-  if (stored->has_value()) Count(*meta_.mutable_summary(), **stored, -1);
+  // What it counted leaves the partition's summary; Commit adds what it counts then. Its index
+  // entries are what Commit diffs the new projection's against.
+  if (stored->has_value()) {
+    Count(*meta_.mutable_summary(), **stored, -1);
+    index_before_.emplace(initiative_id, IndexEntriesOf(partition_, **stored));
+  }
   auto [it, inserted] = projections_.emplace(initiative_id, Cached{std::move(*stored), false});
   return it->second.state ? &*it->second.state : nullptr;
 }
@@ -295,13 +306,50 @@ Result<EventOutcome> BatchBuilder::Fold(Candidate candidate) {
   return outcome;
 }
 
+void BatchBuilder::StageIndex(const std::string& id, const v1::Initiative& state,
+                              std::map<std::string, std::int64_t>& count_changes) {
+  static const IndexEntries kNone;
+  auto it = index_before_.find(id);
+  const IndexEntries& before = it != index_before_.end() ? it->second : kNone;
+  const IndexEntries after = IndexEntriesOf(partition_, state);
+  for (const auto& [entry, count_key] : before) {
+    if (after.contains(entry)) continue;
+    Delete(Cf::kIndex, entry);
+    if (!count_key.empty()) --count_changes[count_key];
+  }
+  for (const auto& [entry, count_key] : after) {
+    if (before.contains(entry)) continue;
+    Put(Cf::kIndex, entry, {});
+    if (!count_key.empty()) ++count_changes[count_key];
+  }
+}
+
 Result<AppendResult> BatchBuilder::Commit(bool sync, std::string_view what) {
   v1::PartitionSummary& summary = *meta_.mutable_summary();
+  std::map<std::string, std::int64_t> count_changes;
   for (const auto& [id, cached] : projections_) {
     if (!cached.state) continue;
     Count(summary, *cached.state, +1);
     if (cached.dirty) {
       Put(Cf::kProjections, ProjectionKey(partition_, id), Serialize(*cached.state));
+      StageIndex(id, *cached.state, count_changes);
+    }
+  }
+  // The counters the batch moved, each read once (this builder is the partition's only writer).
+  for (const auto& [count_key, change] : count_changes) {
+    if (change == 0) continue;
+    auto count = ReadCount(db_, count_key);
+    if (!count) return std::unexpected(count.error());
+    const auto updated = static_cast<std::int64_t>(*count) + change;
+    if (updated < 0) {
+      return Fail(ErrorCode::kCorruption, "index counter " + Printable(count_key) +
+                                              " would go below zero in " + db_.path() +
+                                              "; run Rebuild");
+    }
+    if (updated == 0) {
+      Delete(Cf::kIndex, count_key);
+    } else {
+      Put(Cf::kIndex, count_key, EncodeCount(static_cast<std::uint64_t>(updated)));
     }
   }
   Put(Cf::kMeta, MetaKey(partition_), Serialize(meta_));

@@ -11,7 +11,9 @@
 // Internal to cir::storage. Not thread-safe: one builder per call, on the partition's writer.
 #pragma once
 
+#include <array>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -22,6 +24,7 @@
 #include "cir/storage/projector.h"
 #include "cir/storage/register.h"
 #include "db.h"
+#include "index.h"
 
 namespace cir::storage::internal {
 
@@ -82,6 +85,11 @@ class BatchBuilder {
   // Nothing staged yet (an empty timer tick): Commit would write only the unchanged meta.
   [[nodiscard]] bool empty() const { return batch_.Count() == 0; }
 
+  // The smallest entry of each sort field's index the batch puts (see LiveFloors::SortedPut).
+  [[nodiscard]] const std::array<std::optional<std::string>, 3>& lowest_sorted_put() const {
+    return lowest_sorted_put_;
+  }
+
   // The smallest due-time index key the batch puts, if any (see LiveFloors::TimerPut).
   [[nodiscard]] const std::optional<std::string>& lowest_timer_put() const {
     return lowest_timer_put_;
@@ -110,6 +118,10 @@ class BatchBuilder {
   // dropped anyway and noted in `outcome`.
   void Reindex(const v1::Initiative* before, const v1::Initiative& after,
                const std::string& fired_timer_key, EventOutcome& outcome);
+  // The index changes from the projection `id` had before the batch to `state`; the counters'
+  // changes are added to `count_changes`.
+  void StageIndex(const std::string& id, const v1::Initiative& state,
+                  std::map<std::string, std::int64_t>& count_changes);
   void Put(Cf cf, std::string_view key, std::string_view value);
   void Delete(Cf cf, std::string_view key);
 
@@ -120,9 +132,12 @@ class BatchBuilder {
   v1::PartitionMeta meta_;
   rocksdb::WriteBatch batch_;
   std::unordered_map<std::string, Cached> projections_;
+  // Each loaded projection's index entries as stored (see StageIndex).
+  std::unordered_map<std::string, IndexEntries> index_before_;
   std::unordered_map<std::string, v1::DedupeEntry> dedupe_;      // dedupe key -> staged entry
   std::unordered_map<std::string, std::string> staged_content_;  // dedupe key -> event bytes
   std::optional<std::string> lowest_timer_put_;
+  std::array<std::optional<std::string>, 3> lowest_sorted_put_;
   AppendResult result_;
 };
 

@@ -323,6 +323,13 @@ std::array<std::uint64_t, static_cast<std::size_t>(Cf::kCount)> Db::key_writes()
   return counts;
 }
 
+void Db::ResetWriteFigures() {
+  writes_.store(0, std::memory_order_relaxed);
+  synced_writes_.store(0, std::memory_order_relaxed);
+  wal_bytes_.store(0, std::memory_order_relaxed);
+  for (auto& count : key_writes_) count.store(0, std::memory_order_relaxed);
+}
+
 Result<void> Db::Write(rocksdb::WriteBatch& batch, bool sync, std::string_view what) const {
   rocksdb::WriteOptions write_options;
   write_options.sync = sync;

@@ -92,6 +92,8 @@ class Db {
   // What the successful Writes carried: key writes (puts, deletes, range deletes) per column
   // family, and the bytes of their WAL records (WriteBatch::GetDataSize, before RocksDB's framing).
   [[nodiscard]] std::array<std::uint64_t, static_cast<std::size_t>(Cf::kCount)> key_writes() const;
+  // Zeroes the write figures above (Register::Open, after the writes opening made).
+  void ResetWriteFigures();
   [[nodiscard]] std::uint64_t wal_bytes() const {
     return wal_bytes_.load(std::memory_order_relaxed);
   }

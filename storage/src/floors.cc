@@ -13,6 +13,9 @@ LiveFloors::Floor LiveFloors::Get(std::uint32_t partition) const {
   if (auto it = floors_.find(partition); it != floors_.end()) floor = it->second;
   if (floor.timers.empty()) floor.timers = PartitionPrefix(partition);
   floor.generation = generation_;
+  if (auto it = sorted_generations_.find(partition); it != sorted_generations_.end()) {
+    floor.sorted_generation = it->second;
+  }
   return floor;
 }
 
@@ -49,9 +52,25 @@ void LiveFloors::TimerPut(std::uint32_t partition, std::string_view key) {
   if (!floor.timers.empty() && key < floor.timers) floor.timers = std::string(key);
 }
 
+void LiveFloors::RaiseSorted(std::uint32_t partition, std::size_t slot, std::string key,
+                             std::uint64_t generation) {
+  std::lock_guard lock(mu_);
+  if (generation != sorted_generations_[partition]) return;
+  Floor& floor = floors_[partition];
+  if (key > floor.sorted[slot]) floor.sorted[slot] = std::move(key);
+}
+
+void LiveFloors::SortedPut(std::uint32_t partition, std::size_t slot, std::string_view key) {
+  std::lock_guard lock(mu_);
+  ++sorted_generations_[partition];
+  Floor& floor = floors_[partition];
+  if (key < floor.sorted[slot]) floor.sorted[slot] = std::string(key);
+}
+
 void LiveFloors::Reset() {
   std::lock_guard lock(mu_);
   ++generation_;
+  for (auto& [partition, generation] : sorted_generations_) ++generation;
   floors_.clear();
 }
 

@@ -1,9 +1,9 @@
-// Where the live keys of each partition's outbox and due-time index begin, remembered in memory so
-// that reads seek past the tombstones that acknowledged outbox records and fired or moved timers
-// leave behind (RocksDB walks every tombstone between the seek target and the first live key,
-// until a compaction drops them). Without it `ReadOutbox(p, 0, …)` and `NextDue` cost
-// O(everything ever deleted in the partition), and a replay that reads both after every line is
-// quadratic.
+// Where the live keys of each partition's outbox, due-time index and sort-field indexes begin,
+// remembered in memory so that reads seek past the tombstones that acknowledged outbox records,
+// fired or moved timers and moved index entries leave behind (RocksDB walks every tombstone
+// between the seek target and the first live key, until a compaction drops them). Without it
+// `ReadOutbox(p, 0, …)` and `NextDue` cost O(everything ever deleted in the partition), and a
+// replay that reads both after every line is quadratic.
 //
 // A floor is a lower bound of the live keys, never more: every read may start at it. Reads raise
 // it to the first live key they find; writes that put a key below it lower it. Outbox seqs only
@@ -15,6 +15,7 @@
 // Internal to cir::storage. Thread-safety: any thread.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <mutex>
@@ -26,10 +27,16 @@ namespace cir::storage::internal {
 
 class LiveFloors {
  public:
+  // The sort fields' indexes (step, updated_at, created_at: IndexField 1, 7, 8) by slot.
+  static constexpr std::size_t kSortFields = 3;
+
   struct Floor {
     std::uint64_t generation = 0;  // pass to RaiseTimers
     std::uint64_t outbox = 1;      // no live outbox record has a smaller seq
     std::string timers;            // no live due-time index key sorts before it
+    // No live entry of a sort field's index sorts before it (empty: the partition's start).
+    std::array<std::string, kSortFields> sorted;
+    std::uint64_t sorted_generation = 0;  // pass to RaiseSorted
   };
 
   [[nodiscard]] Floor Get(std::uint32_t partition) const;
@@ -45,6 +52,14 @@ class LiveFloors {
   // A write put `key` (the batch's smallest timer key) into the due-time index.
   void TimerPut(std::uint32_t partition, std::string_view key);
 
+  // The same for the sort fields' indexes, whose entries move whenever a projection's step or
+  // updated_at does (leaving tombstones at the old place, mostly the front): `generation` is
+  // the partition's own, so that a batch elsewhere does not void the raise.
+  void RaiseSorted(std::uint32_t partition, std::size_t slot, std::string key,
+                   std::uint64_t generation);
+  // A write put `key` (the batch's smallest entry of that sort field) into the index.
+  void SortedPut(std::uint32_t partition, std::size_t slot, std::string_view key);
+
   // Forgets everything (after Rebuild or Repair rewrote the index or the outbox).
   void Reset();
 
@@ -52,6 +67,9 @@ class LiveFloors {
   mutable std::mutex mu_;
   std::uint64_t generation_ = 0;                 // GUARDED_BY(mu_); bumped by TimerPut, Reset
   std::map<std::uint32_t, Floor> floors_;        // GUARDED_BY(mu_)
+  // Per partition, bumped by SortedPut and Reset; never cleared (a raise begun before a Reset
+  // must not count after it).
+  std::map<std::uint32_t, std::uint64_t> sorted_generations_;  // GUARDED_BY(mu_)
 };
 
 }  // namespace cir::storage::internal

@@ -6,8 +6,6 @@
 #include <limits>
 
 namespace cir::storage::internal {
-namespace {
-
 void PutU32(std::string& out, std::uint32_t v) {
   for (int shift = 24; shift >= 0; shift -= 8) {
     out.push_back(static_cast<char>((v >> shift) & 0xFFu));
@@ -31,6 +29,8 @@ std::uint64_t GetU64(std::string_view in) {
   for (std::size_t i = 0; i < 8; ++i) v = (v << 8) | static_cast<unsigned char>(in[i]);
   return v;
 }
+
+namespace {
 
 std::string WithPartition(std::uint32_t partition, std::size_t reserve) {
   std::string key;

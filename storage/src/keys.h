@@ -32,11 +32,13 @@ enum class Cf : std::size_t {
   kTimers,       // P + due ms u64 + initiative + 0x00 + kind u32 + 0x00 + kpi -> empty
   kMeta,         // P                                        -> PartitionMeta
   kParked,       // P + seq u64                              -> ParkedRecord (outbox moved aside)
+  kIndex,        // P + field + value + initiative -> empty; P + (field | 0x80) + value -> count
   kCount,
 };
 
 inline constexpr std::array<std::string_view, static_cast<std::size_t>(Cf::kCount)> kCfNames = {
-    "default", "events", "projections", "dedupe", "offsets", "outbox", "timers", "meta", "parked"};
+    "default", "events", "projections", "dedupe", "offsets", "outbox", "timers", "meta", "parked",
+    "index"};
 
 [[nodiscard]] constexpr std::string_view CfName(Cf cf) {
   return kCfNames[static_cast<std::size_t>(cf)];
@@ -48,6 +50,11 @@ inline constexpr std::string_view kTimerSource = "cir/timer";
 [[nodiscard]] bool HasNul(std::string_view s);
 
 // --- encoding ---------------------------------------------------------------------------------
+// Big-endian integers: byte order is numeric order. Get* read the first 4 or 8 bytes of `in`.
+void PutU32(std::string& out, std::uint32_t v);
+void PutU64(std::string& out, std::uint64_t v);
+[[nodiscard]] std::uint32_t GetU32(std::string_view in);
+[[nodiscard]] std::uint64_t GetU64(std::string_view in);
 [[nodiscard]] std::string PartitionPrefix(std::uint32_t partition);
 [[nodiscard]] std::string StreamPrefix(std::uint32_t partition, std::string_view initiative_id);
 [[nodiscard]] std::string EventKey(std::uint32_t partition, std::string_view initiative_id,

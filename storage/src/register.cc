@@ -15,6 +15,7 @@
 #include "db.h"
 #include "figures.h"
 #include "floors.h"
+#include "index.h"
 #include "keys.h"
 #include "repair.h"
 #include "summary.h"
@@ -315,6 +316,70 @@ class RocksRegister final : public Register {
     return ScanProjections(partition, after_id, visit);
   }
 
+  Result<std::uint64_t> CountIndexed(const std::vector<std::uint32_t>& partitions,
+                                     const IndexTerm& term) override {
+    std::uint64_t total = 0;
+    for (std::uint32_t partition : partitions) {
+      auto count = internal::ReadCount(*db_, internal::IndexCountKey(partition, term));
+      if (!count) return std::unexpected(count.error());
+      total += *count;
+    }
+    return total;
+  }
+
+  Result<void> ScanIndexed(std::uint32_t partition, const IndexTerm& term,
+                           const std::string& after_id,
+                           const std::function<bool(const v1::Initiative&)>& visit) override {
+    if (auto ok = CheckId(after_id); !ok) return ok;
+    const std::string prefix = internal::IndexTermPrefix(partition, term);
+    std::string from = prefix + after_id;
+    if (!after_id.empty()) from.push_back('\0');  // the first id after it
+    return VisitIndexed(partition, std::move(from), prefix,
+                        [&](std::string_view key, const v1::Initiative& state) -> bool {
+                          // Still there after a concurrent write?
+                          const auto entries = internal::IndexEntriesOf(partition, state);
+                          if (!entries.contains(std::string(key))) return true;
+                          return visit(state);
+                        });
+  }
+
+  Result<void> ScanSorted(
+      std::uint32_t partition, IndexField field, const std::string& after_position,
+      const std::string& after_id,
+      const std::function<bool(const std::string&, const v1::Initiative&)>& visit) override {
+    if (auto ok = CheckId(after_id); !ok) return ok;
+    if (field != IndexField::kStep && field != IndexField::kUpdatedAt &&
+        field != IndexField::kCreatedAt) {
+      return Fail(ErrorCode::kInvalidArgument, "only step, updated_at and created_at sort");
+    }
+    const std::string prefix = internal::IndexFieldPrefix(partition, field);
+    std::string from = prefix;
+    if (!after_position.empty() || !after_id.empty()) {
+      from += after_position + after_id;
+      from.push_back('\0');
+    }
+    // Seek past the tombstones that moved entries left (floors.h); a scan that starts at the
+    // floor finds the first live entry, and raises the floor to it.
+    const std::size_t slot = *internal::SortSlot(field);
+    const internal::LiveFloors::Floor floor = floors_.Get(partition);
+    const std::string& lowest = floor.sorted[slot].empty() ? prefix : floor.sorted[slot];
+    const bool from_floor = from <= lowest;
+    if (from_floor) from = lowest;
+    bool first = true;
+    return VisitIndexed(partition, std::move(from), prefix,
+                        [&](std::string_view key, const v1::Initiative& state) -> bool {
+                          if (first && from_floor) {
+                            floors_.RaiseSorted(partition, slot, std::string(key),
+                                                floor.sorted_generation);
+                          }
+                          first = false;
+                          auto parts = internal::ParseIndexEntry(key, field);
+                          const std::string position = SortPosition(field, state);
+                          if (!parts || parts->position != position) return true;  // it moved
+                          return visit(position, state);
+                        });
+  }
+
   Result<Summary> Summarize(const std::vector<std::uint32_t>& partitions) override {
     Summary summary;
     for (std::uint32_t partition : partitions) {
@@ -362,6 +427,27 @@ class RocksRegister final : public Register {
   Result<DiskSpace> Space() const override { return DiskSpaceOf(db_->path()); }
 
  private:
+  // The index entries from `from` on that start with `prefix`, each with its projection read,
+  // until `visit` returns false. An entry whose initiative id cannot be read, or whose projection
+  // is gone (a concurrent Rebuild), is skipped.
+  Result<void> VisitIndexed(
+      std::uint32_t partition, std::string from, const std::string& prefix,
+      const std::function<bool(std::string_view key, const v1::Initiative&)>& visit) {
+    Scan scan(*db_, Cf::kIndex, std::move(from), internal::PrefixSuccessor(prefix));
+    const auto field = static_cast<IndexField>(static_cast<std::uint8_t>(prefix[4]));
+    auto ok = ForEach(std::move(scan), [&](std::string_view key, std::string_view) -> Result<bool> {
+      auto parts = internal::ParseIndexEntry(key, field);
+      if (!parts) return true;
+      auto state = db_->GetProto<v1::Initiative>(
+          Cf::kProjections, internal::ProjectionKey(partition, parts->initiative_id));
+      if (!state) return std::unexpected(state.error());
+      if (!*state) return true;
+      return visit(key, **state);
+    });
+    if (!ok) return std::unexpected(ok.error());
+    return {};
+  }
+
   // `partition`'s projections from the first id after `after_id` (all: empty), in id order.
   Result<void> ScanProjections(std::uint32_t partition, const std::string& after_id,
                                const std::function<bool(const v1::Initiative&)>& visit) {
@@ -381,7 +467,7 @@ class RocksRegister final : public Register {
   }
 
   // After Rebuild or Repair rewrote projections (or metas) outside a batch: every partition's
-  // summary counted again, and the metas read again from the database.
+  // summary counted again, the metas read again from the database, the index built again.
   Result<void> Recount() {
     {
       MutexLock lock(meta_mu_);
@@ -389,6 +475,9 @@ class RocksRegister final : public Register {
     }
     auto counted = internal::RecountSummaries(*db_, sync_, /*only_missing=*/false);
     if (!counted) return std::unexpected(counted.error());
+    auto indexed = internal::BuildIndex(*db_, sync_);
+    floors_.Reset();  // the index was written outside the batches
+    if (!indexed) return std::unexpected(indexed.error());
     return {};
   }
 
@@ -414,6 +503,11 @@ class RocksRegister final : public Register {
     // The keys the scan passed are gone now; then the keys the batch put (maybe below them).
     if (timers_resume) floors_.RaiseTimers(partition, *timers_resume, generation);
     if (const auto& lowest = batch.lowest_timer_put()) floors_.TimerPut(partition, *lowest);
+    for (std::size_t slot = 0; slot < batch.lowest_sorted_put().size(); ++slot) {
+      if (const auto& lowest = batch.lowest_sorted_put()[slot]) {
+        floors_.SortedPut(partition, slot, *lowest);
+      }
+    }
     MutexLock lock(meta_mu_);
     meta_[partition] = batch.meta();
     return result;
@@ -445,6 +539,19 @@ Result<std::unique_ptr<Register>> Register::Open(const Options& options) {
               "they existed)",
               {{"path", options.path}, {"partitions", static_cast<std::int64_t>(*counted)}});
   }
+  // A register written before the index existed (or whose build did not finish): built once.
+  auto built = internal::IndexBuilt(**db);
+  if (!built) return std::unexpected(built.error());
+  if (!*built) {
+    // Synced whatever options.sync says: nothing of it is left for the caller's first Sync.
+    auto indexed = internal::BuildIndex(**db, /*sync=*/true);
+    if (!indexed) return std::unexpected(indexed.error());
+    if (*indexed > 0) {
+      log::Info("index built from the projections (a register written before it existed)",
+                {{"path", options.path}, {"initiatives", static_cast<std::int64_t>(*indexed)}});
+    }
+  }
+  (*db)->ResetWriteFigures();  // Figures count the writes made through the register
   return std::unique_ptr<Register>(new RocksRegister(std::move(*db), options));
 }
 

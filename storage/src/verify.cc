@@ -2,7 +2,8 @@
 //
 // Both walk the events and projections column families together (a merge join: keys.h explains
 // why their orders agree) and fold every stream from scratch through the projector. Verify then
-// compares; Rebuild overwrites. Memory is bounded by one stream plus the set of timer keys.
+// compares; Rebuild overwrites. Memory is bounded by one stream plus the sets of timer keys and
+// (Verify) index entries.
 #include "verify.h"
 
 #include <functional>
@@ -11,6 +12,7 @@
 
 #include <google/protobuf/util/message_differencer.h>
 
+#include "index.h"
 #include "summary.h"
 #include "timers.h"
 #include "walk.h"
@@ -45,7 +47,8 @@ class Verifier {
 
   Result<void> Run() {
     for (auto pass : {&Verifier::ReadMetas, &Verifier::CheckStreams, &Verifier::CheckDedupe,
-                      &Verifier::CheckTimers, &Verifier::CheckOutbox, &Verifier::CheckOffsets}) {
+                      &Verifier::CheckTimers, &Verifier::CheckIndex, &Verifier::CheckOutbox,
+                      &Verifier::CheckOffsets}) {
       if (auto ok = (this->*pass)(); !ok) return ok;
     }
     CheckCounters();
@@ -128,6 +131,10 @@ class Verifier {
       ++report_.initiatives;
       const auto keys = TimerKeys(initiative.partition, *initiative.stored);
       expected_timers_.insert(keys.begin(), keys.end());
+      for (auto& [entry, count_key] : IndexEntriesOf(initiative.partition, *initiative.stored)) {
+        if (!count_key.empty()) ++expected_counts_[count_key];
+        expected_index_.insert(entry);
+      }
       if (initiative.stored->initiative_id() != initiative.id) {
         problems_.Add(where + ": the projection names initiative " +
                       initiative.stored->initiative_id());
@@ -188,6 +195,43 @@ class Verifier {
         });
     for (const std::string& key : expected_timers_) {
       problems_.Add("a projection's timer is missing from the due-time index: " + Printable(key));
+    }
+    return scanned;
+  }
+
+  // The index mirrors the stored projections: every entry, and every counter's count.
+  Result<void> CheckIndex() {
+    auto built = IndexBuilt(db_);
+    if (!built) return std::unexpected(built.error());
+    if (!*built) problems_.Add("the index is not marked built (Open builds it)");
+    auto scanned =
+        ForEach(db_, Cf::kIndex, [&](std::string_view key, std::string_view value) -> Result<void> {
+          CheckPartition(key, Cf::kIndex);
+          if (key.size() < 5) {
+            problems_.Add("malformed index key " + Printable(key));
+          } else if ((static_cast<std::uint8_t>(key[4]) & 0x80) != 0) {
+            auto count = DecodeCount(value);
+            auto it = expected_counts_.find(std::string(key));
+            const std::uint64_t expected = it != expected_counts_.end() ? it->second : 0;
+            if (!count) {
+              problems_.Add("malformed index counter at key " + Printable(key));
+            } else if (*count != expected) {
+              problems_.Add("index counter " + Printable(key) + " is " + std::to_string(*count) +
+                            ", the projections count " + std::to_string(expected));
+            }
+            if (it != expected_counts_.end()) expected_counts_.erase(it);
+          } else if (expected_index_.erase(std::string(key)) == 0) {
+            problems_.Add("index entry " + Printable(key) +
+                          " does not match its initiative's projection");
+          }
+          return {};
+        });
+    for (const std::string& key : expected_index_) {
+      problems_.Add("a projection's index entry is missing: " + Printable(key));
+    }
+    for (const auto& [key, count] : expected_counts_) {
+      problems_.Add("index counter " + Printable(key) + " is missing; the projections count " +
+                    std::to_string(count));
     }
     return scanned;
   }
@@ -261,6 +305,8 @@ class Verifier {
   std::map<std::uint32_t, std::uint64_t> events_per_partition_;
   std::map<std::uint32_t, v1::PartitionSummary> counted_;  // the folds of the streams, counted
   std::set<std::string> expected_timers_;
+  std::set<std::string> expected_index_;
+  std::map<std::string, std::uint64_t> expected_counts_;
 };
 
 }  // namespace

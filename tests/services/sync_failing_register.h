@@ -90,6 +90,21 @@ class SyncFailingRegister final : public storage::Register {
       const std::function<bool(const v1::Initiative&)>& visit) override {
     return real_->ScanInitiativesAfter(partition, after_id, visit);
   }
+  Result<std::uint64_t> CountIndexed(const std::vector<std::uint32_t>& partitions,
+                                     const storage::IndexTerm& term) override {
+    return real_->CountIndexed(partitions, term);
+  }
+  Result<void> ScanIndexed(std::uint32_t partition, const storage::IndexTerm& term,
+                           const std::string& after_id,
+                           const std::function<bool(const v1::Initiative&)>& visit) override {
+    return real_->ScanIndexed(partition, term, after_id, visit);
+  }
+  Result<void> ScanSorted(
+      std::uint32_t partition, storage::IndexField field, const std::string& after_position,
+      const std::string& after_id,
+      const std::function<bool(const std::string&, const v1::Initiative&)>& visit) override {
+    return real_->ScanSorted(partition, field, after_position, after_id, visit);
+  }
   Result<storage::Summary> Summarize(const std::vector<std::uint32_t>& partitions) override {
     return real_->Summarize(partitions);
   }

@@ -143,6 +143,32 @@ struct RepairReport {
   std::vector<std::string> unrepairable;  // each a sentence naming the key
 };
 
+// The secondary indexes of the projections, kept in the same write batch as the projections
+// (storage/README.md, "Secondary indexes"): a list filtered by one of the filter fields, or sorted
+// by step, updated_at or created_at, reads what it returns, not the register.
+enum class IndexField : std::uint8_t {
+  kStep = 1,       // Initiative.step (a filter, and a sort: step, then id)
+  kOutcome = 2,    // Initiative.outcome, when set
+  kActivity = 3,   // each of Initiative.activities
+  kOwner = 4,      // Initiative.owner, when not empty
+  kTag = 5,        // each of Initiative.tags
+  kAlertKind = 6,  // each kind among Initiative.firing_alerts
+  kUpdatedAt = 7,  // a sort only
+  kCreatedAt = 8,  // a sort only
+};
+
+// One value of a filter field: `number` for the enum fields (step, outcome, activity, alert kind),
+// `text` for owner and tag.
+struct IndexTerm {
+  IndexField field = IndexField::kStep;
+  std::uint32_t number = 0;
+  std::string text;
+};
+
+// Where `initiative` sorts in the index of `field` (kStep, kUpdatedAt, kCreatedAt): bytes that
+// order as the field does; ties are broken by the initiative id.
+[[nodiscard]] std::string SortPosition(IndexField field, const v1::Initiative& initiative);
+
 // RocksDB's own figures (from its properties), summed over the column families.
 struct DbFigures {
   std::uint64_t live_data_bytes = 0;            // rocksdb.estimate-live-data-size
@@ -324,6 +350,28 @@ class Register {
   [[nodiscard]] virtual Result<void> ScanInitiativesAfter(
       std::uint32_t partition, const std::string& after_id,
       const std::function<bool(const v1::Initiative&)>& visit) = 0;
+
+  // How many initiatives of `partitions` `term` matches, from the counters the index keeps:
+  // O(partitions). Any thread.
+  [[nodiscard]] virtual Result<std::uint64_t> CountIndexed(
+      const std::vector<std::uint32_t>& partitions, const IndexTerm& term) = 0;
+
+  // Calls `visit` with the projections of `partition` that `term` matches, in id order, from the
+  // first id after `after_id` (all when empty), until it returns false: it reads what it visits.
+  // A projection changed since the index entry was read (a concurrent writer) and no longer
+  // matching is skipped. Any thread, concurrently with writers.
+  [[nodiscard]] virtual Result<void> ScanIndexed(
+      std::uint32_t partition, const IndexTerm& term, const std::string& after_id,
+      const std::function<bool(const v1::Initiative&)>& visit) = 0;
+
+  // Calls `visit(position, projection)` with the projections of `partition` in the order of the
+  // index of `field` (kStep, kUpdatedAt or kCreatedAt: by SortPosition, then id), from the first
+  // after (`after_position`, `after_id`) (all when both are empty), until it returns false. A
+  // projection that moved since its entry was read is skipped (it is visited at its new place).
+  [[nodiscard]] virtual Result<void> ScanSorted(
+      std::uint32_t partition, IndexField field, const std::string& after_position,
+      const std::string& after_id,
+      const std::function<bool(const std::string& position, const v1::Initiative&)>& visit) = 0;
 
   // Adds up the projections of `partitions`, from the summary each partition's meta keeps in
   // step with its projections (O(partitions); a partition whose meta has none, because Open
