@@ -1,5 +1,5 @@
 // GET /v1/initiatives (filters, sort, keyset pages) and GET /v1/alerts: the register API's
-// scanning lists (api.h).
+// lists (api.h), read through the register's secondary indexes (storage/README.md).
 #include <algorithm>
 #include <cstdio>
 #include <set>
@@ -15,19 +15,6 @@ namespace {
 
 using namespace api_internal;
 namespace pb = google::protobuf;
-
-std::string StepKey(v1::Step step) {
-  char buffer[4];
-  std::snprintf(buffer, sizeof buffer, "%02d", static_cast<int>(step));
-  return buffer;
-}
-
-std::string TimeKey(const pb::Timestamp& t) {
-  char buffer[40];
-  std::snprintf(buffer, sizeof buffer, "%020lld.%09d", static_cast<long long>(t.seconds()),
-                t.nanos());
-  return buffer;
-}
 
 // The list's filters and sort, as the query string names them.
 struct ListQuery {
@@ -62,11 +49,31 @@ struct ListQuery {
   [[nodiscard]] bool Unfiltered() const {
     return !step && !outcome && !activity && !alert_kind && owner.empty() && tag.empty();
   }
-  [[nodiscard]] std::string SortKey(const v1::Initiative& s) const {
-    return sort == "id"           ? ""
-           : sort == "updated_at" ? TimeKey(s.updated_at())
-           : sort == "created_at" ? TimeKey(s.created_at())
-                                  : StepKey(s.step());
+  // The sort's index (sort is not "id").
+  [[nodiscard]] storage::IndexField SortField() const {
+    return sort == "updated_at"   ? storage::IndexField::kUpdatedAt
+           : sort == "created_at" ? storage::IndexField::kCreatedAt
+                                  : storage::IndexField::kStep;
+  }
+  // Where `s` sorts: the sort's index position (empty for id), then the id.
+  [[nodiscard]] std::pair<std::string, std::string> SortKey(const v1::Initiative& s) const {
+    return {sort == "id" ? std::string() : storage::SortPosition(SortField(), s),
+            s.initiative_id()};
+  }
+  // The filters as index terms.
+  [[nodiscard]] std::vector<storage::IndexTerm> Terms() const {
+    using storage::IndexField;
+    std::vector<storage::IndexTerm> terms;
+    auto number = [&](IndexField field, int value) {
+      terms.push_back({.field = field, .number = static_cast<std::uint32_t>(value), .text = {}});
+    };
+    if (step) number(IndexField::kStep, step);
+    if (outcome) number(IndexField::kOutcome, outcome);
+    if (activity) number(IndexField::kActivity, activity);
+    if (alert_kind) number(IndexField::kAlertKind, alert_kind);
+    if (!owner.empty()) terms.push_back({.field = IndexField::kOwner, .number = 0, .text = owner});
+    if (!tag.empty()) terms.push_back({.field = IndexField::kTag, .number = 0, .text = tag});
+    return terms;
   }
 };
 
@@ -109,42 +116,47 @@ std::variant<ListQuery, HttpResponse> ReadListQuery(const HttpRequest& request) 
   return q;
 }
 
-// The whole register in id order (no filter): each partition's projections are stored in id order,
-// so a page reads at most page_size + 1 of them per partition, from the cursor on, and merges
-// them; total_matching is the partitions' summaries' count. O(page × partitions), whatever the
-// register's size.
-HttpResponse ListById(storage::Register& reg, const std::vector<std::uint32_t>& partitions,
-                      const Paging& page, const std::string& fingerprint) {
-  const std::string after = page.cursor.empty() ? std::string() : page.cursor[1];
-  std::vector<v1::Initiative> best;  // the page_size + 1 smallest ids after the cursor
-  for (std::uint32_t partition : partitions) {
-    std::size_t taken = 0;
-    auto scanned = reg.ScanInitiativesAfter(partition, after, [&](const v1::Initiative& s) {
-      best.push_back(s);
-      return ++taken < page.size + 1;
-    });
-    if (!scanned) return JsonError(500, scanned.error().ToString());
-    std::sort(best.begin(), best.end(), [](const auto& a, const auto& b) {
-      return a.initiative_id() < b.initiative_id();
-    });
-    if (best.size() > page.size + 1) best.resize(page.size + 1);
-  }
-  auto summary = reg.Summarize(partitions);
-  if (!summary) return JsonError(500, summary.error().ToString());
+using SortKeyed = std::pair<std::pair<std::string, std::string>, v1::Initiative>;
+
+// The page_size + 1 smallest of what the partitions gave (each in order, each at most
+// page_size + 1 of them) → the answer, with total_matching and the next page's token.
+HttpResponse Page(std::vector<SortKeyed> best, const Paging& page, const std::string& fingerprint,
+                  std::uint64_t total) {
+  std::sort(best.begin(), best.end(),
+            [](const SortKeyed& a, const SortKeyed& b) { return a.first < b.first; });
   json body;
   body["initiatives"] = json::array();
   for (std::size_t i = 0; i < best.size() && i < page.size; ++i) {
-    body["initiatives"].push_back(ToJsonValue(best[i]));
+    body["initiatives"].push_back(ToJsonValue(best[i].second));
   }
-  body["total_matching"] = summary->initiatives;
+  body["total_matching"] = total;
   if (best.size() > page.size) {
-    body["next_page_token"] = Token(fingerprint, {"", best[page.size - 1].initiative_id()});
+    const auto& [position, id] = best[page.size - 1].first;
+    body["next_page_token"] = Token(fingerprint, {Base64Url(position), id});
   }
   return Ok(body);
 }
 
+// Keeps the page_size + 1 smallest keys of `best`.
+void Trim(std::vector<SortKeyed>& best, std::size_t keep) {
+  if (best.size() <= keep) return;
+  std::nth_element(best.begin(), best.begin() + static_cast<std::ptrdiff_t>(keep - 1), best.end(),
+                   [](const SortKeyed& a, const SortKeyed& b) { return a.first < b.first; });
+  best.resize(keep);
+}
+
 }  // namespace
 
+// Which path a list takes, each reading what it returns where it can:
+// - no filter, by id: each partition's projections in id order from the cursor;
+// - no filter, by step, updated_at or created_at: that field's index from the cursor;
+// - one filter, by id: that term's index entries from the cursor, total_matching from its
+//   counters;
+// - more filters, or a filter and another sort: the entries of the term with the fewest
+//   initiatives (the counters say which), each projection checked against the other filters.
+//   This one reads every initiative of that term, so it takes a scan slot and the scan budget.
+// Every path reads at most page_size + 1 initiatives per partition before it merges, except the
+// last, which reads the term's initiatives.
 HttpResponse Api::List(const HttpRequest& request) const {
   storage::Register* reg = reg_.load();
   if (reg == nullptr) return NotOpen();
@@ -155,51 +167,89 @@ HttpResponse Api::List(const HttpRequest& request) const {
   auto paging = ReadPaging(request, fingerprint, options_, 2);
   if (auto* error = std::get_if<HttpResponse>(&paging)) return *error;
   const Paging& page = std::get<Paging>(paging);
+  std::pair<std::string, std::string> after;  // (position, id); both empty on the first page
+  if (!page.cursor.empty()) {
+    // The position is the sort field's (none for id): 4 bytes for a step, 12 for a time.
+    auto position = FromBase64Url(page.cursor[0]);
+    const std::size_t size = query.sort == "id" ? 0 : query.sort == "step" ? 4 : 12;
+    if (!position || position->size() != size) {
+      return JsonError(400, "page_token is not a token of this list");
+    }
+    after = {std::move(*position), page.cursor[1]};
+  }
+  const bool first_page = page.cursor.empty();
+  const std::size_t keep = page.size + 1;
 
   auto partitions = reg->Partitions();
   if (!partitions) return JsonError(500, partitions.error().ToString());
-  // Not a scan: no scan slot, no time budget.
-  if (query.sort == "id" && query.Unfiltered()) {
-    return ListById(*reg, *partitions, page, fingerprint);
+  const std::vector<storage::IndexTerm> terms = query.Terms();
+  std::vector<SortKeyed> best;
+
+  if (terms.empty()) {
+    auto summary = reg->Summarize(*partitions);
+    if (!summary) return JsonError(500, summary.error().ToString());
+    for (std::uint32_t partition : *partitions) {
+      std::size_t taken = 0;
+      auto take = [&](const v1::Initiative& s) {
+        best.emplace_back(query.SortKey(s), s);
+        return ++taken < keep;
+      };
+      auto scanned =
+          query.sort == "id"
+              ? reg->ScanInitiativesAfter(partition, after.second, take)
+              : reg->ScanSorted(
+                    partition, query.SortField(), after.first, after.second,
+                    [&](const std::string&, const v1::Initiative& s) { return take(s); });
+      if (!scanned) return JsonError(500, scanned.error().ToString());
+      Trim(best, keep);
+    }
+    return Page(std::move(best), page, fingerprint, summary->initiatives);
   }
+
+  // The term with the fewest initiatives drives; its counters give a single filter's total.
+  std::size_t driver = 0;
+  std::uint64_t fewest = 0;
+  for (std::size_t i = 0; i < terms.size(); ++i) {
+    auto count = reg->CountIndexed(*partitions, terms[i]);
+    if (!count) return JsonError(500, count.error().ToString());
+    if (i == 0 || *count < fewest) {
+      driver = i;
+      fewest = *count;
+    }
+  }
+  if (terms.size() == 1 && query.sort == "id") {
+    for (std::uint32_t partition : *partitions) {
+      std::size_t taken = 0;
+      auto scanned = reg->ScanIndexed(partition, terms[0], after.second, [&](const auto& s) {
+        best.emplace_back(query.SortKey(s), s);
+        return ++taken < keep;
+      });
+      if (!scanned) return JsonError(500, scanned.error().ToString());
+      Trim(best, keep);
+    }
+    return Page(std::move(best), page, fingerprint, fewest);
+  }
+
   ScanSlot slot(scans_, options_.max_scans);
   if (!slot) return ScansBusy();
   ScanClock clock(options_.scan_budget);
-  // Keyset pagination over (sort key, id): a full scan per page, filtered, keeping only the
-  // page_size smallest keys after the cursor — memory bounded by the page, not the register.
-  using Entry = std::pair<std::pair<std::string, std::string>, v1::Initiative>;
-  std::vector<Entry> best;
   std::uint64_t matched = 0;
-  const std::pair<std::string, std::string> after =
-      page.cursor.empty() ? std::pair<std::string, std::string>{}
-                          : std::pair{page.cursor[0], page.cursor[1]};
-  auto less = [](const Entry& a, const Entry& b) { return a.first < b.first; };
-  auto scanned = reg->ScanInitiatives(*partitions, [&](const v1::Initiative& s) {
-    if (clock.Expired()) return false;
-    if (!query.Matches(s)) return true;
-    ++matched;
-    std::pair<std::string, std::string> k{query.SortKey(s), s.initiative_id()};
-    if (!page.cursor.empty() && !(after < k)) return true;
-    if (best.size() < page.size + 1 || k < best.back().first) {
-      best.emplace_back(std::move(k), s);
-      std::sort(best.begin(), best.end(), less);
-      if (best.size() > page.size + 1) best.pop_back();
-    }
-    return true;
-  });
-  if (!scanned) return JsonError(500, scanned.error().ToString());
-  if (clock.expired()) return clock.Error();
-  json body;
-  body["initiatives"] = json::array();
-  for (std::size_t i = 0; i < best.size() && i < page.size; ++i) {
-    body["initiatives"].push_back(ToJsonValue(best[i].second));
+  for (std::uint32_t partition : *partitions) {
+    auto scanned = reg->ScanIndexed(partition, terms[driver], "", [&](const v1::Initiative& s) {
+      if (clock.Expired()) return false;
+      if (!query.Matches(s)) return true;
+      ++matched;
+      auto key = query.SortKey(s);
+      if (!first_page && !(after < key)) return true;
+      best.emplace_back(std::move(key), s);
+      if (best.size() >= 2 * keep) Trim(best, keep);
+      return true;
+    });
+    if (!scanned) return JsonError(500, scanned.error().ToString());
+    if (clock.expired()) return clock.Error();
+    Trim(best, keep);
   }
-  body["total_matching"] = matched;
-  if (best.size() > page.size) {
-    const auto& last = best[page.size - 1].first;
-    body["next_page_token"] = Token(fingerprint, {last.first, last.second});
-  }
-  return Ok(body);
+  return Page(std::move(best), page, fingerprint, matched);
 }
 
 HttpResponse Api::Alerts(const HttpRequest& request) const {
@@ -221,25 +271,40 @@ HttpResponse Api::Alerts(const HttpRequest& request) const {
       !k.empty() && !ParseEnum<v1::AlertKind>(k, "ALERT_KIND_", &v1::AlertKind_Parse, &kind)) {
     return JsonError(400, "kind '" + k + "' is not an alert kind");
   }
-  ScanSlot slot(scans_, options_.max_scans);
-  if (!slot) return ScansBusy();
-  ScanClock clock(options_.scan_budget);
+  // The alert kind index: what is read is what is firing (each initiative once per kind).
+  std::vector<v1::AlertKind> kinds;
+  if (kind) {
+    kinds.push_back(kind);
+  } else {
+    const auto* descriptor = v1::AlertKind_descriptor();
+    for (int i = 0; i < descriptor->value_count(); ++i) {
+      const auto k = static_cast<v1::AlertKind>(descriptor->value(i)->number());
+      if (k != v1::ALERT_KIND_UNSPECIFIED) kinds.push_back(k);
+    }
+  }
   auto partitions = reg->Partitions();
   if (!partitions) return JsonError(500, partitions.error().ToString());
   json alerts = json::array();
-  auto scanned = reg->ScanInitiatives(*partitions, [&](const v1::Initiative& s) {
-    if (clock.Expired()) return false;
-    for (const auto& a : s.firing_alerts()) {
-      if (kind && a.kind() != kind) continue;
-      json item = ToJsonValue(a);
-      item["initiative_id"] = s.initiative_id();
-      alerts.push_back(std::move(item));
-      if (alerts.size() >= 10000) return false;  // bounded response
+  constexpr std::size_t kMaxAlerts = 10000;  // a bounded response
+  for (std::uint32_t partition : *partitions) {
+    for (const v1::AlertKind k : kinds) {
+      if (alerts.size() >= kMaxAlerts) break;
+      const storage::IndexTerm term{
+          .field = storage::IndexField::kAlertKind, .number = static_cast<std::uint32_t>(k),
+          .text = {}};
+      auto scanned = reg->ScanIndexed(partition, term, "", [&](const v1::Initiative& s) {
+        for (const auto& a : s.firing_alerts()) {
+          if (a.kind() != k) continue;
+          json item = ToJsonValue(a);
+          item["initiative_id"] = s.initiative_id();
+          alerts.push_back(std::move(item));
+          if (alerts.size() >= kMaxAlerts) return false;
+        }
+        return true;
+      });
+      if (!scanned) return JsonError(500, scanned.error().ToString());
     }
-    return true;
-  });
-  if (!scanned) return JsonError(500, scanned.error().ToString());
-  if (clock.expired()) return clock.Error();
+  }
   return Ok(json{{"alerts", alerts}, {"state", "firing"}});
 }
 
