@@ -312,15 +312,26 @@ void BatchBuilder::StageIndex(const std::string& id, const v1::Initiative& state
   auto it = index_before_.find(id);
   const IndexEntries& before = it != index_before_.end() ? it->second : kNone;
   const IndexEntries after = IndexEntriesOf(partition_, state);
-  for (const auto& [entry, count_key] : before) {
-    if (after.contains(entry)) continue;
-    Delete(Cf::kIndex, entry);
-    if (!count_key.empty()) --count_changes[count_key];
-  }
-  for (const auto& [entry, count_key] : after) {
-    if (before.contains(entry)) continue;
-    Put(Cf::kIndex, entry, {});
-    if (!count_key.empty()) ++count_changes[count_key];
+  // Both sorted: one merge finds what left and what came.
+  auto b = before.begin();
+  auto a = after.begin();
+  while (b != before.end() || a != after.end()) {
+    if (a == after.end() || (b != before.end() && *b < *a)) {
+      Delete(Cf::kIndex, *b);
+      if (std::string count_key = CountKeyOf(*b); !count_key.empty()) {
+        --count_changes[count_key];
+      }
+      ++b;
+    } else if (b == before.end() || *a < *b) {
+      Put(Cf::kIndex, *a, {});
+      if (std::string count_key = CountKeyOf(*a); !count_key.empty()) {
+        ++count_changes[count_key];
+      }
+      ++a;
+    } else {
+      ++a;
+      ++b;
+    }
   }
 }
 

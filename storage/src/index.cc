@@ -1,7 +1,7 @@
 // The secondary indexes of the projections; see index.h.
 #include "index.h"
 
-#include <set>
+#include <algorithm>
 
 #include "keys.h"
 
@@ -51,19 +51,22 @@ std::string Value(const IndexTerm& term) {
   return IsText(term.field) ? TextValue(term.text) : NumberValue(term.number);
 }
 
-void Add(IndexEntries& entries, std::uint32_t partition, IndexField field, const std::string& value,
-         std::string_view initiative_id) {
-  const auto f = static_cast<std::uint8_t>(field);
-  std::string entry = FieldPrefix(partition, f) + value;
+void Add(IndexEntries& entries, std::uint32_t partition, IndexField field,
+         const std::string& value, std::string_view initiative_id) {
+  std::string entry = FieldPrefix(partition, static_cast<std::uint8_t>(field));
+  entry.reserve(entry.size() + value.size() + initiative_id.size());
+  entry.append(value);
   entry.append(initiative_id);
-  entries.emplace(std::move(entry),
-                  Counted(field) ? FieldPrefix(partition, f | kCountFlag) + value : std::string());
+  entries.push_back(std::move(entry));
 }
 
 }  // namespace
 
 IndexEntries IndexEntriesOf(std::uint32_t partition, const v1::Initiative& initiative) {
   IndexEntries entries;
+  entries.reserve(4 + static_cast<std::size_t>(initiative.activities_size() +
+                                               initiative.tags_size() +
+                                               initiative.firing_alerts_size()));
   const std::string& id = initiative.initiative_id();
   Add(entries, partition, IndexField::kStep, NumberValue(initiative.step()), id);
   if (initiative.outcome() != v1::OUTCOME_UNSPECIFIED) {
@@ -83,7 +86,24 @@ IndexEntries IndexEntriesOf(std::uint32_t partition, const v1::Initiative& initi
   }
   Add(entries, partition, IndexField::kUpdatedAt, TimeValue(initiative.updated_at()), id);
   Add(entries, partition, IndexField::kCreatedAt, TimeValue(initiative.created_at()), id);
+  std::sort(entries.begin(), entries.end());
+  entries.erase(std::unique(entries.begin(), entries.end()), entries.end());
   return entries;
+}
+
+std::string CountKeyOf(std::string_view entry) {
+  if (entry.size() < 5) return {};
+  const auto field = static_cast<IndexField>(static_cast<std::uint8_t>(entry[4]));
+  if (!Counted(field)) return {};
+  std::size_t value_size = 4;
+  if (IsText(field)) {
+    if (entry.size() < 9) return {};
+    value_size = 4 + std::size_t{GetU32(entry.substr(5))};
+  }
+  if (entry.size() < 5 + value_size) return {};
+  std::string key(entry.substr(0, 5 + value_size));
+  key[4] = static_cast<char>(static_cast<std::uint8_t>(key[4]) | kCountFlag);
+  return key;
 }
 
 std::string IndexTermPrefix(std::uint32_t partition, const IndexTerm& term) {
@@ -189,9 +209,9 @@ Result<std::uint64_t> BuildIndex(const Db& db, bool sync) {
           return Fail(ErrorCode::kCorruption, "malformed projection key " + Printable(key));
         }
         if (!state) return std::unexpected(state.error());
-        for (const auto& [entry, count_key] : IndexEntriesOf(*partition, *state)) {
+        for (const std::string& entry : IndexEntriesOf(*partition, *state)) {
           (void)batch.Put(db.cf(Cf::kIndex), entry, rocksdb::Slice());
-          if (!count_key.empty()) ++counts[count_key];
+          if (std::string count_key = CountKeyOf(entry); !count_key.empty()) ++counts[count_key];
         }
         ++indexed;
         return flush(/*force=*/false);

@@ -16,17 +16,19 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "cir/storage/register.h"
 #include "db.h"
 
 namespace cir::storage::internal {
 
-// The index entries of `initiative` in `partition`, each with its counter key (empty for the
-// sort-only fields).
-using IndexEntries = std::map<std::string, std::string>;
+// The index entries of `initiative` in `partition`, sorted, each once.
+using IndexEntries = std::vector<std::string>;
 [[nodiscard]] IndexEntries IndexEntriesOf(std::uint32_t partition,
                                           const v1::Initiative& initiative);
+// The counter an entry counts in; empty for the sort-only fields (and a malformed key).
+[[nodiscard]] std::string CountKeyOf(std::string_view entry);
 
 // `term`'s entries: the key prefix they share, and the counter key.
 [[nodiscard]] std::string IndexTermPrefix(std::uint32_t partition, const IndexTerm& term);

@@ -3,6 +3,7 @@
 // keys.cc.
 #include "cir/storage/register.h"
 
+#include <algorithm>
 #include <chrono>
 #include <limits>
 #include <map>
@@ -338,7 +339,9 @@ class RocksRegister final : public Register {
                         [&](std::string_view key, const v1::Initiative& state) -> bool {
                           // Still there after a concurrent write?
                           const auto entries = internal::IndexEntriesOf(partition, state);
-                          if (!entries.contains(std::string(key))) return true;
+                          if (!std::binary_search(entries.begin(), entries.end(), key)) {
+                            return true;
+                          }
                           return visit(state);
                         });
   }

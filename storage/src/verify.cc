@@ -131,9 +131,11 @@ class Verifier {
       ++report_.initiatives;
       const auto keys = TimerKeys(initiative.partition, *initiative.stored);
       expected_timers_.insert(keys.begin(), keys.end());
-      for (auto& [entry, count_key] : IndexEntriesOf(initiative.partition, *initiative.stored)) {
-        if (!count_key.empty()) ++expected_counts_[count_key];
-        expected_index_.insert(entry);
+      for (std::string& entry : IndexEntriesOf(initiative.partition, *initiative.stored)) {
+        if (std::string count_key = CountKeyOf(entry); !count_key.empty()) {
+          ++expected_counts_[count_key];
+        }
+        expected_index_.insert(std::move(entry));
       }
       if (initiative.stored->initiative_id() != initiative.id) {
         problems_.Add(where + ": the projection names initiative " +
