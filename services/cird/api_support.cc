@@ -34,7 +34,8 @@ HttpResponse ScanClock::Error() const {
 }
 
 HttpResponse ScansBusy() {
-  return RetryLater(503, "the register is busy with other scans (list, alerts, stats); "
+  return RetryLater(503, "the register is busy with other scans (lists with several filters, or "
+                         "a filter and a sort); "
                          "retry shortly",
                     1);
 }

@@ -13,9 +13,7 @@ LiveFloors::Floor LiveFloors::Get(std::uint32_t partition) const {
   if (auto it = floors_.find(partition); it != floors_.end()) floor = it->second;
   if (floor.timers.empty()) floor.timers = PartitionPrefix(partition);
   floor.generation = generation_;
-  if (auto it = sorted_generations_.find(partition); it != sorted_generations_.end()) {
-    floor.sorted_generation = it->second;
-  }
+  floor.sorted_generation = SortedGeneration(partition);
   return floor;
 }
 
@@ -55,7 +53,7 @@ void LiveFloors::TimerPut(std::uint32_t partition, std::string_view key) {
 void LiveFloors::RaiseSorted(std::uint32_t partition, std::size_t slot, std::string key,
                              std::uint64_t generation) {
   std::lock_guard lock(mu_);
-  if (generation != sorted_generations_[partition]) return;
+  if (generation != SortedGeneration(partition)) return;
   Floor& floor = floors_[partition];
   if (key > floor.sorted[slot]) floor.sorted[slot] = std::move(key);
 }
@@ -67,10 +65,16 @@ void LiveFloors::SortedPut(std::uint32_t partition, std::size_t slot, std::strin
   if (key < floor.sorted[slot]) floor.sorted[slot] = std::string(key);
 }
 
+std::uint64_t LiveFloors::SortedGeneration(std::uint32_t partition) const {
+  auto it = sorted_generations_.find(partition);
+  const std::uint64_t own = it != sorted_generations_.end() ? it->second : 0;
+  return (resets_ << 40) ^ own;
+}
+
 void LiveFloors::Reset() {
   std::lock_guard lock(mu_);
   ++generation_;
-  for (auto& [partition, generation] : sorted_generations_) ++generation;
+  ++resets_;  // part of every partition's sorted generation: a raise begun before is void
   floors_.clear();
 }
 

@@ -53,8 +53,9 @@ class LiveFloors {
   void TimerPut(std::uint32_t partition, std::string_view key);
 
   // The same for the sort fields' indexes, whose entries move whenever a projection's step or
-  // updated_at does (leaving tombstones at the old place, mostly the front): `generation` is
-  // the partition's own, so that a batch elsewhere does not void the raise.
+  // updated_at does (leaving tombstones at the old place, mostly the front): `generation`
+  // (Floor::sorted_generation) moves with this partition's SortedPut and with Reset, so that a
+  // raise begun before either is ignored.
   void RaiseSorted(std::uint32_t partition, std::size_t slot, std::string key,
                    std::uint64_t generation);
   // A write put `key` (the batch's smallest entry of that sort field) into the index.
@@ -67,9 +68,11 @@ class LiveFloors {
   mutable std::mutex mu_;
   std::uint64_t generation_ = 0;                 // GUARDED_BY(mu_); bumped by TimerPut, Reset
   std::map<std::uint32_t, Floor> floors_;        // GUARDED_BY(mu_)
-  // Per partition, bumped by SortedPut and Reset; never cleared (a raise begun before a Reset
-  // must not count after it).
+  // Per partition, bumped by SortedPut; the sorted generation a raise is checked against is this
+  // and resets_ together, so that a raise begun before a Reset never counts after it.
+  std::uint64_t resets_ = 0;  // GUARDED_BY(mu_)
   std::map<std::uint32_t, std::uint64_t> sorted_generations_;  // GUARDED_BY(mu_)
+  [[nodiscard]] std::uint64_t SortedGeneration(std::uint32_t partition) const;  // mu_ held
 };
 
 }  // namespace cir::storage::internal

@@ -180,7 +180,10 @@ Result<bool> IndexBuilt(const Db& db) {
   return raw->has_value() && **raw == kBuiltValue;
 }
 
-Result<std::uint64_t> BuildIndex(const Db& db, bool sync) {
+Result<std::uint64_t> BuildIndex(const Db& db, bool sync, std::uint64_t* skipped) {
+  std::uint64_t none = 0;
+  if (skipped == nullptr) skipped = &none;
+  *skipped = 0;
   rocksdb::WriteBatch batch;
   auto flush = [&](bool force) -> Result<void> {
     if (batch.Count() == 0 || (!force && batch.Count() < kBuildBatchOps)) return {};
@@ -205,10 +208,12 @@ Result<std::uint64_t> BuildIndex(const Db& db, bool sync) {
       db, Cf::kProjections, [&](std::string_view key, std::string_view value) -> Result<void> {
         auto partition = ParsePartition(key);
         auto state = Db::Parse<v1::Initiative>(Cf::kProjections, key, value);
-        if (!partition) {
-          return Fail(ErrorCode::kCorruption, "malformed projection key " + Printable(key));
+        // Left out, not an error: the register must still open, for Repair is what fixes such a
+        // projection (and builds the index again); Verify reports it meanwhile.
+        if (!partition || !state) {
+          ++*skipped;
+          return {};
         }
-        if (!state) return std::unexpected(state.error());
         for (const std::string& entry : IndexEntriesOf(*partition, *state)) {
           (void)batch.Put(db.cf(Cf::kIndex), entry, rocksdb::Slice());
           if (std::string count_key = CountKeyOf(entry); !count_key.empty()) ++counts[count_key];

@@ -57,7 +57,9 @@ struct IndexEntryParts {
 // Whether the index is built for every projection (the marker BuildIndex leaves in `default`).
 [[nodiscard]] Result<bool> IndexBuilt(const Db& db);
 // Drops the whole index and builds it from the stored projections, in batches, then sets the
-// marker. Returns the number of projections indexed.
-[[nodiscard]] Result<std::uint64_t> BuildIndex(const Db& db, bool sync);
+// marker. Returns the number of projections indexed; a projection that does not parse (or whose
+// key is malformed) is left out and counted in `skipped`.
+[[nodiscard]] Result<std::uint64_t> BuildIndex(const Db& db, bool sync,
+                                               std::uint64_t* skipped = nullptr);
 
 }  // namespace cir::storage::internal

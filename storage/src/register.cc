@@ -547,11 +547,14 @@ Result<std::unique_ptr<Register>> Register::Open(const Options& options) {
   if (!built) return std::unexpected(built.error());
   if (!*built) {
     // Synced whatever options.sync says: nothing of it is left for the caller's first Sync.
-    auto indexed = internal::BuildIndex(**db, /*sync=*/true);
+    std::uint64_t skipped = 0;
+    auto indexed = internal::BuildIndex(**db, /*sync=*/true, &skipped);
     if (!indexed) return std::unexpected(indexed.error());
-    if (*indexed > 0) {
+    if (*indexed > 0 || skipped > 0) {
       log::Info("index built from the projections (a register written before it existed)",
-                {{"path", options.path}, {"initiatives", static_cast<std::int64_t>(*indexed)}});
+                {{"path", options.path},
+                 {"initiatives", static_cast<std::int64_t>(*indexed)},
+                 {"unparsable_projections_left_out", static_cast<std::int64_t>(skipped)}});
     }
   }
   (*db)->ResetWriteFigures();  // Figures count the writes made through the register

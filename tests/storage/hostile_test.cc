@@ -113,10 +113,10 @@ TEST_F(HostileRegisterTest, AParkedRecordLeavesTheOutboxAndIsListed) {
 
 // What versions before 0.2 could write: proto3 strings holding invalid UTF-8, which protobuf
 // serializes (with a logged error) but refuses to parse.
-// A register written before the partitions' summaries, with a projection an old version wrote
-// (a string that is not UTF-8): Open cannot count that partition, yet opens (else nothing could
-// repair it), Summarize still answers for the partitions it could count, and Repair fixes the
-// projection and counts the summary.
+// A register written before the partitions' summaries and the index, with a projection an old
+// version wrote (a string that is not UTF-8): Open cannot count or index that projection, yet
+// opens (else nothing could repair it), Summarize still answers for the partitions it could
+// count, and Repair fixes the projection, counts the summary and indexes it.
 TEST_F(HostileRegisterTest, AnOldRegisterWithAnUnparsableProjectionOpensAndRepairCountsIt) {
   {
     auto reg = Open();
@@ -137,6 +137,11 @@ TEST_F(HostileRegisterTest, AnOldRegisterWithAnUnparsableProjectionOpensAndRepai
                     ->Put(rocksdb::WriteOptions(), raw->cf(internal::Cf::kProjections), key,
                           state->SerializeAsString())
                     .ok());
+    // As before the index existed: none, and no marker.
+    rocksdb::WriteBatch drop;
+    ASSERT_TRUE(drop.DeleteRange(raw->cf(internal::Cf::kIndex), "", std::string(5, '\xff')).ok());
+    ASSERT_TRUE(drop.Delete(raw->cf(internal::Cf::kDefault), "index-built").ok());
+    ASSERT_TRUE(raw->raw()->Write(rocksdb::WriteOptions(), &drop).ok());
     for (std::uint32_t p : {0u, 1u}) {  // as before the summaries existed
       auto meta = Value(raw->GetProto<v1::PartitionMeta>(internal::Cf::kMeta, internal::MetaKey(p)));
       ASSERT_TRUE(meta.has_value());
@@ -153,6 +158,10 @@ TEST_F(HostileRegisterTest, AnOldRegisterWithAnUnparsableProjectionOpensAndRepai
   const RepairReport report = Value(reg->Repair(projector_));
   EXPECT_EQ(report.records_rewritten, 1u);
   EXPECT_EQ(Value(reg->Summarize({0, 1})).initiatives, 2u);
+  // The index Open built left the unparsable projection out; Repair built it again with it.
+  const IndexTerm vision{.field = IndexField::kStep, .number = 0, .text = {}};
+  EXPECT_EQ(Value(reg->CountIndexed({0, 1}, vision)), 2u);
+  EXPECT_TRUE(Value(reg->Verify(projector_)).problems.empty());
   reg.reset();
   auto raw = testing::OpenRaw(Opts());
   auto meta = Value(raw->GetProto<v1::PartitionMeta>(internal::Cf::kMeta, internal::MetaKey(0)));

@@ -367,7 +367,8 @@ class Register {
   // Calls `visit(position, projection)` with the projections of `partition` in the order of the
   // index of `field` (kStep, kUpdatedAt or kCreatedAt: by SortPosition, then id), from the first
   // after (`after_position`, `after_id`) (all when both are empty), until it returns false. A
-  // projection that moved since its entry was read is skipped (it is visited at its new place).
+  // projection that moved after the scan began is skipped: the scan's iterator does not see its
+  // new entry, so that one read leaves it out (the next one finds it at its new place).
   [[nodiscard]] virtual Result<void> ScanSorted(
       std::uint32_t partition, IndexField field, const std::string& after_position,
       const std::string& after_id,
