@@ -115,6 +115,48 @@ TEST_F(RegisterTest, FiguresCountTheKeyWritesOfEachFamilyAndTheWalBytes) {
   EXPECT_EQ(count("offsets"), 2u);
 }
 
+// Delivery reports come in order, so acknowledgements are mostly runs of consecutive seqs: a run
+// of four or more is one range deletion (one key write), shorter ones a delete per record, and the
+// records around a run stay.
+TEST_F(RegisterTest, AnAcknowledgedRunOfSeqsIsOneKeyWrite) {
+  const TestProjector every_event(1);  // one transition per applied event
+  auto reg = Open();
+  AppendRequest request;
+  for (int i = 0; i < 20; ++i) {
+    request.events.push_back(Inbound(Event(std::to_string(i), "a" + std::to_string(i % 3), i), i));
+  }
+  ASSERT_EQ(Value(reg->Append(request, every_event)).outbox.size(), 20u);
+  auto outbox_writes = [&]() -> std::uint64_t {
+    for (const auto& [name, n] : reg->Figures().key_writes) {
+      if (name == "outbox") return n;
+    }
+    return 0;
+  };
+  auto live = [&] {
+    std::vector<std::uint64_t> out;
+    for (const auto& r : Value(reg->ReadOutbox(0, 0, 100))) out.push_back(r.seq());
+    return out;
+  };
+  std::uint64_t writes = outbox_writes();
+  ASSERT_EQ(writes, 20u);
+  Ok(reg->AckOutbox(0, {5, 3, 4, 6, 7, 4}));  // the run 3..7, out of order and once twice
+  EXPECT_EQ(outbox_writes() - writes, 1u);
+  writes = outbox_writes();
+  Ok(reg->AckOutbox(0, {10, 11, 12, 15}));  // runs of three and one: a delete per record
+  EXPECT_EQ(outbox_writes() - writes, 4u);
+  writes = outbox_writes();
+  Ok(reg->AckOutbox(0, {13, 14, 16, 17, 18, 30, 31, 32, 33}));  // 30..33 do not exist
+  EXPECT_EQ(outbox_writes() - writes, 2u + 3u + 1u)
+      << "13-14 and 16-18 a delete each, 30-33 a range";
+  const std::vector<std::uint64_t> expected{1, 2, 8, 9, 19, 20};
+  EXPECT_EQ(live(), expected);
+  reg.reset();
+  reg = Open();
+  EXPECT_EQ(live(), expected);
+  EXPECT_EQ(Value(reg->Backlog(0)).entries, expected.size());
+  EXPECT_TRUE(Value(reg->Verify(every_event)).problems.empty());
+}
+
 TEST_F(RegisterTest, DuplicatesInsideABatchAndAcrossBatchesAreSkipped) {
   auto reg = Open();
   AppendRequest first;
